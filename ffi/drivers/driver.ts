@@ -1,0 +1,58 @@
+/**
+ * The one small interface every SQLite driver is adapted to. The typed API
+ * and the scheduler see only this, never a runtime's own classes.
+ *
+ * @module
+ */
+
+/** The drivers this library can use. */
+export type DriverName = "node:sqlite" | "bun:sqlite" | "@db/sqlite";
+
+/** A value SQLite can store or bind. */
+export type SqlValue = null | number | bigint | string | Uint8Array;
+
+/** One result row, by column name. */
+export type Row = Record<string, SqlValue>;
+
+/** What a write statement changed. */
+export interface RunResult {
+  /** Rows changed by the statement. */
+  changes: number;
+  /** The rowid of the last inserted row. */
+  lastInsertRowid: number | bigint;
+}
+
+/** A prepared statement with positional parameters. */
+export interface PreparedStatement {
+  /** Runs the statement and reports what it changed. */
+  run(...params: SqlValue[]): RunResult;
+  /** The first row, or `undefined` when there is none. */
+  get(...params: SqlValue[]): Row | undefined;
+  /** All rows. */
+  all(...params: SqlValue[]): Row[];
+  /** Releases the statement. Idempotent. */
+  finalize(): void;
+}
+
+/** An open SQLite connection. */
+export interface Driver {
+  /** Which driver this is. */
+  readonly name: DriverName;
+  /** The database path the connection was opened with. */
+  readonly path: string;
+  /** Runs one or more statements without parameters or results. */
+  exec(sql: string): void;
+  /** Prepares one statement. */
+  prepare(sql: string): PreparedStatement;
+  /**
+   * Runs `fn` in a transaction (a savepoint when one is already open):
+   * commits when it returns, rolls back and rethrows when it throws.
+   */
+  transaction<T>(fn: () => T): T;
+  /** Loads a SQLite extension from a file. */
+  loadExtension(path: string): void;
+  /** Closes the connection. Idempotent. */
+  close(): void;
+  /** Whether the connection is open. */
+  readonly isOpen: boolean;
+}
