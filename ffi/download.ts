@@ -1,0 +1,378 @@
+/**
+ * HTTP (and `file:`) downloads with a stall time-out, a size cap and progress,
+ * plus the Subresource Integrity (SRI) helpers that verify what was fetched.
+ * Web `fetch` and `node:*` only, so it runs unchanged in Deno, Bun and Node.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { SqliteSyncError } from "../src/errors.ts";
+
+/** Progress of one download, as passed to `onProgress`. */
+export interface DownloadProgress {
+  /** The URL being downloaded, without credentials. */
+  url: string;
+  /** Bytes received so far. */
+  received: number;
+  /** Bytes expected, when the server said (the last call always has it). */
+  total?: number;
+}
+
+/** Options of {@linkcode fetchBytes}. */
+export interface FetchOptions {
+  /**
+   * Abort when no bytes (or no response headers) arrive for this long.
+   * @default {30000}
+   */
+  timeoutMs?: number;
+  /**
+   * Refuse bodies larger than this.
+   * @default {DEFAULT_MAX_BYTES}
+   */
+  maxBytes?: number;
+  /** Called as bytes arrive. */
+  onProgress?: (progress: DownloadProgress) => void;
+  /** The `Accept` header. */
+  accept?: string;
+}
+
+/** The largest body {@linkcode fetchBytes} accepts by default: 200 MB. */
+export const DEFAULT_MAX_BYTES = 200 * 1024 * 1024;
+
+/**
+ * Removes credentials from a URL so it can appear in messages: user and
+ * password are dropped and a query string becomes `?…`.
+ *
+ * @param url The URL (or a local path, returned as is).
+ * @returns The URL without secrets.
+ *
+ * @example Usage
+ * ```ts
+ * import { redactUrl } from "./download.ts";
+ * console.log(redactUrl("https://me:token@npm.example.com/x?sig=abc")); // "https://npm.example.com/x?…"
+ * ```
+ */
+export function redactUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  parsed.username = "";
+  parsed.password = "";
+  const query = parsed.search ? "?…" : "";
+  parsed.search = "";
+  return parsed.href + query;
+}
+
+/**
+ * Downloads a URL into memory. `http:`/`https:` go through `fetch` (redirects
+ * followed, credentials in the URL sent as Basic auth); `file:` URLs are read
+ * from disk, so a mirror may be a plain directory.
+ *
+ * @param url The URL.
+ * @param options Time-out, size cap, progress callback, `Accept` header.
+ * @returns The body.
+ * @throws {SqliteSyncError} `http` (with `status`) for an HTTP error or a missing file,
+ * `timeout` when no bytes arrive for `timeoutMs`, `offline` when the host cannot be
+ * reached, `download` for a truncated or oversized body.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { fetchBytes } from "./download.ts";
+ * const body = await fetchBytes("https://registry.npmjs.org/", { timeoutMs: 10_000 });
+ * ```
+ */
+export async function fetchBytes(url: string, options: FetchOptions = {}): Promise<Uint8Array> {
+  const { timeoutMs = 30_000, maxBytes = DEFAULT_MAX_BYTES, onProgress, accept } = options;
+  const shown = redactUrl(url);
+  const parsed = new URL(url);
+  if (parsed.protocol === "file:") return await readLocal(parsed, shown, maxBytes, onProgress);
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new TypeError(
+      `Cannot download '${shown}': only http:, https: and file: URLs are supported`,
+    );
+  }
+  const headers: Record<string, string> = {};
+  if (accept) headers.accept = accept;
+  if (parsed.username || parsed.password) {
+    const user = decodeURIComponent(parsed.username);
+    const password = decodeURIComponent(parsed.password);
+    headers.authorization = `Basic ${btoa(`${user}:${password}`)}`;
+    parsed.username = "";
+    parsed.password = "";
+  }
+
+  const controller = new AbortController();
+  let timedOut = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+  };
+  const stalled = (received: number): SqliteSyncError =>
+    new SqliteSyncError(
+      "timeout",
+      `${shown}: timed out, no data for ${timeoutMs} ms (timeoutMs) after ${received} bytes`,
+    );
+
+  arm();
+  try {
+    let response: Response;
+    try {
+      response = await fetch(parsed.href, {
+        headers,
+        signal: controller.signal,
+        redirect: "follow",
+      });
+    } catch (err) {
+      if (timedOut) throw stalled(0);
+      const code = errorCode(err);
+      throw new SqliteSyncError(
+        "offline",
+        `${shown}: cannot connect${code ? ` (${code})` : ""}: ${messageOf(err)}`,
+        { cause: err, code },
+      );
+    }
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => {});
+      throw new SqliteSyncError("http", `${shown}: HTTP ${response.status}`, {
+        status: response.status,
+      });
+    }
+    const encoded = (response.headers.get("content-encoding") ?? "identity") !== "identity";
+    const length = Number(response.headers.get("content-length") ?? NaN);
+    const total = !encoded && Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+    if (total !== undefined && total > maxBytes) {
+      await response.body?.cancel().catch(() => {});
+      throw new SqliteSyncError("download", `${shown}: ${total} bytes exceeds the ${maxBytes} cap`);
+    }
+    return await readBody(response, {
+      shown,
+      total,
+      maxBytes,
+      onProgress,
+      arm,
+      stalled,
+      timedOut: () => timedOut,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface BodyContext {
+  shown: string;
+  total: number | undefined;
+  maxBytes: number;
+  onProgress: ((progress: DownloadProgress) => void) | undefined;
+  arm: () => void;
+  stalled: (received: number) => SqliteSyncError;
+  timedOut: () => boolean;
+}
+
+async function readBody(response: Response, ctx: BodyContext): Promise<Uint8Array> {
+  const { shown, total, maxBytes, onProgress } = ctx;
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  onProgress?.({ url: shown, received, total });
+  if (response.body) {
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        ctx.arm();
+        received += value.byteLength;
+        if (received > maxBytes) {
+          throw new SqliteSyncError("download", `${shown}: body exceeds the ${maxBytes} byte cap`);
+        }
+        chunks.push(value);
+        onProgress?.({ url: shown, received, total });
+      }
+    } catch (err) {
+      await reader.cancel().catch(() => {});
+      if (err instanceof SqliteSyncError) throw err;
+      if (ctx.timedOut()) throw ctx.stalled(received);
+      throw new SqliteSyncError(
+        "download",
+        `${shown}: connection lost after ${received}${
+          total === undefined ? "" : ` of ${total}`
+        } bytes: ${messageOf(err)}`,
+        { cause: err },
+      );
+    }
+  }
+  if (total !== undefined && received !== total) {
+    throw new SqliteSyncError(
+      "download",
+      `${shown}: truncated body, ${received} of ${total} bytes`,
+    );
+  }
+  onProgress?.({ url: shown, received, total: received });
+  return concat(chunks, received);
+}
+
+async function readLocal(
+  url: URL,
+  shown: string,
+  maxBytes: number,
+  onProgress: FetchOptions["onProgress"],
+): Promise<Uint8Array> {
+  try {
+    const data = new Uint8Array(await readFile(fileURLToPath(url)));
+    if (data.byteLength > maxBytes) {
+      throw new SqliteSyncError(
+        "download",
+        `${shown}: ${data.byteLength} bytes exceeds the ${maxBytes} cap`,
+      );
+    }
+    onProgress?.({ url: shown, received: data.byteLength, total: data.byteLength });
+    return data;
+  } catch (err) {
+    if (err instanceof SqliteSyncError) throw err;
+    const code = errorCode(err);
+    const status = code === "ENOENT" || code === "ENOTDIR" ? 404 : 500;
+    throw new SqliteSyncError("http", `${shown}: cannot read (${code ?? messageOf(err)})`, {
+      cause: err,
+      code,
+      status,
+    });
+  }
+}
+
+/**
+ * Downloads a URL and parses it as JSON.
+ *
+ * @param url The URL.
+ * @param options As for {@linkcode fetchBytes}.
+ * @returns The parsed value.
+ * @throws {SqliteSyncError} as {@linkcode fetchBytes}, or `download` when the body is not JSON.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { fetchJson } from "./download.ts";
+ * const meta = await fetchJson("https://registry.npmjs.org/fflate");
+ * ```
+ */
+export async function fetchJson(url: string, options: FetchOptions = {}): Promise<unknown> {
+  const body = await fetchBytes(url, options);
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch (err) {
+    throw new SqliteSyncError("download", `${redactUrl(url)}: not valid JSON`, { cause: err });
+  }
+}
+
+const SRI_ALGORITHMS = new Set(["sha256", "sha384", "sha512"]);
+
+/** One hash of an SRI string. */
+export interface IntegrityHash {
+  /** `sha256`, `sha384` or `sha512`. */
+  algorithm: string;
+  /** The base64 digest. */
+  digest: string;
+}
+
+/**
+ * Parses a Subresource Integrity string (`sha512-<base64>`, several separated by spaces).
+ *
+ * @param integrity The SRI string.
+ * @returns Its hashes.
+ * @throws {TypeError} when the string is not SRI with sha256, sha384 or sha512.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseIntegrity } from "./download.ts";
+ * console.log(parseIntegrity("sha512-AAAA")[0].algorithm); // "sha512"
+ * ```
+ */
+export function parseIntegrity(integrity: string): IntegrityHash[] {
+  const parts = typeof integrity === "string" ? integrity.trim().split(/\s+/).filter(Boolean) : [];
+  const hashes = parts.map((part) => {
+    const match = /^(sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})(\?.*)?$/.exec(part);
+    return match && SRI_ALGORITHMS.has(match[1])
+      ? { algorithm: match[1], digest: match[2] }
+      : undefined;
+  });
+  if (hashes.length === 0 || hashes.some((h) => h === undefined)) {
+    throw new TypeError(
+      `Cannot use integrity '${
+        String(integrity).slice(0, 120)
+      }': expected an SRI string such as 'sha512-<base64>'`,
+    );
+  }
+  return hashes as IntegrityHash[];
+}
+
+/**
+ * The SRI string of some bytes.
+ *
+ * @param data The bytes.
+ * @param algorithm The hash.
+ * @returns `<algorithm>-<base64 digest>`.
+ *
+ * @example Usage
+ * ```ts
+ * import { integrityOf } from "./download.ts";
+ * console.log(integrityOf(new Uint8Array([1, 2, 3])).startsWith("sha512-")); // true
+ * ```
+ */
+export function integrityOf(data: Uint8Array, algorithm = "sha512"): string {
+  return `${algorithm}-${createHash(algorithm).update(data).digest("base64")}`;
+}
+
+/**
+ * Tells whether bytes match an SRI string (any of its hashes).
+ *
+ * @param data The bytes.
+ * @param integrity The SRI string.
+ * @returns `true` when one hash matches.
+ * @throws {TypeError} when `integrity` is malformed.
+ *
+ * @example Usage
+ * ```ts
+ * import { integrityOf, matchesIntegrity } from "./download.ts";
+ * const data = new Uint8Array([1]);
+ * console.log(matchesIntegrity(data, integrityOf(data))); // true
+ * ```
+ */
+export function matchesIntegrity(data: Uint8Array, integrity: string): boolean {
+  return parseIntegrity(integrity).some((h) =>
+    createHash(h.algorithm).update(data).digest("base64") === h.digest
+  );
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+function errorCode(err: unknown): string | undefined {
+  for (
+    let e: unknown = err, depth = 0;
+    e && depth < 4;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+  }
+  return undefined;
+}
+
+function messageOf(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s'"]+/gi, (url) => redactUrl(url));
+}

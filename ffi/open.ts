@@ -1,0 +1,304 @@
+/**
+ * Opens a connection the way sqlite-sync needs it: extension resolved and
+ * loaded, busy timeout, WAL, and the extension answering. The only place
+ * connections are opened, so every connection that writes a synced table has
+ * the extension.
+ *
+ * @module
+ */
+import { SqliteSyncError } from "../src/errors.ts";
+import type { Driver, DriverName } from "./drivers/driver.ts";
+import { assertRuntimeSupported, openDriver } from "./drivers/open_driver.ts";
+// Type only: preflight.ts (and node:child_process) loads only when loading fails.
+import type { PreflightProbe } from "./preflight.ts";
+import { type ResolvedExtension, resolveExtension, type ResolveOptions } from "./resolve.ts";
+import { detectRuntime, type RuntimeInfo } from "./runtime.ts";
+
+/** SQLite journal modes a synced database may use. */
+export type JournalMode = "wal" | "delete" | "truncate" | "persist" | "memory";
+
+const JOURNAL_MODES: readonly JournalMode[] = ["wal", "delete", "truncate", "persist", "memory"];
+
+/** How one connection is opened once the extension is known. */
+export interface ConnectionOptions {
+  /**
+   * Which driver to use.
+   * @default "node:sqlite" in Deno and Node, "bun:sqlite" in Bun
+   */
+  driver?: DriverName;
+  /**
+   * A database the caller opened (`node:sqlite` `DatabaseSync` with
+   * `allowExtension: true`, `bun:sqlite` or `@db/sqlite` `Database`). It is
+   * not closed when opening fails; afterwards the returned driver owns it.
+   * @default undefined (the driver opens `path`)
+   */
+  database?: unknown;
+  /**
+   * Bun on macOS: path of a `libsqlite3.dylib` that can load extensions
+   * (`brew install sqlite`).
+   * @default undefined
+   */
+  customSQLite?: string;
+  /**
+   * How long a statement waits for another connection's lock, in milliseconds.
+   * @default 5000
+   */
+  busyTimeoutMs?: number;
+  /**
+   * The journal mode. WAL lets the app write while a sync holds its lock;
+   * skipped for in-memory and read-only databases.
+   * @default "wal"
+   */
+  journalMode?: JournalMode;
+  /**
+   * Open the file read-only.
+   * @default false
+   */
+  readOnly?: boolean;
+  /**
+   * The runtime; detected when omitted (tests inject one, e.g. Deno Deploy).
+   * @default detectRuntime()
+   */
+  runtime?: RuntimeInfo;
+  /**
+   * What the host checks read when loading fails (tests inject one).
+   * @default the real host
+   */
+  preflightProbe?: PreflightProbe;
+}
+
+/** Options of {@linkcode openDatabase}: where the extension comes from, and the connection. */
+export interface OpenOptions extends ResolveOptions, ConnectionOptions {}
+
+/** An open connection with the extension loaded. */
+export interface OpenedDatabase {
+  /** The connection. Close it with {@linkcode closeConnection}. */
+  driver: Driver;
+  /** The extension it loaded; pass it to {@linkcode openWithExtension} for sibling connections. */
+  extension: ResolvedExtension;
+}
+
+function isMemory(path: string): boolean {
+  return path === "" || path === ":memory:" || path.startsWith("file::memory:") ||
+    /[?&]mode=memory(&|$)/.test(path);
+}
+
+function validate(path: string, options: ConnectionOptions): Required<
+  Pick<ConnectionOptions, "busyTimeoutMs" | "journalMode" | "readOnly">
+> {
+  if (typeof path !== "string") {
+    throw new TypeError(
+      `Cannot open a database as 'path' must be a string: current value is ${path}`,
+    );
+  }
+  const { busyTimeoutMs = 5000, journalMode = "wal", readOnly = false } = options;
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > 2 ** 31 - 1) {
+    throw new RangeError(
+      `Cannot open '${path}' as 'busyTimeoutMs' must be an integer from 0 to 2147483647: ` +
+        `current value is ${busyTimeoutMs}`,
+    );
+  }
+  if (!JOURNAL_MODES.includes(journalMode)) {
+    throw new RangeError(
+      `Cannot open '${path}' as 'journalMode' must be one of ${JOURNAL_MODES.join(", ")}: ` +
+        `current value is ${JSON.stringify(journalMode)}`,
+    );
+  }
+  return { busyTimeoutMs, journalMode, readOnly };
+}
+
+/**
+ * Closes a connection that loaded the extension: `cloudsync_terminate()`
+ * first (SQLite cannot close while the extension's statements are live), then
+ * `close()`. Idempotent.
+ *
+ * @param driver The connection.
+ * @throws {SqliteSyncError} When closing fails.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { closeConnection, openDatabase } from "./open.ts";
+ * const { driver } = await openDatabase(":memory:");
+ * closeConnection(driver);
+ * ```
+ */
+export function closeConnection(driver: Driver): void {
+  if (!driver.isOpen) return;
+  try {
+    driver.exec("select cloudsync_terminate()");
+  } catch {
+    // Not loaded, or already terminated: close anyway.
+  }
+  driver.close();
+}
+
+async function loadOrExplain(
+  driver: Driver,
+  extension: ResolvedExtension,
+  probe?: PreflightProbe,
+): Promise<void> {
+  try {
+    driver.loadExtension(extension.path);
+  } catch (err) {
+    if (err instanceof SqliteSyncError && err.kind === "unsupported-runtime") throw err;
+    const { preflight } = await import("./preflight.ts");
+    const report = preflight({ platform: extension.platform, probe });
+    const missing = report.checks.filter((c) => !c.ok && c.affects === "load");
+    const reason = err instanceof Error ? err.message : String(err);
+    if (missing.length > 0) {
+      throw new SqliteSyncError(
+        "preflight",
+        `Cannot load the sqlite-sync extension '${extension.path}': ` +
+          `${missing.map((c) => c.detail).join("; ")}. ${missing.map((c) => c.fix).join(" ")} ` +
+          `(SQLite said: ${reason})`,
+        { cause: err },
+      );
+    }
+    throw new SqliteSyncError(
+      "load",
+      `SQLite refused to load the sqlite-sync extension '${extension.path}': ${reason}`,
+      { cause: err, ...(err instanceof SqliteSyncError && err.code ? { code: err.code } : {}) },
+    );
+  }
+}
+
+/**
+ * Opens one more connection with an extension already resolved, e.g. the
+ * scheduler Worker's connection to the same file. Same settings as
+ * {@linkcode openDatabase}, without resolving again.
+ *
+ * @param path The database file, or `:memory:`.
+ * @param extension The extension, from {@linkcode openDatabase} or `resolveExtension()`.
+ * @param options Driver and connection settings.
+ * @returns The connection, extension loaded and answering.
+ * @throws {SqliteSyncError} `unsupported-runtime`, `driver`, `load`, `preflight`, `busy` or
+ *   `sql`; the connection is closed first.
+ * @throws {RangeError} For a bad `busyTimeoutMs` or `journalMode`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { openDatabase, openWithExtension } from "./open.ts";
+ * const { driver, extension } = await openDatabase("app.db");
+ * const sibling = await openWithExtension("app.db", extension);
+ * ```
+ */
+export async function openWithExtension(
+  path: string,
+  extension: ResolvedExtension,
+  options: ConnectionOptions = {},
+): Promise<Driver> {
+  const { busyTimeoutMs, journalMode, readOnly } = validate(path, options);
+  const driver = await openDriver(path, {
+    driver: options.driver,
+    database: options.database,
+    customSQLite: options.customSQLite,
+    readOnly,
+    runtime: options.runtime,
+  });
+  let loaded = false;
+  try {
+    // Before loading: the WAL switch below may need to wait for another connection.
+    driver.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    await loadOrExplain(driver, extension, options.preflightProbe);
+    loaded = true;
+    if (!readOnly && !isMemory(driver.path || path)) {
+      const row = query(driver, `PRAGMA journal_mode = ${journalMode}`);
+      const mode = String(row?.journal_mode ?? "").toLowerCase();
+      if (mode !== journalMode) {
+        throw new SqliteSyncError(
+          "driver",
+          `Cannot set journal_mode=${journalMode} on '${path}': SQLite kept '${mode}' ` +
+            "(WAL needs a local file system that supports shared memory).",
+        );
+      }
+    }
+    const version = query(driver, "select cloudsync_version() as version")?.version;
+    if (typeof version !== "string" || version === "") {
+      throw new SqliteSyncError(
+        "load",
+        `The extension '${extension.path}' loaded but cloudsync_version() returned ${version}`,
+      );
+    }
+    return driver;
+  } catch (err) {
+    abandon(driver, loaded, options.database !== undefined);
+    throw err;
+  }
+}
+
+function query(driver: Driver, sql: string): Record<string, unknown> | undefined {
+  const stmt = driver.prepare(sql);
+  try {
+    return stmt.get();
+  } finally {
+    stmt.finalize();
+  }
+}
+
+function abandon(driver: Driver, loaded: boolean, userOwned: boolean): void {
+  try {
+    if (loaded) driver.exec("select cloudsync_terminate()");
+  } catch {
+    // Best effort: the original error is what the caller needs.
+  }
+  if (userOwned) return;
+  try {
+    driver.close();
+  } catch {
+    // Same.
+  }
+}
+
+/**
+ * Opens a database with sqlite-sync loaded: resolves the extension (explicit
+ * path, environment, cache, download), opens the driver, sets the busy
+ * timeout and WAL, loads the extension and checks `cloudsync_version()`.
+ *
+ * @param path The database file, or `:memory:`.
+ * @param options Where the extension comes from, and the connection settings.
+ * @returns The connection and the extension it loaded.
+ * @throws {SqliteSyncError} `unsupported-runtime` (Deno Deploy, old Node, Bun on macOS without
+ *   a custom SQLite), resolution errors (`not-found`, `integrity`, `download`…), `driver`,
+ *   `preflight` (the host lacks OpenSSL 3 or glibc ≥ 2.34), `load`, `busy`, `sql`.
+ * @throws {RangeError} For a bad `busyTimeoutMs` or `journalMode`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { closeConnection, openDatabase } from "./open.ts";
+ * const { driver, extension } = await openDatabase("app.db");
+ * console.log(extension.version, driver.prepare("select cloudsync_version() v").get());
+ * closeConnection(driver);
+ * ```
+ */
+export async function openDatabase(
+  path: string,
+  options: OpenOptions = {},
+): Promise<OpenedDatabase> {
+  const {
+    driver: driverName,
+    database,
+    customSQLite,
+    busyTimeoutMs,
+    journalMode,
+    readOnly,
+    runtime,
+    preflightProbe,
+    ...resolveOptions
+  } = options;
+  const connection: ConnectionOptions = {
+    driver: driverName,
+    database,
+    customSQLite,
+    busyTimeoutMs,
+    journalMode,
+    readOnly,
+    runtime,
+    preflightProbe,
+  };
+  validate(path, connection);
+  // Before resolving, so Deploy fails at once instead of after a download.
+  assertRuntimeSupported(runtime ?? detectRuntime());
+  const extension = await resolveExtension(resolveOptions);
+  const driver = await openWithExtension(path, extension, connection);
+  return { driver, extension };
+}

@@ -1,0 +1,2 @@
+// placeholder, replaced below
+export { SqliteSyncError } from "./src/errors.ts";

@@ -1,0 +1,20 @@
+// Run by node22_test.ts under Node ≥ 22.18 (native type stripping): opens a
+// database through the library and prints cloudsync_version() as JSON.
+import process from "node:process";
+import { closeConnection, openDatabase } from "../../ffi/open.ts";
+
+const [path, extensionPath] = process.argv.slice(2);
+const { driver, extension } = await openDatabase(path, { extensionPath });
+const row = driver.prepare(
+  "select cloudsync_version() as version, sqlite_version() as sqlite",
+).get();
+const journal = driver.prepare("pragma journal_mode").get();
+closeConnection(driver);
+console.log(
+  JSON.stringify({
+    ...row,
+    journal: journal?.journal_mode,
+    driver: driver.name,
+    source: extension.source,
+  }),
+);

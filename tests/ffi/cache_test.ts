@@ -1,0 +1,337 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import {
+  cacheEntry,
+  checkCacheEntry,
+  defaultCacheDir,
+  installCacheEntry,
+  readCacheMeta,
+} from "../../ffi/cache.ts";
+import { resolveExtension } from "../../ffi/resolve.ts";
+import { PINS } from "../../ffi/pins.ts";
+import { platformAsset } from "../../ffi/platform.ts";
+import { ROOT, run, runtimeArgv, tempDir, testExtensionPath } from "../_helpers.ts";
+import {
+  delayed,
+  isKind,
+  npmTarball,
+  refusedPort,
+  serveNpmPackage,
+  sri,
+  withFixture,
+} from "./_fixture_server.ts";
+
+const V = "0.0.0-test";
+const BINARY = new TextEncoder().encode("dummy cloudsync binary\n");
+
+function flipByte(path: string): void {
+  const data = readFileSync(path);
+  data[Math.floor(data.length / 2)] ^= 0xff;
+  writeFileSync(path, data);
+}
+
+const meta = (binary: Uint8Array) => ({
+  version: V,
+  platform: "linux-arm64",
+  source: "npm",
+  url: "http://127.0.0.1/x.tgz",
+  archiveIntegrity: sri(new Uint8Array([1])),
+  binaryIntegrity: sri(binary),
+  verifiedBy: "test",
+  fetchedAt: new Date().toISOString(),
+});
+
+describe("defaultCacheDir()", () => {
+  it("defaultCacheDir() prefers SQLITE_SYNC_CACHE_DIR", () => {
+    assert.equal(
+      defaultCacheDir({ SQLITE_SYNC_CACHE_DIR: "/srv/c", HOME: "/h" }, "linux"),
+      "/srv/c",
+    );
+  });
+
+  it("defaultCacheDir() uses XDG_CACHE_HOME, then ~/.cache on Linux", () => {
+    assert.equal(defaultCacheDir({ XDG_CACHE_HOME: "/x", HOME: "/h" }, "linux"), "/x/sqlite-sync");
+    assert.equal(
+      defaultCacheDir({ XDG_CACHE_HOME: "relative", HOME: "/h" }, "linux"),
+      "/h/.cache/sqlite-sync",
+    );
+    assert.equal(defaultCacheDir({ HOME: "/h" }, "linux"), "/h/.cache/sqlite-sync");
+  });
+
+  it("defaultCacheDir() uses ~/Library/Caches on macOS and %LOCALAPPDATA% on Windows", () => {
+    assert.equal(
+      defaultCacheDir({ HOME: "/Users/me" }, "darwin"),
+      "/Users/me/Library/Caches/sqlite-sync",
+    );
+    assert.equal(
+      defaultCacheDir({ LOCALAPPDATA: "C:\\Users\\me\\AppData\\Local", HOME: "/h" }, "win32"),
+      "C:\\Users\\me\\AppData\\Local\\sqlite-sync",
+    );
+  });
+
+  it("defaultCacheDir() throws a cache error when no home or cache directory is set", () => {
+    for (const os of ["linux", "darwin", "win32"]) {
+      assert.throws(
+        () => defaultCacheDir({}, os),
+        isKind("cache", /SQLITE_SYNC_CACHE_DIR/, /'cacheDir'/),
+      );
+    }
+    assert.throws(() => defaultCacheDir({ HOME: "/h" }, "win32"), isKind("cache", /LOCALAPPDATA/));
+  });
+});
+
+describe("checkCacheEntry() and installCacheEntry()", () => {
+  it("installCacheEntry() writes binary, LICENSE.md and meta.json without leftover temp files", () => {
+    const dir = tempDir();
+    try {
+      const entry = cacheEntry(dir.path, V, "linux-arm64", "cloudsync.so");
+      assert.deepEqual(checkCacheEntry(entry, {}), { status: "miss" });
+      installCacheEntry(entry, {
+        binary: BINARY,
+        license: new TextEncoder().encode("L"),
+        meta: meta(BINARY),
+      });
+      assert.deepEqual(readdirSync(entry.dir).sort(), ["LICENSE.md", "cloudsync.so", "meta.json"]);
+      assert.deepEqual(checkCacheEntry(entry, {}), { status: "hit", integrity: sri(BINARY) });
+      assert.equal(readCacheMeta(entry)?.binaryIntegrity, sri(BINARY));
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it("checkCacheEntry() rejects a flipped byte, a lost meta.json, a pin mismatch and a foreign user integrity", () => {
+    const dir = tempDir();
+    try {
+      const entry = cacheEntry(dir.path, V, "linux-arm64", "cloudsync.so");
+      installCacheEntry(entry, { binary: BINARY, meta: meta(BINARY) });
+      assert.equal(checkCacheEntry(entry, { binary: sri(BINARY) }).status, "hit");
+      assert.equal(checkCacheEntry(entry, { binary: sri(new Uint8Array([7])) }).status, "invalid");
+      assert.equal(checkCacheEntry(entry, { user: sri(new Uint8Array([1])) }).status, "hit");
+      assert.equal(checkCacheEntry(entry, { user: sri(BINARY) }).status, "hit");
+      assert.equal(checkCacheEntry(entry, { user: sri(new Uint8Array([2])) }).status, "invalid");
+      flipByte(entry.binaryPath);
+      assert.match(
+        (checkCacheEntry(entry, {}) as { reason: string }).reason,
+        /does not match.*meta\.json/,
+      );
+      writeFileSync(entry.metaPath, "{");
+      assert.match(
+        (checkCacheEntry(entry, {}) as { reason: string }).reason,
+        /meta\.json is missing/,
+      );
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
+
+describe("resolveExtension() and the cache", () => {
+  it("resolveExtension() replaces a tampered cached binary with a fresh download", async () => {
+    await withFixture(async (f) => {
+      const asset = platformAsset("linux-arm64");
+      const tarball = await npmTarball(asset.npmPackage, V, asset.binaryName, BINARY);
+      const { tarballPath } = serveNpmPackage(f.server, asset.npmPackage, V, tarball);
+      const options = f.options({ version: V, platform: "linux-arm64" });
+      const first = await resolveExtension(options);
+      flipByte(first.path);
+      const second = await resolveExtension(options);
+      assert.equal(second.source, "npm");
+      assert.equal(f.server.count(tarballPath), 2);
+      assert.deepEqual(readFileSync(second.path), Buffer.from(BINARY));
+      assert.equal((await resolveExtension(options)).source, "cache");
+    });
+  });
+
+  it("resolveExtension() refuses a tampered cached binary when offline", async () => {
+    await withFixture(async (f) => {
+      const asset = platformAsset("linux-arm64");
+      serveNpmPackage(
+        f.server,
+        asset.npmPackage,
+        V,
+        await npmTarball(asset.npmPackage, V, asset.binaryName, BINARY),
+      );
+      const first = await resolveExtension(f.options({ version: V, platform: "linux-arm64" }));
+      flipByte(first.path);
+      await assert.rejects(
+        resolveExtension(f.options({ version: V, platform: "linux-arm64", offline: true })),
+        isKind("integrity", /failed verification/, /offline/),
+      );
+    });
+  });
+
+  it("resolveExtension() checks a pinned version's cached binary against the pin, not meta.json", async () => {
+    await withFixture(async (f) => {
+      const version = "0.0.0-pinned-cache";
+      const asset = platformAsset("darwin-arm64");
+      serveNpmPackage(
+        f.server,
+        asset.npmPackage,
+        version,
+        await npmTarball(asset.npmPackage, version, asset.binaryName, BINARY),
+      );
+      const pins = PINS as Record<string, unknown>;
+      pins[version] = { "darwin-arm64": { binary: sri(BINARY) } };
+      try {
+        const options = f.options({ version, platform: "darwin-arm64" });
+        const first = await resolveExtension(options);
+        assert.equal((await resolveExtension(options)).source, "cache");
+        // Tamper with the binary AND rewrite meta.json to match it: the pin still catches it.
+        flipByte(first.path);
+        const metaPath = join(f.cacheDir, version, "darwin-arm64", "meta.json");
+        const recorded = JSON.parse(readFileSync(metaPath, "utf8"));
+        writeFileSync(
+          metaPath,
+          JSON.stringify({ ...recorded, binaryIntegrity: sri(readFileSync(first.path)) }),
+        );
+        await assert.rejects(
+          resolveExtension({ ...options, offline: true }),
+          isKind("integrity", /pinned/),
+        );
+      } finally {
+        delete pins[version];
+      }
+    });
+  });
+
+  const host = `${process.platform}-${process.arch}`;
+  it("resolveExtension() in four processes at once downloads once and all four load the binary", {
+    skip: host === "linux-x64"
+      ? false
+      : `the real binary only loads on linux-x64, this host is ${host}`,
+  }, async () => {
+    const real = readFileSync(await testExtensionPath());
+    await withFixture(async (f) => {
+      const version = "0.0.0-concurrent";
+      const asset = platformAsset("linux-x86_64");
+      const tarball = await npmTarball(asset.npmPackage, version, asset.binaryName, real);
+      const { tarballPath } = serveNpmPackage(f.server, asset.npmPackage, version, tarball);
+      f.server.route(
+        tarballPath,
+        delayed(300, (_req, res) => {
+          res.writeHead(200, { "content-length": String(tarball.byteLength) });
+          res.end(tarball);
+        }),
+      );
+      const options = JSON.stringify(
+        f.options({ version, platform: "linux-x86_64", env: undefined }),
+      );
+      const child = join(ROOT, "tests", "ffi", "_resolve_child.ts");
+      const results = await Promise.all(
+        [1, 2, 3, 4].map(() => run(runtimeArgv(child, [options]), { timeoutMs: 30_000 })),
+      );
+      const outputs = results.map((r) => {
+        assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+        return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+      });
+      assert.deepEqual(outputs.map((o) => o.version), ["1.1.4", "1.1.4", "1.1.4", "1.1.4"]);
+      assert.equal(outputs.filter((o) => o.source === "npm").length, 1);
+      assert.equal(f.server.count(tarballPath), 1);
+      assert.ok(!existsSync(join(f.cacheDir, version, "linux-x86_64.lock")));
+    });
+  });
+});
+
+describe("resolveExtension() with an unusable cache directory", () => {
+  const unreachable = async () => {
+    const port = await refusedPort();
+    return {
+      npmRegistry: `http://127.0.0.1:${port}`,
+      githubBaseUrl: `http://127.0.0.1:${port}`,
+      env: {},
+    };
+  };
+
+  it("resolveExtension() reports a cache dir under a regular file as a cache error naming it", async () => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir.path, "file"), "x");
+      const cacheDir = join(dir.path, "file", "cache");
+      await assert.rejects(
+        resolveExtension({
+          ...(await unreachable()),
+          cacheDir,
+          version: V,
+          platform: "linux-arm64",
+        }),
+        isKind(
+          "cache",
+          new RegExp(cacheDir.replace(/[/\\.]/g, "\\$&")),
+          /SQLITE_SYNC_CACHE_DIR/,
+          /'cacheDir'/,
+        ),
+      );
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it(
+    "resolveExtension() reports a cache dir under /proc (or where no lock file can be created) as a cache error",
+    {
+      skip: process.platform === "linux" ? false : "/proc exists on Linux only",
+    },
+    async () => {
+      await assert.rejects(
+        resolveExtension({
+          ...(await unreachable()),
+          cacheDir: "/proc/sqlite-sync-cache",
+          version: V,
+          platform: "linux-arm64",
+        }),
+        isKind("cache", /\/proc\/sqlite-sync-cache/),
+      );
+      // An existing directory where no file can be created: creating the lock file itself fails.
+      await assert.rejects(
+        resolveExtension({
+          ...(await unreachable()),
+          cacheDir: "/proc",
+          version: "self",
+          platform: "linux-arm64",
+        }),
+        isKind("cache", /'\/proc'/),
+      );
+    },
+  );
+
+  it("resolveExtension() reports a read-only cache dir as a cache error", {
+    skip: process.getuid?.() === 0
+      ? "root ignores directory permissions"
+      : process.platform === "win32",
+  }, async () => {
+    const dir = tempDir();
+    try {
+      mkdirSync(join(dir.path, "ro"));
+      chmodSync(join(dir.path, "ro"), 0o555);
+      await assert.rejects(
+        resolveExtension({
+          ...(await unreachable()),
+          cacheDir: join(dir.path, "ro"),
+          version: V,
+          platform: "linux-arm64",
+        }),
+        isKind("cache", /ro'/),
+      );
+    } finally {
+      chmodSync(join(dir.path, "ro"), 0o755);
+      dir.cleanup();
+    }
+  });
+
+  it("resolveExtension() without HOME, XDG_CACHE_HOME or cacheDir throws a cache error", async () => {
+    await assert.rejects(
+      resolveExtension({ ...(await unreachable()), version: V, platform: "linux-arm64" }),
+      isKind("cache", /SQLITE_SYNC_CACHE_DIR/),
+    );
+  });
+});

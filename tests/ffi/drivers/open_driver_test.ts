@@ -1,0 +1,103 @@
+/**
+ * openDriver(): the default per runtime, named drivers, wrapping a database the
+ * caller opened (each driver the runtime has), Deno Deploy, bad arguments.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { RUNTIME, testExtensionPath } from "../../_helpers.ts";
+import { SqliteSyncError } from "../../../src/errors.ts";
+import type { Driver } from "../../../ffi/drivers/driver.ts";
+import {
+  assertRuntimeSupported,
+  defaultDriverName,
+  openDriver,
+  wrapDatabase,
+} from "../../../ffi/drivers/open_driver.ts";
+import type { RuntimeInfo } from "../../../ffi/runtime.ts";
+import { dbSqliteDatabaseClass, dbSqliteSkip } from "./_fixtures.ts";
+
+const DEPLOY: RuntimeInfo = { name: "deno", version: "2.9.6", denoDeploy: true };
+
+async function assertLoadsExtension(driver: Driver): Promise<void> {
+  driver.loadExtension(await testExtensionPath());
+  assert.equal(driver.prepare("select cloudsync_version() as v").get()?.v, "1.1.4");
+  driver.exec("select cloudsync_terminate()");
+  driver.close();
+  assert.equal(driver.isOpen, false);
+}
+
+describe("openDriver()", () => {
+  it("defaultDriverName() is node:sqlite in Deno and Node, bun:sqlite in Bun", () => {
+    assert.equal(
+      defaultDriverName({ name: "deno", version: "2.9.6", denoDeploy: false }),
+      "node:sqlite",
+    );
+    assert.equal(
+      defaultDriverName({ name: "node", version: "22.23.3", denoDeploy: false }),
+      "node:sqlite",
+    );
+    assert.equal(
+      defaultDriverName({ name: "bun", version: "1.4.5", denoDeploy: false }),
+      "bun:sqlite",
+    );
+  });
+
+  it("openDriver() opens the runtime's default driver", async () => {
+    const db = await openDriver(":memory:");
+    assert.equal(db.name, RUNTIME === "bun" ? "bun:sqlite" : "node:sqlite");
+    await assertLoadsExtension(db);
+  });
+
+  it("openDriver() refuses Deno Deploy with 'unsupported-runtime' naming FFI", async () => {
+    await assert.rejects(openDriver(":memory:", { runtime: DEPLOY }), (err) => {
+      assert.ok(err instanceof SqliteSyncError);
+      assert.equal(err.kind, "unsupported-runtime");
+      assert.match(err.message, /Deno Deploy allows no FFI/);
+      return true;
+    });
+    assert.throws(() => assertRuntimeSupported(DEPLOY), SqliteSyncError);
+  });
+
+  it("openDriver() rejects an unknown driver name with a TypeError naming it", async () => {
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      openDriver(":memory:", { driver: "sqlite3" as any }),
+      (err) => err instanceof TypeError && /"sqlite3"/.test(err.message),
+    );
+  });
+
+  it("wrapDatabase() rejects an object that is no known database", () => {
+    assert.throws(() => wrapDatabase({ prepare() {} }), TypeError);
+    assert.throws(() => wrapDatabase(null), /got null/);
+  });
+
+  it("openDriver() wraps a user-opened node:sqlite DatabaseSync", {
+    skip: RUNTIME === "deno" ? undefined : "node:sqlite is Deno's and Node's driver",
+  }, async () => {
+    const { DatabaseSync } = await import("node:sqlite");
+    const user = new DatabaseSync(":memory:", { allowExtension: true });
+    const db = await openDriver(":memory:", { database: user });
+    assert.equal(db.name, "node:sqlite");
+    await assertLoadsExtension(db);
+    assert.equal(user.isOpen, false); // the driver owned and closed it
+  });
+
+  it("openDriver() wraps a user-opened bun:sqlite Database", {
+    skip: RUNTIME === "bun" ? undefined : "bun:sqlite exists only in Bun",
+  }, async () => {
+    const spec = "bun:sqlite";
+    const { Database } = await import(spec);
+    const db = await openDriver("", { database: new Database(":memory:") });
+    assert.equal(db.name, "bun:sqlite");
+    await assertLoadsExtension(db);
+  });
+
+  it("openDriver() wraps a user-opened @db/sqlite Database", { skip: dbSqliteSkip }, async () => {
+    const Database = await dbSqliteDatabaseClass();
+    const user = new Database(":memory:");
+    const db = await openDriver(":memory:", { database: user });
+    assert.equal(db.name, "@db/sqlite");
+    await assertLoadsExtension(db);
+    assert.equal(user.open, false);
+  });
+});

@@ -1,0 +1,158 @@
+/**
+ * openDatabase() on real files: WAL, busy timeout, the extension on every
+ * connection, and what happens when loading fails.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir, testExtensionPath } from "../_helpers.ts";
+import { SqliteSyncError } from "../../src/errors.ts";
+import { openDriver } from "../../ffi/drivers/open_driver.ts";
+import { closeConnection, openDatabase, openWithExtension } from "../../ffi/open.ts";
+import { CA_BUNDLE_PATH, type PreflightProbe } from "../../ffi/preflight.ts";
+
+function hostProbe(opts: { ssl?: boolean; glibc?: string }): PreflightProbe {
+  const ldCache = (opts.ssl ?? true) ? "libssl.so.3\0libcrypto.so.3\0" : "libcrypto.so.3\0";
+  return {
+    exists: (p) => p === CA_BUNDLE_PATH,
+    readText: (p) => (p === "/etc/ld.so.cache" ? ldCache : undefined),
+    env: () => undefined,
+    glibcVersion: () => opts.glibc ?? "2.36",
+  };
+}
+
+function pragma(
+  driver: { prepare(sql: string): { get(): Record<string, unknown> | undefined } },
+  name: string,
+) {
+  const row = driver.prepare(`pragma ${name}`).get();
+  return row === undefined ? undefined : Object.values(row)[0]; // busy_timeout's column is "timeout"
+}
+
+function kindIs(kind: string, pattern?: RegExp): (err: unknown) => boolean {
+  return (err) => {
+    assert.ok(err instanceof SqliteSyncError, String(err));
+    assert.equal(err.kind, kind, err.message);
+    if (pattern) assert.match(err.message, pattern);
+    return true;
+  };
+}
+
+describe("openDatabase()", () => {
+  it("openDatabase() sets WAL and a busy timeout and loads the extension", async () => {
+    const dir = tempDir();
+    try {
+      const extensionPath = await testExtensionPath();
+      const { driver, extension } = await openDatabase(join(dir.path, "app.db"), { extensionPath });
+      assert.equal(pragma(driver, "journal_mode"), "wal");
+      assert.equal(pragma(driver, "busy_timeout"), 5000);
+      assert.equal(driver.prepare("select cloudsync_version() as v").get()?.v, "1.1.4");
+      assert.equal(extension.path, extensionPath);
+      assert.equal(extension.source, "option");
+      closeConnection(driver);
+      closeConnection(driver); // idempotent
+      assert.equal(driver.isOpen, false);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it("openDatabase() honours busyTimeoutMs and skips WAL for :memory:", async () => {
+    const { driver } = await openDatabase(":memory:", {
+      extensionPath: await testExtensionPath(),
+      busyTimeoutMs: 1234,
+    });
+    assert.equal(pragma(driver, "busy_timeout"), 1234);
+    assert.equal(pragma(driver, "journal_mode"), "memory");
+    closeConnection(driver);
+  });
+
+  it("openWithExtension() gives a sibling connection the extension: it writes a synced table", async () => {
+    const dir = tempDir();
+    const path = join(dir.path, "shared.db");
+    const { driver: first, extension } = await openDatabase(path, {
+      extensionPath: await testExtensionPath(),
+    });
+    first.exec("create table items(id text primary key not null, name text)");
+    first.prepare("select cloudsync_init('items')").get();
+    // Opened after init: the extension reads the synced tables when it loads.
+    const sibling = await openWithExtension(path, extension);
+    const bare = await openDriver(path);
+    try {
+      assert.equal(pragma(sibling, "journal_mode"), "wal");
+      sibling.prepare("insert into items values (cloudsync_uuid(), ?)").run("from sibling");
+      assert.equal(first.prepare("select name from items").get()?.name, "from sibling");
+      // The reason every connection must load it: the table's triggers call cloudsync_*.
+      assert.throws(
+        () => bare.prepare("insert into items values ('x', 'from bare')").run(),
+        kindIs("sql", /no such function: cloudsync_is_sync/),
+      );
+    } finally {
+      bare.close();
+      closeConnection(sibling);
+      closeConnection(first);
+      dir.cleanup();
+    }
+  });
+
+  it("openDatabase() raises 'load' for a file that is not a library on a healthy host", async () => {
+    const dir = tempDir();
+    const fake = join(dir.path, "cloudsync.so");
+    writeFileSync(fake, "this is not an ELF file");
+    try {
+      await assert.rejects(
+        openDatabase(join(dir.path, "app.db"), {
+          extensionPath: fake,
+          platform: "linux-x86_64",
+          preflightProbe: hostProbe({}),
+        }),
+        kindIs("load", /SQLite refused to load the sqlite-sync extension/),
+      );
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it("openDatabase() raises 'preflight' naming libssl.so.3 when OpenSSL 3 is missing", async () => {
+    const dir = tempDir();
+    const fake = join(dir.path, "cloudsync.so");
+    writeFileSync(fake, "");
+    try {
+      await assert.rejects(
+        openDatabase(":memory:", {
+          extensionPath: fake,
+          platform: "linux-x86_64",
+          preflightProbe: hostProbe({ ssl: false, glibc: "2.31" }),
+        }),
+        kindIs("preflight", /libssl\.so\.3 \(OpenSSL 3\) not found.*glibc 2\.31 < 2\.34/),
+      );
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it("openDatabase() refuses Deno Deploy before resolving anything", async () => {
+    await assert.rejects(
+      openDatabase(":memory:", {
+        extensionPath: "/nonexistent/cloudsync.so",
+        runtime: { name: "deno", version: "2.9.6", denoDeploy: true },
+      }),
+      kindIs("unsupported-runtime", /Deno Deploy/),
+    );
+  });
+
+  it("openDatabase() validates busyTimeoutMs and journalMode before any work", async () => {
+    await assert.rejects(openDatabase(":memory:", { busyTimeoutMs: -1 }), RangeError);
+    await assert.rejects(openDatabase(":memory:", { busyTimeoutMs: 1.5 }), /busyTimeoutMs/);
+    // deno-lint-ignore no-explicit-any
+    await assert.rejects(openDatabase(":memory:", { journalMode: "wall" as any }), /"wall"/);
+  });
+
+  it("openDatabase() with a missing extensionPath raises 'not-found'", async () => {
+    await assert.rejects(
+      openDatabase(":memory:", { extensionPath: "/nonexistent/cloudsync.so" }),
+      kindIs("not-found"),
+    );
+  });
+});
