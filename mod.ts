@@ -1,2 +1,51 @@
-// placeholder, replaced below
+/**
+ * SQLite Sync (the `cloudsync` extension) for Deno and Bun: fetch, verify,
+ * cache and load the extension; a typed API over every documented function.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { SyncDatabase } from "jsr:@sqliteai/sync";
+ * await using db = await SyncDatabase.open("app.db");
+ * db.exec("CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
+ * db.init("notes");
+ * db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "hello");
+ * ```
+ *
+ * @module
+ */
+export { SyncDatabase } from "./src/database.ts";
+export type { Algorithm, CleanupOptions, EncodeOptions, InitOptions } from "./src/database.ts";
+export { CloudSyncNetwork } from "./src/network.ts";
+export type { NetworkHost, NetworkInitOptions, ServerStatus, SyncOptions } from "./src/network.ts";
 export { SqliteSyncError } from "./src/errors.ts";
+export type { SqliteSyncErrorKind, SqliteSyncErrorOptions } from "./src/errors.ts";
+export type {
+  ReceiveResult,
+  SendResult,
+  ServerFailure,
+  SyncResult,
+  SyncStatus,
+} from "./src/results.ts";
+export type { InitChecks } from "./src/schema.ts";
+export type { SettingKey } from "./src/settings.ts";
+export { resolveExtension } from "./ffi/resolve.ts";
+export type { ResolvedExtension, ResolveOptions, SourceName } from "./ffi/resolve.ts";
+export { closeConnection, openDatabase, openWithExtension } from "./ffi/open.ts";
+export type { ConnectionOptions, JournalMode, OpenedDatabase, OpenOptions } from "./ffi/open.ts";
+export { diagnostics } from "./ffi/diagnostics.ts";
+export type { Diagnostics } from "./ffi/diagnostics.ts";
+export { preflight } from "./ffi/preflight.ts";
+export type { PreflightCheck, PreflightReport } from "./ffi/preflight.ts";
+export { createProgressReporter } from "./ffi/progress.ts";
+export type { DownloadProgress } from "./ffi/download.ts";
+export { currentPlatformId, PLATFORM_IDS, platformIdOf } from "./ffi/platform.ts";
+export type { HostInfo, Libc, PlatformId } from "./ffi/platform.ts";
+export { EXTENSION_VERSION } from "./ffi/pins.ts";
+export type {
+  Driver,
+  DriverName,
+  PreparedStatement,
+  Row,
+  RunResult,
+  SqlValue,
+} from "./ffi/drivers/driver.ts";

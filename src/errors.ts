@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { SyncResult } from "./results.ts";
 
 /** What went wrong, as a stable discriminant callers can switch on. */
 export type SqliteSyncErrorKind =
@@ -48,6 +49,8 @@ export type SqliteSyncErrorKind =
 
 /** Options for {@linkcode SqliteSyncError}. */
 export interface SqliteSyncErrorOptions {
+  /** What a sync achieved before it failed (the send phase, rows received so far). */
+  partial?: SyncResult;
   /** The underlying error. */
   cause?: unknown;
   /** A machine-readable code (SQLite result code name, server error code, errno…). */
@@ -77,6 +80,8 @@ export class SqliteSyncError extends Error {
   readonly code?: string;
   /** The HTTP status, for `http` and `auth` errors. */
   readonly status?: number;
+  /** What a sync achieved before it failed: never lose a result. */
+  readonly partial?: SyncResult;
 
   /**
    * @param kind What went wrong.
@@ -93,5 +98,6 @@ export class SqliteSyncError extends Error {
     this.kind = kind;
     if (options.code !== undefined) this.code = options.code;
     if (options.status !== undefined) this.status = options.status;
+    if (options.partial !== undefined) this.partial = options.partial;
   }
 }

@@ -1,0 +1,621 @@
+/**
+ * `SyncDatabase`: one connection with the cloudsync extension loaded, typed
+ * methods over every documented local `cloudsync_*` function, and the
+ * lifecycle (terminate before close) done right. Network calls live on
+ * {@linkcode SyncDatabase.network}.
+ *
+ * @module
+ */
+import type { Driver, PreparedStatement, Row, SqlValue } from "../ffi/drivers/driver.ts";
+import type { ResolvedExtension } from "../ffi/resolve.ts";
+import { closeConnection, openDatabase, type OpenOptions, openWithExtension } from "../ffi/open.ts";
+import { assertNoBlockReplace } from "./block_guard.ts";
+import { classifyError } from "./classify.ts";
+import { SqliteSyncError } from "./errors.ts";
+import { CloudSyncNetwork } from "./network.ts";
+import {
+  assertColumn,
+  assertIdentifier,
+  describe,
+  type InitChecks,
+  initFlags,
+  preflightTable,
+  quoteIdentifier,
+  tableColumns,
+  userTables,
+} from "./schema.ts";
+import { type SettingKey, settingValue } from "./settings.ts";
+
+/** CRDT algorithms that work in sqlite-sync 1.1.4 (`dws`/`aws` are documented but rejected). */
+export type Algorithm = "cls" | "gos";
+
+/** Options of {@linkcode SyncDatabase.init}. */
+export interface InitOptions extends InitChecks {
+  /** `cls` (causal-length set, insert/update/delete) or `gos` (grow-only set, insert only). @default "cls" */
+  algorithm?: Algorithm;
+}
+
+/** Options of {@linkcode SyncDatabase.encodeChanges}. */
+export interface EncodeOptions {
+  /** Only changes with a db_version greater than this. @default 0 */
+  sinceDbVersion?: number;
+  /** Leave out changes made by this site (32 hex chars or 16 bytes), e.g. the receiver's own. */
+  excludeSiteId?: string | Uint8Array;
+}
+
+/** Options of {@linkcode SyncDatabase.cleanup}. */
+export interface CleanupOptions {
+  /**
+   * Required when `table` is the last synced table: cleaning it also drops all
+   * cloudsync metadata, including this device's site id (a new identity follows).
+   * @default false
+   */
+  destroySiteIdentity?: boolean;
+}
+
+const HEX32 = /^[0-9a-fA-F]{32}$/;
+
+/**
+ * A SQLite database synced by sqlite-sync.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { SyncDatabase } from "jsr:@sqliteai/sync";
+ * await using db = await SyncDatabase.open("app.db");
+ * db.exec("CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
+ * db.init("notes");
+ * db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "hello");
+ * console.log(db.dbVersion());
+ * ```
+ */
+export class SyncDatabase {
+  #driver: Driver;
+  #extension: ResolvedExtension;
+  #statements = new Map<string, PreparedStatement>();
+  #blockTables = new Set<string>();
+  #closed = false;
+  #network: CloudSyncNetwork;
+
+  private constructor(driver: Driver, extension: ResolvedExtension) {
+    this.#driver = driver;
+    this.#extension = extension;
+    this.#network = new CloudSyncNetwork({
+      call: (sql, params, op, secrets) => this.#call(sql, params, op, true, secrets),
+      assertOpen: () => this.#assertOpen(),
+      afterLogout: () => this.#refreshBlockTables(),
+    });
+    this.#refreshBlockTables();
+  }
+
+  /**
+   * Opens (or creates) a database with the extension resolved, verified and
+   * loaded, WAL and a busy timeout set.
+   *
+   * @param path The database file (`:memory:` for a private in-memory database).
+   * @param options Resolution and connection options.
+   * @returns The open database; close it with `close()` or `await using`.
+   * @throws {SqliteSyncError} from resolution, loading or opening.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { SyncDatabase } from "jsr:@sqliteai/sync";
+   * const db = await SyncDatabase.open(":memory:");
+   * console.log(db.version()); // "1.1.4"
+   * db.close();
+   * ```
+   */
+  static async open(path: string, options: OpenOptions = {}): Promise<SyncDatabase> {
+    const { driver, extension } = await openDatabase(path, options);
+    return new SyncDatabase(driver, extension);
+  }
+
+  /** The underlying connection, for queries this class does not wrap. Bypasses the block-column guard. */
+  get driver(): Driver {
+    this.#assertOpen();
+    return this.#driver;
+  }
+
+  /** The resolved extension (path, version, verification). */
+  get extension(): ResolvedExtension {
+    return this.#extension;
+  }
+
+  /** The network functions (init, credentials, send, receive, sync…). They block the calling thread. */
+  get network(): CloudSyncNetwork {
+    this.#assertOpen();
+    return this.#network;
+  }
+
+  /** Whether `close()` has run. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Opens another connection to the same file with the extension loaded
+   * (every connection that writes a synced table needs it).
+   *
+   * @param options Connection options.
+   * @returns The sibling database.
+   */
+  async openSibling(options: OpenOptions = {}): Promise<SyncDatabase> {
+    this.#assertOpen();
+    const driver = await openWithExtension(this.#driver.path, this.#extension, options);
+    return new SyncDatabase(driver, this.#extension);
+  }
+
+  // ---- plain SQL, with the block-column guard --------------------------------
+
+  /** Runs statements without parameters. Refuses replaces on block-column tables. */
+  exec(sql: string): void {
+    this.#guard(sql);
+    this.#driver.exec(sql);
+  }
+
+  /** Runs one statement with positional parameters; returns what it changed. */
+  run(sql: string, ...params: SqlValue[]): { changes: number; lastInsertRowid: number | bigint } {
+    this.#guard(sql);
+    return this.#cached(sql).run(...params);
+  }
+
+  /** The first row of a query, or `undefined`. */
+  get(sql: string, ...params: SqlValue[]): Row | undefined {
+    this.#guard(sql);
+    return this.#cached(sql).get(...params);
+  }
+
+  /** All rows of a query. */
+  all(sql: string, ...params: SqlValue[]): Row[] {
+    this.#guard(sql);
+    return this.#cached(sql).all(...params);
+  }
+
+  /** Runs `fn` in a transaction; rolls back and rethrows if it throws. */
+  transaction<T>(fn: () => T): T {
+    this.#assertOpen();
+    return this.#driver.transaction(fn);
+  }
+
+  // ---- tables -----------------------------------------------------------------
+
+  /**
+   * Enables sync on a table (or `'*'` for every user table) after a schema
+   * preflight. Idempotent.
+   *
+   * @param table The table, or `'*'`.
+   * @param options Algorithm and checks to skip.
+   * @returns This device's site id (32 hex chars).
+   * @throws {SqliteSyncError} `schema` naming the table, column and fix.
+   */
+  init(table: string, options: InitOptions = {}): string {
+    this.#assertOpen();
+    const { algorithm = "cls", ...checks } = options;
+    if (algorithm !== "cls" && algorithm !== "gos") {
+      throw new SqliteSyncError(
+        "schema",
+        `Cannot init ${describe(table)} with algorithm ${
+          describe(algorithm)
+        }: sqlite-sync 1.1.4 supports ` +
+          `only "cls" (default) and "gos"; "dws" and "aws" are documented but rejected by the extension.`,
+      );
+    }
+    const tables = table === "*" ? userTables(this.#driver) : [table];
+    for (const t of tables) preflightTable(this.#driver, t, checks);
+    const id = this.#call(
+      "SELECT cloudsync_init(?, ?, ?) AS v",
+      [table, algorithm, initFlags(checks)],
+      "init()",
+    );
+    this.#refreshBlockTables();
+    return String(id).toLowerCase();
+  }
+
+  /** Resumes tracking a table. Writes made while disabled are never synced. */
+  enable(table: string): void {
+    this.#call("SELECT cloudsync_enable(?) AS v", [this.#syncedTable(table)], "enable()");
+  }
+
+  /** Pauses tracking a table: writes made meanwhile are never synced, even after enable(). */
+  disable(table: string): void {
+    this.#call("SELECT cloudsync_disable(?) AS v", [this.#syncedTable(table)], "disable()");
+  }
+
+  /** Whether tracking is enabled for a table. */
+  isEnabled(table: string): boolean {
+    assertIdentifier(table, "table");
+    return Number(this.#call("SELECT cloudsync_is_enabled(?) AS v", [table], "isEnabled()")) ===
+      1;
+  }
+
+  /** The tables enabled for sync. */
+  syncedTables(): string[] {
+    this.#assertOpen();
+    if (!this.#hasMeta()) return [];
+    return this.#cached(
+      "SELECT DISTINCT tbl_name AS t FROM cloudsync_table_settings WHERE col_name = '*' AND key = 'algo' ORDER BY 1",
+    ).all().map((r) => String(r.t));
+  }
+
+  /**
+   * Stops syncing a table and drops its metadata. On the last synced table
+   * this destroys the site identity: pass `{ destroySiteIdentity: true }`.
+   */
+  cleanup(table: string, options: CleanupOptions = {}): void {
+    const name = this.#syncedTable(table);
+    const synced = this.syncedTables();
+    if (synced.length === 1 && synced[0] === name && options.destroySiteIdentity !== true) {
+      throw new SqliteSyncError(
+        "state",
+        `cleanup(${
+          JSON.stringify(name)
+        }) would remove the last synced table, which also deletes all ` +
+          `cloudsync metadata and this device's site id. Pass { destroySiteIdentity: true } to confirm.`,
+      );
+    }
+    this.#call("SELECT cloudsync_cleanup(?) AS v", [name], "cleanup()");
+    this.#refreshBlockTables();
+  }
+
+  /**
+   * Makes a column block-level LWW (per-line merge of text) and optionally
+   * sets its delimiter. Writes to the table must then use UPDATE, never
+   * `INSERT OR REPLACE`.
+   */
+  setColumn(
+    table: string,
+    column: string,
+    options: { algorithm: "block"; delimiter?: string },
+  ): void {
+    const name = this.#syncedTable(table);
+    assertColumn(this.#driver, name, column);
+    if (options?.algorithm !== "block") {
+      throw new TypeError(
+        `setColumn(): algorithm must be "block", got ${describe(options?.algorithm)}`,
+      );
+    }
+    if (
+      options.delimiter !== undefined &&
+      (typeof options.delimiter !== "string" || options.delimiter.includes("\0"))
+    ) {
+      throw new TypeError(
+        `setColumn(): delimiter must be a string without NUL, got ${describe(options.delimiter)}`,
+      );
+    }
+    this.#driver.transaction(() => {
+      this.#call(
+        "SELECT cloudsync_set_column(?, ?, 'algo', 'block') AS v",
+        [name, column],
+        "setColumn()",
+      );
+      if (options.delimiter !== undefined) {
+        this.#call("SELECT cloudsync_set_column(?, ?, 'delimiter', ?) AS v", [
+          name,
+          column,
+          options.delimiter,
+        ], "setColumn()");
+      }
+    });
+    this.#refreshBlockTables();
+  }
+
+  /**
+   * Tracks only rows matching a boolean expression over the table's columns
+   * (e.g. `"tenant_id = 'acme'"`). The expression is SQL from your code, not
+   * user input: it is checked to compile as a single expression first.
+   */
+  setFilter(table: string, expression: string): void {
+    const name = this.#syncedTable(table);
+    if (typeof expression !== "string" || expression.trim() === "" || expression.length > 4096) {
+      throw new TypeError(
+        `setFilter(): expected a boolean SQL expression, got ${describe(expression)}`,
+      );
+    }
+    const code = expression.replace(/'(?:[^']|'')*'/g, "''");
+    if (/[;\0]|--|\/\*/.test(code)) {
+      throw new TypeError(
+        `setFilter(): the expression must be a single expression without ';', NUL or comments: ${
+          describe(expression)
+        }`,
+      );
+    }
+    try {
+      this.#driver.prepare(`SELECT 1 FROM ${quoteIdentifier(name)} WHERE (${expression}) LIMIT 0`)
+        .finalize();
+    } catch (err) {
+      throw new SqliteSyncError(
+        "schema",
+        `setFilter(): ${describe(expression)} is not a valid expression over table ${
+          JSON.stringify(name)
+        }: ` +
+          (err instanceof Error ? err.message : String(err)),
+        { cause: err },
+      );
+    }
+    this.#call("SELECT cloudsync_set_filter(?, ?) AS v", [name, expression], "setFilter()");
+  }
+
+  /** Removes a table's row filter: every row is tracked again. */
+  clearFilter(table: string): void {
+    this.#call(
+      "SELECT cloudsync_clear_filter(?) AS v",
+      [this.#syncedTable(table)],
+      "clearFilter()",
+    );
+  }
+
+  /**
+   * Rebuilds a block column's value from its blocks for one row.
+   *
+   * @param pk The row's primary key values, in declaration order.
+   */
+  textMaterialize(table: string, column: string, ...pk: SqlValue[]): void {
+    const name = this.#syncedTable(table);
+    assertColumn(this.#driver, name, column);
+    const pkCount = tableColumns(this.#driver, name).filter((c) => c.pk > 0).length;
+    if (pk.length !== pkCount) {
+      throw new TypeError(
+        `textMaterialize(): table ${
+          JSON.stringify(name)
+        } has ${pkCount} primary key column(s), got ${pk.length} value(s)`,
+      );
+    }
+    const marks = pk.map(() => "?").join(", ");
+    this.#call(
+      `SELECT cloudsync_text_materialize(?, ?, ${marks}) AS v`,
+      [name, column, ...pk],
+      "textMaterialize()",
+    );
+  }
+
+  /**
+   * Runs schema changes on a synced table between `cloudsync_begin_alter` and
+   * `cloudsync_commit_alter`, in one transaction: on error nothing changes.
+   * Every replica (and the cloud database) must apply the same DDL.
+   */
+  alter(table: string, fn: (db: SyncDatabase) => void): void {
+    const name = this.#syncedTable(table);
+    if (typeof fn !== "function") {
+      throw new TypeError("alter(): expected a function running the DDL");
+    }
+    this.#driver.transaction(() => {
+      this.#call("SELECT cloudsync_begin_alter(?) AS v", [name], "alter()");
+      const result: unknown = fn(this);
+      if (result instanceof Promise) {
+        throw new TypeError(
+          "alter(): the function must be synchronous (DDL runs inside one transaction)",
+        );
+      }
+      this.#call("SELECT cloudsync_commit_alter(?) AS v", [name], "alter()");
+    });
+    this.#refreshBlockTables();
+  }
+
+  // ---- identity, versions, uuids -----------------------------------------------
+
+  /** The extension's version, e.g. `"1.1.4"`. */
+  version(): string {
+    return String(this.#call("SELECT cloudsync_version() AS v", [], "version()"));
+  }
+
+  /** This device's site id as 32 lowercase hex chars. */
+  siteId(): string {
+    return hex(this.siteIdBytes());
+  }
+
+  /** This device's site id as 16 bytes. */
+  siteIdBytes(): Uint8Array {
+    const v = this.#call("SELECT cloudsync_siteid() AS v", [], "siteId()");
+    if (!(v instanceof Uint8Array)) {
+      throw new SqliteSyncError("state", "siteId(): no site id yet; call init() on a table first.");
+    }
+    return v;
+  }
+
+  /** The local database version (advances with each committed change). */
+  dbVersion(): number {
+    return Number(this.#call("SELECT cloudsync_db_version() AS v", [], "dbVersion()"));
+  }
+
+  /** A new UUIDv7 (lowercase, dashed): the recommended primary key. */
+  uuid(): string {
+    return this.#cached("SELECT cloudsync_uuid() AS v").get()!.v as string;
+  }
+
+  /** Formats 16 bytes as a UUID string. */
+  uuidText(bytes: Uint8Array, options: { dashes?: boolean } = {}): string {
+    if (!(bytes instanceof Uint8Array) || bytes.length !== 16) {
+      throw new TypeError(`uuidText(): expected 16 bytes, got ${describe(bytes)}`);
+    }
+    return String(
+      this.#call(
+        "SELECT cloudsync_uuid_text(?, ?) AS v",
+        [bytes, options.dashes === false ? 0 : 1],
+        "uuidText()",
+      ),
+    );
+  }
+
+  /** Parses a UUID (dashed or bare, any case) into 16 bytes. */
+  uuidBlob(text: string): Uint8Array {
+    if (
+      typeof text !== "string" ||
+      !/^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/.test(
+        text,
+      )
+    ) {
+      throw new TypeError(`uuidBlob(): expected a UUID, got ${describe(text)}`);
+    }
+    return this.#call("SELECT cloudsync_uuid_blob(?) AS v", [text], "uuidBlob()") as Uint8Array;
+  }
+
+  /**
+   * Sets one of the six documented runtime settings. The value persists in
+   * the database file and outlives the process.
+   */
+  set(key: SettingKey, value: number): void {
+    const text = settingValue(key, value);
+    this.#call("SELECT cloudsync_set(?, ?) AS v", [key, text], "set()");
+  }
+
+  // ---- payloads (local verification, demos between local replicas) ----------
+
+  /**
+   * Encodes local changes into one payload blob, for CRDT merges between
+   * local replicas and tests. Not a transport: network sync goes through
+   * {@linkcode SyncDatabase.network}.
+   *
+   * @returns The payload, or `null` when there is nothing to encode.
+   */
+  encodeChanges(options: EncodeOptions = {}): Uint8Array | null {
+    const since = options.sinceDbVersion ?? 0;
+    if (!Number.isSafeInteger(since) || since < 0) {
+      throw new RangeError(
+        `encodeChanges(): sinceDbVersion must be an integer ≥ 0, got ${describe(since)}`,
+      );
+    }
+    const base =
+      "SELECT cloudsync_payload_encode(tbl, pk, col_name, col_value, col_version, db_version, site_id, cl, seq) AS v " +
+      "FROM cloudsync_changes WHERE db_version > ?";
+    const exclude = options.excludeSiteId;
+    if (exclude === undefined) {
+      return this.#call(base, [since], "encodeChanges()") as Uint8Array | null;
+    }
+    return this.#call(
+      `${base} AND site_id != ?`,
+      [since, siteIdBytes(exclude)],
+      "encodeChanges()",
+    ) as
+      | Uint8Array
+      | null;
+  }
+
+  /**
+   * Applies a payload made by {@linkcode SyncDatabase.encodeChanges} on another replica.
+   *
+   * @returns The number of changes applied.
+   * @throws {SqliteSyncError} `apply` for a corrupt payload or an unknown schema.
+   */
+  applyChanges(payload: Uint8Array): number {
+    if (!(payload instanceof Uint8Array) || payload.length === 0) {
+      throw new TypeError(
+        `applyChanges(): expected a non-empty Uint8Array, got ${describe(payload)}`,
+      );
+    }
+    return Number(
+      this.#call("SELECT cloudsync_payload_apply(?) AS v", [payload], "applyChanges()"),
+    );
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------
+
+  /** Finalizes cloudsync's statements (required before close). `close()` calls it. */
+  terminate(): void {
+    this.#finalizeCached();
+    this.#call("SELECT cloudsync_terminate() AS v", [], "terminate()");
+  }
+
+  /** Terminates cloudsync and closes the connection. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#finalizeCached();
+    closeConnection(this.#driver);
+  }
+
+  /** Closes the database at the end of a `using` block. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Closes the database at the end of an `await using` block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
+  // ---- internals ------------------------------------------------------------------
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SqliteSyncError("state", "The database is closed.");
+  }
+
+  #cached(sql: string): PreparedStatement {
+    this.#assertOpen();
+    let stmt = this.#statements.get(sql);
+    if (!stmt) {
+      stmt = this.#driver.prepare(sql);
+      this.#statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  #finalizeCached(): void {
+    for (const stmt of this.#statements.values()) stmt.finalize();
+    this.#statements.clear();
+  }
+
+  #call(
+    sql: string,
+    params: SqlValue[],
+    operation: string,
+    network = false,
+    secrets: readonly string[] = [],
+  ): SqlValue | undefined {
+    const stmt = this.#cached(sql);
+    try {
+      return stmt.get(...params)?.v;
+    } catch (err) {
+      throw classifyError(err, operation, { network, secrets });
+    }
+  }
+
+  #guard(sql: string): void {
+    this.#assertOpen();
+    if (typeof sql !== "string") throw new TypeError(`Expected SQL text, got ${describe(sql)}`);
+    assertNoBlockReplace(sql, this.#blockTables);
+  }
+
+  #hasMeta(): boolean {
+    return this.#driver.prepare(
+      "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'cloudsync_table_settings'",
+    ).get() !== undefined;
+  }
+
+  #refreshBlockTables(): void {
+    this.#blockTables = new Set(
+      this.#hasMeta()
+        ? this.#driver.prepare(
+          "SELECT DISTINCT lower(tbl_name) AS t FROM cloudsync_table_settings WHERE col_name != '*' AND key = 'algo' AND value = 'block'",
+        ).all().map((r) => String(r.t))
+        : [],
+    );
+  }
+
+  #syncedTable(table: string): string {
+    this.#assertOpen();
+    assertIdentifier(table, "table");
+    if (!this.syncedTables().includes(table)) {
+      throw new SqliteSyncError(
+        "state",
+        `Table ${JSON.stringify(table)} is not enabled for sync: call init(${
+          JSON.stringify(table)
+        }) first.`,
+      );
+    }
+    return table;
+  }
+}
+
+function hex(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
+function siteIdBytes(value: string | Uint8Array): Uint8Array {
+  if (value instanceof Uint8Array && value.length === 16) return value;
+  if (typeof value === "string" && HEX32.test(value)) {
+    return Uint8Array.from(value.match(/../g)!.map((h) => parseInt(h, 16)));
+  }
+  throw new TypeError(`Expected a site id (32 hex chars or 16 bytes), got ${describe(value)}`);
+}

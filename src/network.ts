@@ -1,0 +1,370 @@
+/**
+ * The network functions of one {@linkcode SyncDatabase}. Every call runs the
+ * extension's libcurl request on the calling thread and blocks it until the
+ * server answers or a time-out fires (the extension's default request
+ * time-out is 300 s): call them from a Worker or use the scheduler on servers.
+ *
+ * @module
+ */
+import type { SqlValue } from "../ffi/drivers/driver.ts";
+import { SqliteSyncError } from "./errors.ts";
+import {
+  parseReceiveResult,
+  parseSendResult,
+  parseSyncResult,
+  type ReceiveResult,
+  type SendResult,
+  type SyncResult,
+} from "./results.ts";
+import { describe } from "./schema.ts";
+
+/** Options of {@linkcode CloudSyncNetwork.init}. */
+export interface NetworkInitOptions {
+  /** The SQLite Cloud managed database id (from the dashboard's OffSync page). */
+  databaseId: string;
+  /**
+   * The CloudSync service address. Leave unset for SQLite Cloud's default; set it
+   * only to another SQLite Cloud endpoint you were given (the licence forbids
+   * pointing the network layer anywhere else).
+   */
+  address?: string;
+  /** A SQLite Cloud API key (or `user:password` for the PostgreSQL quick start). Exclusive with `token`. */
+  apiKey?: string;
+  /** An access token / JWT for row-level security. Exclusive with `apiKey`. */
+  token?: string;
+}
+
+/** Options of {@linkcode CloudSyncNetwork.sync}. */
+export interface SyncOptions {
+  /** Pause between receive attempts that found nothing, in ms. @default 100 */
+  waitMs?: number;
+  /** Total number of receive attempts (the extension's `max_retries`). @default 1 */
+  maxAttempts?: number;
+}
+
+/** The raw `/status` body of the server. */
+export interface ServerStatus {
+  /** The last version the server accepted. */
+  lastOptimisticVersion?: number;
+  /** The last version the server confirmed applied. */
+  lastConfirmedVersion?: number;
+  /** Missing version ranges. */
+  gaps?: unknown[];
+  /** Failed asynchronous jobs. */
+  failures?: Record<string, unknown>;
+  /** Anything else the server sent. */
+  [key: string]: unknown;
+}
+
+/** What the network object needs from its database. */
+export interface NetworkHost {
+  /** Runs `sql` (one `SELECT fn(...) AS v`) and returns `v`, classifying errors. */
+  call(
+    sql: string,
+    params: SqlValue[],
+    operation: string,
+    secrets: readonly string[],
+  ): SqlValue | undefined;
+  /** Throws when the database is closed. */
+  assertOpen(): void;
+  /** Called after logout rebuilt the synced tables. */
+  afterLogout(): void;
+}
+
+const DATABASE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,255}$/;
+
+function assertSecret(value: unknown, what: string): string {
+  // Never echo the value: it is a credential.
+  if (typeof value !== "string" || value.length === 0) {
+    throw new TypeError(`Invalid ${what}: expected a non-empty string`);
+  }
+  if (value.length > 16_384) throw new TypeError(`Invalid ${what}: longer than 16384 characters`);
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x20\x7f]/.test(value)) {
+    throw new TypeError(`Invalid ${what}: it contains whitespace or control characters`);
+  }
+  return value;
+}
+
+function assertAddress(value: unknown): string {
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch {
+    throw new TypeError(
+      `Invalid address ${describe(value)}: expected an https:// URL of a SQLite Cloud endpoint`,
+    );
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new TypeError(`Invalid address: protocol ${url.protocol} is not http(s)`);
+  }
+  if (url.username || url.password) {
+    throw new TypeError("Invalid address: credentials belong in apiKey or token, not in the URL");
+  }
+  if (url.search || url.hash) throw new TypeError("Invalid address: no query or fragment allowed");
+  return url.href.replace(/\/$/, "");
+}
+
+/**
+ * Network sync of one database with SQLite Cloud's CloudSync service.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { SyncDatabase } from "jsr:@sqliteai/sync";
+ * await using db = await SyncDatabase.open("app.db");
+ * db.init("notes");
+ * db.network.init({ databaseId: Deno.env.get("SQLITE_CLOUD_DATABASE_ID")!, apiKey: Deno.env.get("SQLITE_CLOUD_API_KEY")! });
+ * const result = db.network.sync({ waitMs: 500, maxAttempts: 4 });
+ * console.log(result.send.status, result.receive.rows);
+ * ```
+ */
+export class CloudSyncNetwork {
+  #host: NetworkHost;
+  #ready = false;
+  #secrets: string[] = [];
+
+  /** @param host The owning database's call hooks. */
+  constructor(host: NetworkHost) {
+    this.#host = host;
+  }
+
+  /** Whether `init()` succeeded and `cleanup()`/`logout()` has not run since. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /**
+   * Prepares the network context, then sets the credentials. All arguments
+   * are validated first, and credentials are set only after a successful
+   * init (a failed init would discard them). No request is made.
+   *
+   * @throws {TypeError} for a malformed id, address or credential (never echoed).
+   */
+  init(options: NetworkInitOptions): void {
+    this.#host.assertOpen();
+    const { databaseId, address, apiKey, token } = options ?? ({} as NetworkInitOptions);
+    if (typeof databaseId !== "string" || !DATABASE_ID.test(databaseId)) {
+      throw new TypeError(
+        `Invalid databaseId ${
+          describe(databaseId)
+        }: expected the managed database id (letters, digits, - _ . :)`,
+      );
+    }
+    if (apiKey !== undefined && token !== undefined) {
+      throw new TypeError("Pass either apiKey or token, not both");
+    }
+    const key = apiKey === undefined ? undefined : assertSecret(apiKey, "apiKey");
+    const jwt = token === undefined ? undefined : assertSecret(token, "token");
+    const base = address === undefined ? undefined : assertAddress(address);
+    this.#ready = false;
+    if (base === undefined) {
+      this.#host.call(
+        "SELECT cloudsync_network_init(?) AS v",
+        [databaseId],
+        "network.init()",
+        this.#secrets,
+      );
+    } else {
+      this.#host.call(
+        "SELECT cloudsync_network_init_custom(?, ?) AS v",
+        [base, databaseId],
+        "network.init()",
+        this.#secrets,
+      );
+    }
+    this.#ready = true;
+    if (key !== undefined) this.setApiKey(key);
+    if (jwt !== undefined) this.setToken(jwt);
+  }
+
+  /** Sets (or replaces) the API key. Requires `init()`. */
+  setApiKey(apiKey: string): void {
+    const key = assertSecret(apiKey, "apiKey");
+    this.#assertReady("setApiKey()");
+    this.#remember(key);
+    this.#host.call(
+      "SELECT cloudsync_network_set_apikey(?) AS v",
+      [key],
+      "network.setApiKey()",
+      this.#secrets,
+    );
+  }
+
+  /** Sets (or refreshes) the access token. Requires `init()`. */
+  setToken(token: string): void {
+    const jwt = assertSecret(token, "token");
+    this.#assertReady("setToken()");
+    this.#remember(jwt);
+    this.#host.call(
+      "SELECT cloudsync_network_set_token(?) AS v",
+      [jwt],
+      "network.setToken()",
+      this.#secrets,
+    );
+  }
+
+  /** Uploads local changes since the last send. Blocks until the server answers. */
+  sendChanges(): SendResult {
+    return parseSendResult(
+      this.#text("SELECT cloudsync_network_send_changes() AS v", [], "network.sendChanges()"),
+    );
+  }
+
+  /**
+   * Downloads and applies remote changes. Loop while `complete` is `false`
+   * for a bounded, resumable drain.
+   *
+   * @param options `maxChunks`: at most this many chunks (≤ 0 or unset drains everything).
+   */
+  receiveChanges(options: { maxChunks?: number } = {}): ReceiveResult {
+    const { maxChunks } = options;
+    if (maxChunks === undefined) {
+      return parseReceiveResult(
+        this.#text(
+          "SELECT cloudsync_network_receive_changes() AS v",
+          [],
+          "network.receiveChanges()",
+        ),
+      );
+    }
+    if (!Number.isSafeInteger(maxChunks)) {
+      throw new RangeError(
+        `receiveChanges(): maxChunks must be an integer, got ${describe(maxChunks)}`,
+      );
+    }
+    return parseReceiveResult(
+      this.#text(
+        "SELECT cloudsync_network_receive_changes(?) AS v",
+        [maxChunks],
+        "network.receiveChanges()",
+      ),
+    );
+  }
+
+  /**
+   * Sends, then receives with up to `maxAttempts` checks `waitMs` apart. A
+   * failure after a good send throws a `SqliteSyncError` whose `partial`
+   * holds the result so far.
+   */
+  sync(options: SyncOptions = {}): SyncResult {
+    const { waitMs = 100, maxAttempts = 1 } = options;
+    if (!Number.isSafeInteger(waitMs) || waitMs < 0 || waitMs > 600_000) {
+      throw new RangeError(
+        `sync(): waitMs must be an integer from 0 to 600000, got ${describe(waitMs)}`,
+      );
+    }
+    if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000) {
+      throw new RangeError(
+        `sync(): maxAttempts must be an integer from 1 to 1000, got ${describe(maxAttempts)}`,
+      );
+    }
+    return parseSyncResult(
+      this.#text(
+        "SELECT cloudsync_network_sync(?, ?) AS v",
+        [waitMs, maxAttempts],
+        "network.sync()",
+      ),
+    );
+  }
+
+  /**
+   * Whether local changes have not reached the server. Needs the network
+   * (`GET /status`) unless nothing was ever written locally.
+   */
+  hasUnsentChanges(): boolean {
+    this.#assertReady("hasUnsentChanges()");
+    return Number(
+      this.#host.call(
+        "SELECT cloudsync_network_has_unsent_changes() AS v",
+        [],
+        "network.hasUnsentChanges()",
+        this.#secrets,
+      ),
+    ) === 1;
+  }
+
+  /** The server's raw `/status` for this device (undocumented in 1.1.4; the shape may change). */
+  status(): ServerStatus {
+    const text = this.#text("SELECT cloudsync_network_status() AS v", [], "network.status()");
+    try {
+      const body = JSON.parse(text);
+      return (body && typeof body === "object" && "data" in body
+        ? body.data
+        : body) as ServerStatus;
+    } catch (err) {
+      throw new SqliteSyncError(
+        "http",
+        `network.status() failed: the server's status is not JSON`,
+        { cause: err },
+      );
+    }
+  }
+
+  /** Forgets the send and receive checkpoints: the next sync re-sends and re-receives everything. */
+  resetSyncVersion(): void {
+    this.#assertReady("resetSyncVersion()");
+    this.#host.call(
+      "SELECT cloudsync_network_reset_sync_version() AS v",
+      [],
+      "network.resetSyncVersion()",
+      this.#secrets,
+    );
+  }
+
+  /**
+   * Logs out: clears credentials, DELETES every local row of every synced
+   * table and their settings (filters, block columns; only the algorithm
+   * survives). Check `hasUnsentChanges()` first. Requires
+   * `{ deleteLocalData: true }`; call `init()` again afterwards.
+   */
+  logout(options: { deleteLocalData: true }): void {
+    if (options?.deleteLocalData !== true) {
+      throw new TypeError(
+        "logout() deletes every local row of every synced table: pass { deleteLocalData: true } to confirm",
+      );
+    }
+    this.#assertReady("logout()");
+    this.#host.call(
+      "SELECT cloudsync_network_logout() AS v",
+      [],
+      "network.logout()",
+      this.#secrets,
+    );
+    this.#ready = false;
+    this.#secrets = [];
+    this.#host.afterLogout();
+  }
+
+  /** Frees the network context. Call `init()` again before the next network call. */
+  cleanup(): void {
+    this.#host.assertOpen();
+    if (!this.#ready) return;
+    this.#host.call(
+      "SELECT cloudsync_network_cleanup() AS v",
+      [],
+      "network.cleanup()",
+      this.#secrets,
+    );
+    this.#ready = false;
+  }
+
+  #assertReady(operation: string): void {
+    this.#host.assertOpen();
+    if (!this.#ready) {
+      throw new SqliteSyncError("state", `network.${operation} needs network.init() first.`);
+    }
+  }
+
+  #remember(secret: string): void {
+    if (!this.#secrets.includes(secret)) this.#secrets.push(secret);
+  }
+
+  #text(sql: string, params: SqlValue[], operation: string): string {
+    this.#assertReady(operation.replace(/^network\./, ""));
+    const v = this.#host.call(sql, params, operation, this.#secrets);
+    if (typeof v !== "string") {
+      throw new SqliteSyncError("sql", `${operation} returned ${describe(v)} instead of JSON text`);
+    }
+    return v;
+  }
+}

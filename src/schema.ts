@@ -1,0 +1,206 @@
+/**
+ * Identifier checks and the schema preflight run before `cloudsync_init`.
+ * Identifiers are always bound as values; where SQL text must name a table
+ * (a filter check), the name is first matched against the schema and quoted.
+ *
+ * @module
+ */
+import type { Driver } from "../ffi/drivers/driver.ts";
+import { SqliteSyncError } from "./errors.ts";
+
+/** Longest identifier accepted. SQLite has no limit; real schemas stay far below. */
+const MAX_IDENTIFIER_LENGTH = 256;
+
+/** What `cloudsync_init` may skip checking, as named options instead of a bitmask. */
+export interface InitChecks {
+  /** Allow a single-column INTEGER primary key (flag 1). Rowids collide across devices: prefer TEXT UUIDs. @default false */
+  allowIntegerPrimaryKey?: boolean;
+  /** Allow NOT NULL columns without a DEFAULT (flag 2). Merges write column by column and may fail. @default false */
+  allowNotNullWithoutDefault?: boolean;
+  /** Allow NULL values in primary key columns (flag 4). @default false */
+  allowNullPrimaryKey?: boolean;
+}
+
+/** The init flags bitmask for the given checks. */
+export function initFlags(checks: InitChecks): number {
+  return (checks.allowIntegerPrimaryKey ? 1 : 0) |
+    (checks.allowNotNullWithoutDefault ? 2 : 0) |
+    (checks.allowNullPrimaryKey ? 4 : 0);
+}
+
+/**
+ * Validates the shape of an identifier argument (not its existence).
+ *
+ * @param value The argument.
+ * @param what What it names, for the message (`"table"`, `"column"`).
+ * @returns The identifier.
+ * @throws {TypeError} when it is not a non-empty string without NUL of at most 256 characters.
+ */
+export function assertIdentifier(value: unknown, what: string): string {
+  if (typeof value !== "string" || value.length === 0) {
+    throw new TypeError(
+      `Cannot use ${what} name: expected a non-empty string, got ${describe(value)}`,
+    );
+  }
+  if (value.length > MAX_IDENTIFIER_LENGTH) {
+    throw new TypeError(
+      `Cannot use ${what} name: it is ${value.length} characters long, the limit is ${MAX_IDENTIFIER_LENGTH}`,
+    );
+  }
+  if (value.includes("\0")) {
+    throw new TypeError(
+      `Cannot use ${what} name ${JSON.stringify(value)}: it contains a NUL character`,
+    );
+  }
+  return value;
+}
+
+/** A short, safe description of a value for messages. */
+export function describe(value: unknown): string {
+  if (typeof value === "string") {
+    return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value);
+  }
+  if (value instanceof Uint8Array) return `${value.constructor.name}(${value.length})`;
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "object" && value !== null) return "an object";
+  return String(value);
+}
+
+/** Quotes an identifier for SQL text (only ever used on names read back from the schema). */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** One column as `pragma_table_info` reports it. */
+export interface ColumnInfo {
+  /** Column name. */
+  name: string;
+  /** Declared type. */
+  type: string;
+  /** Whether NOT NULL is declared. */
+  notNull: boolean;
+  /** The DEFAULT expression, or `null`. */
+  defaultValue: string | null;
+  /** 1-based position in the primary key, 0 when not part of it. */
+  pk: number;
+}
+
+/**
+ * Tells whether a user table exists.
+ *
+ * @param driver The connection.
+ * @param table The table name (bound, never interpolated).
+ * @returns Whether it exists.
+ */
+export function tableExists(driver: Driver, table: string): boolean {
+  return driver.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?")
+    .get(table) !== undefined;
+}
+
+/**
+ * The columns of a table.
+ *
+ * @param driver The connection.
+ * @param table The table name (bound).
+ * @returns Its columns in declaration order.
+ */
+export function tableColumns(driver: Driver, table: string): ColumnInfo[] {
+  return driver.prepare(
+    'SELECT name, type, "notnull" AS nn, dflt_value AS dflt, pk FROM pragma_table_info(?)',
+  ).all(table).map((r) => ({
+    name: String(r.name),
+    type: String(r.type ?? ""),
+    notNull: Number(r.nn) === 1,
+    defaultValue: r.dflt === null ? null : String(r.dflt),
+    pk: Number(r.pk),
+  }));
+}
+
+/** Names of tables that `cloudsync_init('*')` would consider (user tables only). */
+export function userTables(driver: Driver): string[] {
+  return driver.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' " +
+      "AND name NOT LIKE 'cloudsync\\_%' ESCAPE '\\' AND name NOT LIKE '%\\_cloudsync' ESCAPE '\\' " +
+      "AND name NOT LIKE '%\\_cloudsync\\_blocks' ESCAPE '\\' ORDER BY name",
+  ).all().map((r) => String(r.name));
+}
+
+/**
+ * Checks a table the way `cloudsync_init` will, and more: a missing table,
+ * a missing primary key, a single INTEGER primary key, NOT NULL columns
+ * without DEFAULT. Every problem is named with its fix.
+ *
+ * @param driver The connection.
+ * @param table The table to check.
+ * @param checks Checks the caller chose to skip.
+ * @throws {SqliteSyncError} `schema` naming the table, the column and the fix.
+ */
+export function preflightTable(driver: Driver, table: string, checks: InitChecks = {}): void {
+  assertIdentifier(table, "table");
+  if (/^(sqlite_|cloudsync_)/i.test(table) || /_cloudsync(_blocks)?$/i.test(table)) {
+    throw new SqliteSyncError(
+      "schema",
+      `Cannot sync table ${
+        JSON.stringify(table)
+      }: the name is reserved for SQLite or cloudsync metadata.`,
+    );
+  }
+  if (!tableExists(driver, table)) {
+    throw new SqliteSyncError(
+      "schema",
+      `Cannot sync table ${JSON.stringify(table)}: no such table in the database. Create it first.`,
+    );
+  }
+  const columns = tableColumns(driver, table);
+  const pk = columns.filter((c) => c.pk > 0);
+  if (pk.length === 0) {
+    throw new SqliteSyncError(
+      "schema",
+      `Cannot sync table ${JSON.stringify(table)}: it has no PRIMARY KEY. ` +
+        `Add one, e.g. "id TEXT PRIMARY KEY NOT NULL" filled with cloudsync_uuid() (db.uuid()).`,
+    );
+  }
+  if (
+    pk.length === 1 && /^INTEGER$/i.test(pk[0].type.trim()) && !checks.allowIntegerPrimaryKey
+  ) {
+    throw new SqliteSyncError(
+      "schema",
+      `Cannot sync table ${JSON.stringify(table)}: column ${
+        JSON.stringify(pk[0].name)
+      } is a single-column ` +
+        `INTEGER PRIMARY KEY, whose rowids collide between devices. Use a TEXT key filled with db.uuid(), ` +
+        `or pass { allowIntegerPrimaryKey: true } if every device allocates disjoint ids.`,
+    );
+  }
+  if (!checks.allowNotNullWithoutDefault) {
+    const bad = columns.filter((c) => c.pk === 0 && c.notNull && c.defaultValue === null);
+    if (bad.length > 0) {
+      throw new SqliteSyncError(
+        "schema",
+        `Cannot sync table ${JSON.stringify(table)}: NOT NULL column${bad.length > 1 ? "s" : ""} ` +
+          `${bad.map((c) => JSON.stringify(c.name)).join(", ")} ha${
+            bad.length > 1 ? "ve" : "s"
+          } no DEFAULT, ` +
+          `and merges write one column at a time. Add a DEFAULT (e.g. DEFAULT ''), make the column nullable, ` +
+          `or pass { allowNotNullWithoutDefault: true }.`,
+      );
+    }
+  }
+}
+
+/**
+ * Checks that a column exists in a table.
+ *
+ * @throws {SqliteSyncError} `schema` when it does not.
+ */
+export function assertColumn(driver: Driver, table: string, column: string): ColumnInfo {
+  assertIdentifier(column, "column");
+  const info = tableColumns(driver, table).find((c) => c.name === column);
+  if (!info) {
+    throw new SqliteSyncError(
+      "schema",
+      `Table ${JSON.stringify(table)} has no column ${JSON.stringify(column)}.`,
+    );
+  }
+  return info;
+}
