@@ -33,10 +33,17 @@ export type { ResolvedExtension, ResolveOptions, SourceName } from "./ffi/resolv
 export { closeConnection, openDatabase, openWithExtension } from "./ffi/open.ts";
 export type { ConnectionOptions, JournalMode, OpenedDatabase, OpenOptions } from "./ffi/open.ts";
 export { diagnostics } from "./ffi/diagnostics.ts";
-export type { Diagnostics } from "./ffi/diagnostics.ts";
+export type { Diagnostics, DiagnosticsOptions, DiagnosticsProblem } from "./ffi/diagnostics.ts";
 export { preflight } from "./ffi/preflight.ts";
-export type { PreflightCheck, PreflightReport } from "./ffi/preflight.ts";
+export type {
+  PreflightCheck,
+  PreflightOptions,
+  PreflightProbe,
+  PreflightReport,
+} from "./ffi/preflight.ts";
+export type { RuntimeInfo, RuntimeName } from "./ffi/runtime.ts";
 export { createProgressReporter } from "./ffi/progress.ts";
+export type { ProgressStream } from "./ffi/progress.ts";
 export type { DownloadProgress } from "./ffi/download.ts";
 export { currentPlatformId, PLATFORM_IDS, platformIdOf } from "./ffi/platform.ts";
 export type { HostInfo, Libc, PlatformId } from "./ffi/platform.ts";

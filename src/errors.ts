@@ -84,6 +84,8 @@ export class SqliteSyncError extends Error {
   readonly partial?: SyncResult;
 
   /**
+   * Creates an error of the given kind.
+   *
    * @param kind What went wrong.
    * @param message A message that names the value at fault and the fix.
    * @param options Cause, code and status.

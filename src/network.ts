@@ -123,7 +123,11 @@ export class CloudSyncNetwork {
   #ready = false;
   #secrets: string[] = [];
 
-  /** @param host The owning database's call hooks. */
+  /**
+   * Made by {@linkcode SyncDatabase}; use `db.network`.
+   *
+   * @param host The owning database's call hooks.
+   */
   constructor(host: NetworkHost) {
     this.#host = host;
   }
