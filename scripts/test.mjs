@@ -88,6 +88,8 @@ function suite(runner, args, env) {
 check("deno fmt --check", bin("deno"), ["fmt", "--check"]);
 check("deno lint", bin("deno"), ["lint"]);
 check("deno check", bin("deno"), ["check", "mod.ts", "tests/", "bench/", "examples/"]);
+check("deno doc --lint", bin("deno"), ["doc", "--lint", "mod.ts"]);
+check("deno publish --dry-run", bin("deno"), ["publish", "--dry-run", "--allow-dirty"]);
 suite("deno", (f) => ["test", "-A", "--no-check", `--junit-path=${f}`, "tests/"]);
 suite(
   "bun",
