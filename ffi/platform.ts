@@ -158,13 +158,17 @@ const realProbe: LibcProbe = {
   },
 };
 
+const detectedLibc = new Map<string, Libc>();
+
 /**
- * Detects the C library of a Linux host, in upstream's order: the musl loader
- * exists; the runtime reports a glibc version; `/etc/os-release` names Alpine or
- * musl. Spawns no process, so it costs microseconds.
+ * Detects the C library of a Linux host with upstream's rules: musl when the
+ * musl loader exists; else glibc when the runtime reports a glibc version; else
+ * musl when `/etc/os-release` names Alpine or musl; else glibc. Spawns no
+ * process; `process.report` (milliseconds) is read only when os-release names
+ * musl, and with the real probes the answer is kept for the life of the process.
  *
  * @param arch `process.arch` of the host.
- * @param probe File and runtime probes (tests inject their own).
+ * @param probe File and runtime probes (tests inject their own; those answers are not kept).
  * @returns `"musl"` or `"glibc"`.
  *
  * @example Usage
@@ -173,13 +177,24 @@ const realProbe: LibcProbe = {
  * console.log(detectLibc("x64"));
  * ```
  */
-export function detectLibc(arch: string, probe: LibcProbe = realProbe): Libc {
+export function detectLibc(arch: string, probe?: LibcProbe): Libc {
+  if (probe !== undefined) return probeLibc(arch, probe);
+  let libc = detectedLibc.get(arch);
+  if (libc === undefined) {
+    libc = probeLibc(arch, realProbe);
+    detectedLibc.set(arch, libc);
+  }
+  return libc;
+}
+
+function probeLibc(arch: string, probe: LibcProbe): Libc {
   const loader = arch === "arm64" ? "aarch64" : arch === "arm" ? "armhf" : "x86_64";
   if (probe.exists(`/lib/ld-musl-${loader}.so.1`)) return "musl";
-  if (probe.glibcVersionRuntime()) return "glibc";
+  // Upstream asks the runtime before /etc/os-release; the answer only differs when os-release
+  // names musl, so the costly report (milliseconds) is consulted only then.
   const osRelease = probe.read("/etc/os-release") ?? "";
-  if (/alpine|musl/i.test(osRelease)) return "musl";
-  return "glibc";
+  if (!/alpine|musl/i.test(osRelease)) return "glibc";
+  return probe.glibcVersionRuntime() ? "glibc" : "musl";
 }
 
 /**
@@ -200,8 +215,10 @@ export function detectHost(): HostInfo {
   return host;
 }
 
+let currentId: PlatformId | undefined;
+
 /**
- * The platform id of the current host.
+ * The platform id of the current host, detected once per process.
  *
  * @returns The platform id.
  * @throws {SqliteSyncError} `unsupported-platform` on hosts upstream does not build for.
@@ -213,5 +230,5 @@ export function detectHost(): HostInfo {
  * ```
  */
 export function currentPlatformId(): PlatformId {
-  return platformIdOf(detectHost());
+  return currentId ??= platformIdOf(detectHost());
 }

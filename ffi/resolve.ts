@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { readFileSync, rmdirSync } from "node:fs";
+import { rmdirSync } from "node:fs";
 import { dirname, resolve as resolvePath } from "node:path";
 import { SqliteSyncError } from "../src/errors.ts";
 import type { PlatformId } from "./platform.ts";
@@ -17,17 +17,16 @@ import {
   checkCacheEntry,
   defaultCacheDir,
   ensureCacheDir,
+  fileIntegrity,
+  fileMatches,
   installCacheEntry,
   removeCacheEntry,
 } from "./cache.ts";
-import { type DownloadProgress, integrityOf, matchesIntegrity } from "./download.ts";
-import { acquireLock } from "./lock.ts";
-import {
-  type Downloaded,
-  type ResolveSettings as Settings,
-  settingsOf,
-  SOURCES,
-} from "./_sources.ts";
+import { type ResolveSettings as Settings, settingsOf } from "./_settings.ts";
+// Types only: download.ts (node:crypto), lock.ts and _sources.ts (archive.ts: fflate, nanotar)
+// are imported on a cache miss, so a warm start does not pay for loading them.
+import type { DownloadProgress } from "./download.ts";
+import type { Downloaded } from "./_sources.ts";
 
 export { defaultCacheDir };
 export type { DownloadProgress };
@@ -115,8 +114,10 @@ export interface ResolvedExtension {
 
 /**
  * Resolves the extension binary: `extensionPath` → `SQLITE_SYNC_EXTENSION_PATH`
- * → the cache (re-verified on every call) → a download from each source in
- * turn. Concurrent processes share one download through a lock file.
+ * → the cache → a download from each source in turn. Concurrent processes
+ * share one download through a lock file. A cached binary is verified before
+ * it is returned: hashed on the first call in a process, and again whenever
+ * its stat fingerprint (device, inode, size, mtime, ctime) has changed.
  *
  * @param options Where to look and how to verify.
  * @returns The binary's path and how it was found and verified.
@@ -135,14 +136,15 @@ export interface ResolvedExtension {
  */
 export async function resolveExtension(options: ResolveOptions = {}): Promise<ResolvedExtension> {
   const s = settingsOf(options);
-  if (s.extensionPath !== undefined) return explicitBinary(s.extensionPath, "option", s);
+  if (s.integrity !== undefined) (await import("./download.ts")).parseIntegrity(s.integrity);
+  if (s.extensionPath !== undefined) return await explicitBinary(s.extensionPath, "option", s);
   if (s.env.SQLITE_SYNC_EXTENSION_PATH) {
-    return explicitBinary(s.env.SQLITE_SYNC_EXTENSION_PATH, "env", s);
+    return await explicitBinary(s.env.SQLITE_SYNC_EXTENSION_PATH, "env", s);
   }
   const cacheDir = s.cacheDir ?? defaultCacheDir(s.env);
   const entry = cacheEntry(cacheDir, s.version, s.platform, s.asset.binaryName);
   const expect = { binary: s.pin?.binary, user: s.integrity };
-  let state = checkCacheEntry(entry, expect);
+  let state = await checkCacheEntry(entry, expect);
   const hit = (integrity: string): ResolvedExtension => ({
     path: entry.binaryPath,
     version: s.version,
@@ -166,10 +168,14 @@ export async function resolveExtension(options: ResolveOptions = {}): Promise<Re
   }
 
   ensureCacheDir(dirname(entry.lockPath), cacheDir);
+  const [{ acquireLock }, { SOURCES }] = await Promise.all([
+    import("./lock.ts"),
+    import("./_sources.ts"),
+  ]);
   let found: string | undefined;
   const lock = await acquireLock(entry.lockPath, {
-    whileWaiting: () => {
-      const seen = checkCacheEntry(entry, expect);
+    whileWaiting: async () => {
+      const seen = await checkCacheEntry(entry, expect);
       if (seen.status === "hit") found = seen.integrity;
       return found !== undefined;
     },
@@ -179,7 +185,7 @@ export async function resolveExtension(options: ResolveOptions = {}): Promise<Re
   if (!lock) return hit(found as string);
   let failed = false;
   try {
-    state = checkCacheEntry(entry, expect);
+    state = await checkCacheEntry(entry, expect);
     if (state.status === "hit") return hit(state.integrity);
     if (state.status === "invalid") removeCacheEntry(entry);
     const attempts: Attempt[] = [];
@@ -234,13 +240,17 @@ function tryRmdir(dir: string): void {
   }
 }
 
-function explicitBinary(path: string, source: "option" | "env", s: Settings): ResolvedExtension {
+async function explicitBinary(
+  path: string,
+  source: "option" | "env",
+  s: Settings,
+): Promise<ResolvedExtension> {
   const given = source === "option"
     ? "the 'extensionPath' option"
     : "the SQLITE_SYNC_EXTENSION_PATH environment variable";
-  let data: Uint8Array;
+  let integrity: string;
   try {
-    data = readFileSync(path);
+    integrity = await fileIntegrity(path);
   } catch (err) {
     const code = (err as { code?: string }).code;
     throw new SqliteSyncError(
@@ -252,11 +262,11 @@ function explicitBinary(path: string, source: "option" | "env", s: Settings): Re
   }
   let verified = false;
   if (s.integrity !== undefined) {
-    if (!matchesIntegrity(data, s.integrity)) {
+    if (!await fileMatches(path, integrity, s.integrity)) {
       throw new SqliteSyncError(
         "integrity",
         `The sqlite-sync extension '${path}' given by ${given} does not match the 'integrity' ` +
-          `option (its sha512 is ${integrityOf(data)}); it was not used.`,
+          `option (its sha512 is ${integrity}); it was not used.`,
       );
     }
     verified = true;
@@ -267,7 +277,7 @@ function explicitBinary(path: string, source: "option" | "env", s: Settings): Re
     platform: s.platform,
     source,
     verified,
-    integrity: integrityOf(data),
+    integrity,
   };
 }
 

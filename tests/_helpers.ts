@@ -13,9 +13,7 @@ import process from "node:process";
 export const ROOT: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** The runtime running the tests. */
-// deno-lint-ignore no-explicit-any
-export const RUNTIME: "deno" | "bun" =
-  "Deno" in globalThis && typeof (globalThis as any).Deno?.version === "object" ? "deno" : "bun";
+export const RUNTIME: "deno" | "bun" = "Deno" in globalThis ? "deno" : "bun";
 
 /** A fresh temporary directory, removed by the returned function. */
 export function tempDir(prefix = "sqlite-sync-test-"): { path: string; cleanup: () => void } {

@@ -8,18 +8,23 @@ import {
   readFileSync,
   writeFileSync,
 } from "node:fs";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import process from "node:process";
 import {
   cacheEntry,
   checkCacheEntry,
   defaultCacheDir,
+  fileIntegrity,
+  fileMatches,
+  hashMemo,
   installCacheEntry,
   readCacheMeta,
 } from "../../ffi/cache.ts";
 import { resolveExtension } from "../../ffi/resolve.ts";
 import { PINS } from "../../ffi/pins.ts";
 import { platformAsset } from "../../ffi/platform.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ROOT, run, runtimeArgv, tempDir, testExtensionPath } from "../_helpers.ts";
 import {
   delayed,
@@ -91,44 +96,150 @@ describe("defaultCacheDir()", () => {
 });
 
 describe("checkCacheEntry() and installCacheEntry()", () => {
-  it("installCacheEntry() writes binary, LICENSE.md and meta.json without leftover temp files", () => {
+  it("installCacheEntry() writes binary, LICENSE.md and meta.json without leftover temp files", async () => {
     const dir = tempDir();
     try {
       const entry = cacheEntry(dir.path, V, "linux-arm64", "cloudsync.so");
-      assert.deepEqual(checkCacheEntry(entry, {}), { status: "miss" });
+      assert.deepEqual(await checkCacheEntry(entry, {}), { status: "miss" });
       installCacheEntry(entry, {
         binary: BINARY,
         license: new TextEncoder().encode("L"),
         meta: meta(BINARY),
       });
       assert.deepEqual(readdirSync(entry.dir).sort(), ["LICENSE.md", "cloudsync.so", "meta.json"]);
-      assert.deepEqual(checkCacheEntry(entry, {}), { status: "hit", integrity: sri(BINARY) });
+      assert.deepEqual(await checkCacheEntry(entry, {}), { status: "hit", integrity: sri(BINARY) });
       assert.equal(readCacheMeta(entry)?.binaryIntegrity, sri(BINARY));
     } finally {
       dir.cleanup();
     }
   });
 
-  it("checkCacheEntry() rejects a flipped byte, a lost meta.json, a pin mismatch and a foreign user integrity", () => {
+  it("checkCacheEntry() rejects a flipped byte, a lost meta.json, a pin mismatch and a foreign user integrity", async () => {
     const dir = tempDir();
     try {
       const entry = cacheEntry(dir.path, V, "linux-arm64", "cloudsync.so");
       installCacheEntry(entry, { binary: BINARY, meta: meta(BINARY) });
-      assert.equal(checkCacheEntry(entry, { binary: sri(BINARY) }).status, "hit");
-      assert.equal(checkCacheEntry(entry, { binary: sri(new Uint8Array([7])) }).status, "invalid");
-      assert.equal(checkCacheEntry(entry, { user: sri(new Uint8Array([1])) }).status, "hit");
-      assert.equal(checkCacheEntry(entry, { user: sri(BINARY) }).status, "hit");
-      assert.equal(checkCacheEntry(entry, { user: sri(new Uint8Array([2])) }).status, "invalid");
+      assert.equal((await checkCacheEntry(entry, { binary: sri(BINARY) })).status, "hit");
+      assert.equal(
+        (await checkCacheEntry(entry, { binary: sri(new Uint8Array([7])) })).status,
+        "invalid",
+      );
+      assert.equal(
+        (await checkCacheEntry(entry, { user: sri(new Uint8Array([1])) })).status,
+        "hit",
+      );
+      assert.equal((await checkCacheEntry(entry, { user: sri(BINARY) })).status, "hit");
+      assert.equal(
+        (await checkCacheEntry(entry, { user: sri(new Uint8Array([2])) })).status,
+        "invalid",
+      );
       flipByte(entry.binaryPath);
       assert.match(
-        (checkCacheEntry(entry, {}) as { reason: string }).reason,
+        ((await checkCacheEntry(entry, {})) as { reason: string }).reason,
         /does not match.*meta\.json/,
       );
       writeFileSync(entry.metaPath, "{");
       assert.match(
-        (checkCacheEntry(entry, {}) as { reason: string }).reason,
+        ((await checkCacheEntry(entry, {})) as { reason: string }).reason,
         /meta\.json is missing/,
       );
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
+
+describe("fileIntegrity() and the per-process hash memo", () => {
+  /** Runs `fn` with `hashMemo.racyMs` lowered, after letting the cache's file times age past it. */
+  async function withAgedFile(fn: () => Promise<void>): Promise<void> {
+    const racyMs = hashMemo.racyMs;
+    hashMemo.racyMs = 40;
+    try {
+      await sleep(80); // Older than racyMs, and several file-time ticks before any later write.
+      await fn();
+    } finally {
+      hashMemo.racyMs = racyMs;
+    }
+  }
+
+  it("resolveExtension() hashes an unchanged cached binary once per process", async () => {
+    await withFixture(async (f) => {
+      const asset = platformAsset("linux-arm64");
+      serveNpmPackage(
+        f.server,
+        asset.npmPackage,
+        V,
+        await npmTarball(asset.npmPackage, V, asset.binaryName, BINARY),
+      );
+      const options = f.options({ version: V, platform: "linux-arm64" });
+      const first = await resolveExtension(options);
+      await withAgedFile(async () => {
+        const hashes = hashMemo.hashes;
+        const second = await resolveExtension({ ...options, offline: true });
+        assert.deepEqual(second, { ...first, source: "cache" });
+        assert.equal(hashMemo.hashes, hashes + 1, "the first check in this process hashes");
+        for (let i = 0; i < 3; i++) {
+          assert.deepEqual(await resolveExtension({ ...options, offline: true }), second);
+        }
+        assert.equal(hashMemo.hashes, hashes + 1, "later checks reuse the hash");
+      });
+    });
+  });
+
+  it("resolveExtension() detects a binary tampered after a successful resolve in this process", async () => {
+    await withFixture(async (f) => {
+      const asset = platformAsset("linux-arm64");
+      const tarball = await npmTarball(asset.npmPackage, V, asset.binaryName, BINARY);
+      const { tarballPath } = serveNpmPackage(f.server, asset.npmPackage, V, tarball);
+      const options = f.options({ version: V, platform: "linux-arm64" });
+      const first = await resolveExtension(options);
+      await withAgedFile(async () => {
+        assert.equal((await resolveExtension(options)).source, "cache");
+        assert.equal((await resolveExtension(options)).source, "cache"); // from the memo
+        const hashes = hashMemo.hashes;
+        flipByte(first.path); // Same inode and size: only the file times change.
+        await assert.rejects(
+          resolveExtension({ ...options, offline: true }),
+          isKind("integrity", /failed verification/),
+        );
+        assert.equal(hashMemo.hashes, hashes + 1);
+        const replaced = await resolveExtension(options);
+        assert.equal(replaced.source, "npm");
+        assert.equal(f.server.count(tarballPath), 2);
+        assert.deepEqual(readFileSync(replaced.path), Buffer.from(BINARY));
+      });
+    });
+  });
+
+  it("fileMatches() compares sha512 hashes directly and checks other algorithms on the bytes", async () => {
+    const dir = tempDir();
+    try {
+      const path = join(dir.path, "file.bin");
+      writeFileSync(path, BINARY);
+      const own = await fileIntegrity(path);
+      const other = sri(new Uint8Array([9]));
+      const sha256 = `sha256-${createHash("sha256").update(BINARY).digest("base64")}`;
+      assert.equal(await fileMatches(path, own, `${other} ${own}?opt`), true);
+      assert.equal(await fileMatches(path, own, other), false);
+      assert.equal(await fileMatches(path, own, `${other} ${sha256}`), true);
+      assert.equal(await fileMatches(path, own, "sha256-AAAA"), false);
+      await assert.rejects(fileMatches(path, own, "md5-AAAA"), TypeError);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it("fileIntegrity() keeps no hash of a file written moments ago", async () => {
+    const dir = tempDir();
+    try {
+      const path = join(dir.path, "fresh.bin");
+      writeFileSync(path, BINARY);
+      const hashes = hashMemo.hashes;
+      assert.equal(await fileIntegrity(path), sri(BINARY));
+      assert.equal(await fileIntegrity(path), sri(BINARY));
+      // Its ctime is within racyMs of the read: a write in the same file-time tick would go unseen.
+      assert.equal(hashMemo.hashes, hashes + 2);
+      await assert.rejects(fileIntegrity(join(dir.path, "missing.bin")), { code: "ENOENT" });
     } finally {
       dir.cleanup();
     }

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  currentPlatformId,
   detectHost,
   detectLibc,
   isPlatformId,
@@ -9,6 +10,7 @@ import {
   platformAsset,
   platformIdOf,
 } from "../../ffi/platform.ts";
+import process from "node:process";
 import { SqliteSyncError } from "../../src/errors.ts";
 
 function probe(files: Record<string, string>, glibc?: string): LibcProbe {
@@ -86,6 +88,19 @@ describe("detectLibc()", () => {
     assert.equal(detectLibc("x64", probe({ "/etc/os-release": osRelease })), "musl");
   });
 
+  it("detectLibc() asks for the runtime report only when os-release names musl", () => {
+    let reports = 0;
+    const counting = (files: Record<string, string>): LibcProbe => ({
+      ...probe(files),
+      glibcVersionRuntime: () => (reports++, "2.39"),
+    });
+    assert.equal(detectLibc("x64", counting({ "/etc/os-release": "ID=debian\n" })), "glibc");
+    assert.equal(detectLibc("x64", counting({ "/lib/ld-musl-x86_64.so.1": "" })), "musl");
+    assert.equal(reports, 0);
+    assert.equal(detectLibc("x64", counting({ "/etc/os-release": "ID=alpine\n" })), "glibc");
+    assert.equal(reports, 1);
+  });
+
   it("detectLibc() defaults to glibc when nothing points to musl", () => {
     assert.equal(detectLibc("x64", probe({})), "glibc");
     assert.equal(detectLibc("x64", probe({ "/etc/os-release": "ID=debian\n" })), "glibc");
@@ -130,5 +145,19 @@ describe("isPlatformId() and detectHost()", () => {
     assert.equal(typeof host.arch, "string");
     if (host.os === "linux") assert.ok(host.libc === "glibc" || host.libc === "musl");
     else assert.equal(host.libc, undefined);
+  });
+
+  it("detectLibc() keeps the real host's answer but asks an injected probe every time", () => {
+    const real = detectLibc(process.arch);
+    assert.equal(detectLibc(process.arch, probe({ "/etc/os-release": "ID=alpine" })), "musl");
+    assert.equal(detectLibc(process.arch, probe({}, "2.39")), "glibc");
+    assert.equal(detectLibc(process.arch), real);
+  });
+
+  it("currentPlatformId() answers the same id on every call", (t) => {
+    if (process.platform !== "linux" && process.platform !== "darwin") return t.skip("host");
+    const id = currentPlatformId();
+    assert.equal(id, platformIdOf(detectHost()));
+    assert.equal(currentPlatformId(), id);
   });
 });
