@@ -212,13 +212,6 @@ export async function openWithExtension(
         );
       }
     }
-    const version = query(driver, "select cloudsync_version() as version")?.version;
-    if (typeof version !== "string" || version === "") {
-      throw new SqliteSyncError(
-        "load",
-        `The extension '${extension.path}' loaded but cloudsync_version() returned ${version}`,
-      );
-    }
     return driver;
   } catch (err) {
     abandon(driver, loaded, options.database !== undefined);
@@ -252,7 +245,7 @@ function abandon(driver: Driver, loaded: boolean, userOwned: boolean): void {
 /**
  * Opens a database with sqlite-sync loaded: resolves the extension (explicit
  * path, environment, cache, download), opens the driver, sets the busy
- * timeout and WAL, loads the extension and checks `cloudsync_version()`.
+ * timeout and WAL and loads the extension (a failed load raises; no extra query on the way).
  *
  * @param path The database file, or `:memory:`.
  * @param options Where the extension comes from, and the connection settings.
