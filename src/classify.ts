@@ -13,14 +13,55 @@ const OFFLINE =
 const TIMEOUT = /timed out|Timeout was reached/i;
 const NO_CONTEXT = /Unable to retrieve CloudSync network context/;
 const NOT_INITIALIZED = /cloudsync is not initialized|has no tables configured/;
+// 1.1.4 reports a payload too short to decode as "Error on cloudsync_payload_decode: …".
 const APPLY =
-  /Error on cloudsync_payload_apply|schema hash is unknown|Unable to read payload|payload_apply|payload_load/i;
+  /Error on cloudsync_payload_(?:apply|decode)|schema hash is unknown|Unable to read payload|payload_apply|payload_load/i;
+/**
+ * Deno's `node:sqlite` appends ` in <sql> at offset <n>` to errors SQLite
+ * locates in the SQL text (seen with `exec()`); the SQL is the last ` in `.
+ */
+const DRIVER_SUFFIX = / in (?:(?! in )[\s\S])* at offset \d+$/;
+
+/**
+ * Removes the location suffix some drivers append to SQLite's message, so
+ * the extension's own text (JSON included) can be recognised.
+ *
+ * @param message A driver error message.
+ * @returns The message without a trailing ` in <sql> at offset <n>`.
+ */
+export function stripDriverSuffix(message: string): string {
+  return message.replace(DRIVER_SUFFIX, "");
+}
 
 /** Replaces every secret occurring in `text` with `***`. */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) if (s.length >= 4) out = out.split(s).join("***");
   return out;
+}
+
+/**
+ * The cause to attach: `err` itself, unless a secret occurs in its cause
+ * chain; then a copy of the chain with redacted messages (name and code
+ * kept), so no credential survives in `error.cause…message`.
+ */
+function safeCause(err: unknown, secrets: readonly string[]): unknown {
+  const chain: unknown[] = [];
+  for (let e: unknown = err; e !== undefined && e !== null && chain.length < 8;) {
+    chain.push(e);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  const text = (e: unknown) => (e instanceof Error ? e.message : String(e));
+  if (!chain.some((e) => redact(text(e), secrets) !== text(e))) return err;
+  let copy: Error | undefined;
+  for (const e of chain.reverse()) {
+    const next = new Error(redact(text(e), secrets), copy ? { cause: copy } : undefined);
+    if (e instanceof Error) next.name = e.name;
+    const code = (e as { code?: unknown } | undefined)?.code;
+    if (code !== undefined) (next as Error & { code?: unknown }).code = code;
+    copy = next;
+  }
+  return copy;
 }
 
 function serverError(
@@ -68,53 +109,60 @@ export function classifyError(
   options: { network?: boolean; secrets?: readonly string[] } = {},
 ): Error {
   if (err instanceof TypeError || err instanceof RangeError) return err;
+  const secrets = options.secrets ?? [];
   const raw = err instanceof Error ? err.message : String(err);
-  const message = redact(raw, options.secrets ?? []);
+  const message = redact(raw, secrets);
+  // What the extension said, for matching; `message` (with any SQL location) is what we show.
+  const text = stripDriverSuffix(message);
+  const cause = safeCause(err, secrets);
   const driverKind = err instanceof SqliteSyncError ? err.kind : undefined;
   const make = (
     kind: SqliteSyncErrorKind,
-    text: string,
+    shown: string,
     extra: { status?: number; code?: string } = {},
   ) =>
-    new SqliteSyncError(kind, `${operation} failed: ${text}`, {
-      cause: err,
+    new SqliteSyncError(kind, `${operation} failed: ${shown}`, {
+      cause,
       code: extra.code ?? (err instanceof SqliteSyncError ? err.code : undefined),
       status: extra.status,
     });
 
-  const partial = syncResultFromMessage(message);
+  const partial = syncResultFromMessage(text);
   if (partial) {
-    // The extension kept the network error out of the JSON: all we know is
-    // that the receive phase could not reach the server.
+    // The 1.1.4 sync trap: the extension raised its result JSON and kept the
+    // receive phase's network error out of it. The send phase is known; why
+    // the receive failed is not (unreachable server, time-out or HTTP error).
     return new SqliteSyncError(
       "offline",
       `${operation} failed: ${
         partial.receive.error ?? "receive failed"
-      } (send status ${partial.send.status}); the partial result is attached as 'partial'`,
-      { cause: err, partial },
+      } (send status ${partial.send.status}); the extension does not say why (unreachable server, time-out or an HTTP error ` +
+        `such as 401): network.receiveChanges() reports the cause. The partial result is ` +
+        `attached as 'partial'.`,
+      { cause, partial },
     );
   }
   if (driverKind === "busy" || driverKind === "interrupted") return make(driverKind, message);
-  if (NO_CONTEXT.test(message)) {
+  if (NO_CONTEXT.test(text)) {
     return make("state", `${message} Call network.init() first.`);
   }
-  if (NOT_INITIALIZED.test(message)) return make("state", message);
-  if (APPLY.test(message)) return make("apply", message);
-  const server = serverError(message);
+  if (NOT_INITIALIZED.test(text)) return make("state", message);
+  if (APPLY.test(text)) return make("apply", message);
+  const server = serverError(text);
   if (server) {
     const kind = server.status === 401 || server.status === 403 ? "auth" : "http";
     const what = [server.status, server.code, server.title].filter((x) => x !== undefined)
       .join(" ");
-    return make(kind, `server answered ${what || message}`, {
+    return make(kind, `server answered ${what || text}`, {
       status: server.status,
       code: server.code,
     });
   }
-  if (TIMEOUT.test(message)) return make("timeout", message);
-  if (OFFLINE.test(message)) return make("offline", message);
-  if (/server rejected check/.test(message)) return make("http", message);
-  if (options.network && !/^(no such|SQL logic error|near |constraint)/i.test(message)) {
-    return make("http", `server answered: ${message.slice(0, 500)}`);
+  if (TIMEOUT.test(text)) return make("timeout", message);
+  if (OFFLINE.test(text)) return make("offline", message);
+  if (/server rejected check/.test(text)) return make("http", message);
+  if (options.network && !/^(no such|SQL logic error|near |constraint)/i.test(text)) {
+    return make("http", `server answered: ${text.slice(0, 500)}`);
   }
   return make(driverKind ?? "sql", message);
 }

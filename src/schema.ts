@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Driver } from "../ffi/drivers/driver.ts";
+import type { Driver, Row, SqlValue } from "../ffi/drivers/driver.ts";
 import { SqliteSyncError } from "./errors.ts";
 
 /** Longest identifier accepted. SQLite has no limit; real schemas stay far below. */
@@ -93,8 +93,8 @@ export interface ColumnInfo {
  * @returns Whether it exists.
  */
 export function tableExists(driver: Driver, table: string): boolean {
-  return driver.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?")
-    .get(table) !== undefined;
+  return query(driver, "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?", table)
+    .length > 0;
 }
 
 /**
@@ -105,9 +105,11 @@ export function tableExists(driver: Driver, table: string): boolean {
  * @returns Its columns in declaration order.
  */
 export function tableColumns(driver: Driver, table: string): ColumnInfo[] {
-  return driver.prepare(
+  return query(
+    driver,
     'SELECT name, type, "notnull" AS nn, dflt_value AS dflt, pk FROM pragma_table_info(?)',
-  ).all(table).map((r) => ({
+    table,
+  ).map((r) => ({
     name: String(r.name),
     type: String(r.type ?? ""),
     notNull: Number(r.nn) === 1,
@@ -118,16 +120,31 @@ export function tableColumns(driver: Driver, table: string): ColumnInfo[] {
 
 /** Names of tables that `cloudsync_init('*')` would consider (user tables only). */
 export function userTables(driver: Driver): string[] {
-  return driver.prepare(
+  return query(
+    driver,
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' " +
       "AND name NOT LIKE 'cloudsync\\_%' ESCAPE '\\' AND name NOT LIKE '%\\_cloudsync' ESCAPE '\\' " +
       "AND name NOT LIKE '%\\_cloudsync\\_blocks' ESCAPE '\\' ORDER BY name",
-  ).all().map((r) => String(r.name));
+  ).map((r) => String(r.name));
+}
+
+/**
+ * Runs one query and finalizes its statement at once: a statement left to
+ * the garbage collector keeps a bun:sqlite connection (its file descriptors
+ * and WAL) alive after close().
+ */
+function query(driver: Driver, sql: string, ...params: SqlValue[]): Row[] {
+  const stmt = driver.prepare(sql);
+  try {
+    return stmt.all(...params);
+  } finally {
+    stmt.finalize();
+  }
 }
 
 /**
  * Checks a table the way `cloudsync_init` will, and more: a missing table,
- * a missing primary key, a single INTEGER primary key, NOT NULL columns
+ * a missing primary key, a single integer primary key, NOT NULL columns
  * without DEFAULT. Every problem is named with its fix.
  *
  * @param driver The connection.
@@ -146,9 +163,17 @@ export function preflightTable(driver: Driver, table: string, checks: InitChecks
     );
   }
   if (!tableExists(driver, table)) {
+    const near = query(
+      driver,
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
+      table,
+    );
+    const hint = near.length > 0
+      ? ` Table names are matched exactly: did you mean ${JSON.stringify(String(near[0].name))}?`
+      : " Create it first.";
     throw new SqliteSyncError(
       "schema",
-      `Cannot sync table ${JSON.stringify(table)}: no such table in the database. Create it first.`,
+      `Cannot sync table ${JSON.stringify(table)}: no such table in the database.${hint}`,
     );
   }
   const columns = tableColumns(driver, table);
@@ -160,15 +185,18 @@ export function preflightTable(driver: Driver, table: string, checks: InitChecks
         `Add one, e.g. "id TEXT PRIMARY KEY NOT NULL" filled with cloudsync_uuid() (db.uuid()).`,
     );
   }
-  if (
-    pk.length === 1 && /^INTEGER$/i.test(pk[0].type.trim()) && !checks.allowIntegerPrimaryKey
-  ) {
+  // cloudsync_init refuses every single-column key of INTEGER affinity (any
+  // declared type containing "INT": INT, BIGINT, INT8…), not just INTEGER.
+  if (pk.length === 1 && /INT/i.test(pk[0].type) && !checks.allowIntegerPrimaryKey) {
+    const declared = pk[0].type.trim().toUpperCase() === "INTEGER"
+      ? ""
+      : ` (declared ${JSON.stringify(pk[0].type)})`;
     throw new SqliteSyncError(
       "schema",
       `Cannot sync table ${JSON.stringify(table)}: column ${
         JSON.stringify(pk[0].name)
       } is a single-column ` +
-        `INTEGER PRIMARY KEY, whose rowids collide between devices. Use a TEXT key filled with db.uuid(), ` +
+        `INTEGER PRIMARY KEY${declared}, whose values collide between devices. Use a TEXT key filled with db.uuid(), ` +
         `or pass { allowIntegerPrimaryKey: true } if every device allocates disjoint ids.`,
     );
   }

@@ -1,0 +1,269 @@
+/**
+ * classifyError(): each family of messages the extension and the drivers
+ * produce maps to one error kind, secrets are redacted everywhere, and the
+ * location suffix Deno's node:sqlite appends is handled.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { classifyError, redact, stripDriverSuffix } from "../../src/classify.ts";
+import { SqliteSyncError } from "../../src/errors.ts";
+import { SyncDatabase } from "../../src/database.ts";
+import { testExtensionPath } from "../_helpers.ts";
+
+/** A driver error as the drivers wrap SQLite's (kind sql, code SQLITE_ERROR). */
+function driverError(message: string, kind: "sql" | "busy" | "interrupted" = "sql") {
+  return new SqliteSyncError(kind, message, {
+    code: kind === "busy" ? "SQLITE_BUSY" : "SQLITE_ERROR",
+    cause: Object.assign(new Error(message), { code: "ERR_SQLITE_ERROR" }),
+  });
+}
+
+function classify(message: string, network = true, secrets: string[] = []): SqliteSyncError {
+  const err = classifyError(driverError(message), "network.sync()", { network, secrets });
+  assert.ok(err instanceof SqliteSyncError, String(err));
+  return err;
+}
+
+const TRAP =
+  '{"send":{"status":"synced","localVersion":0,"serverVersion":0,"chunks":0,"bytes":0},' +
+  '"receive":{"rows":0,"tables":[],"chunks":0,"bytes":0,"complete":false,"error":"receive failed"}}';
+
+describe("classifyError()", () => {
+  it("classifyError() turns the sync trap JSON into 'offline' with the typed partial result", () => {
+    const err = classify(TRAP);
+    assert.equal(err.kind, "offline");
+    assert.equal(err.partial?.send.status, "synced");
+    assert.equal(err.partial?.receive.complete, false);
+    assert.equal(err.partial?.receive.error, "receive failed");
+    assert.match(err.message, /^network\.sync\(\) failed: receive failed \(send status synced\)/);
+    assert.match(err.message, /receiveChanges\(\) reports the cause/);
+  });
+
+  it("classifyError() maps curl transport texts to 'offline'", () => {
+    for (
+      const message of [
+        "Failed to connect to 127.0.0.1 port 9 after 0 ms: Error",
+        "Could not resolve host: cloudsync.invalid",
+        "SSL certificate problem: unable to get local issuer certificate",
+        "Recv failure: Connection reset by peer",
+        "Empty reply from server",
+      ]
+    ) {
+      const err = classify(message);
+      assert.equal(err.kind, "offline", message);
+      assert.equal(err.message, `network.sync() failed: ${message}`);
+      assert.equal(err.partial, undefined);
+    }
+  });
+
+  it("classifyError() maps curl time-outs to 'timeout'", () => {
+    for (
+      const message of [
+        "Operation timed out after 2002 milliseconds with 0 bytes received",
+        "Connection timed out after 2001 milliseconds",
+        "Timeout was reached",
+      ]
+    ) {
+      assert.equal(classify(message).kind, "timeout", message);
+    }
+  });
+
+  it("classifyError() maps a server error body to 'http' with status and code", () => {
+    const err = classify(
+      '{"errors":[{"status":"503","code":"database_paused","title":"Database paused"}]}',
+    );
+    assert.equal(err.kind, "http");
+    assert.equal(err.status, 503);
+    assert.equal(err.code, "database_paused");
+    assert.equal(
+      err.message,
+      "network.sync() failed: server answered 503 database_paused Database paused",
+    );
+  });
+
+  it("classifyError() maps 401 and 403 bodies to 'auth'", () => {
+    for (const status of [401, 403]) {
+      const err = classify(
+        `{"errors":[{"status":"${status}","code":"unauthorized","title":"No"}]}`,
+      );
+      assert.equal(err.kind, "auth");
+      assert.equal(err.status, status);
+      assert.equal(err.code, "unauthorized");
+    }
+  });
+
+  it("classifyError() reads {error:{…}} and top-level status bodies too", () => {
+    const a = classify('{"error":{"status":429,"code":"rate_limited","message":"Slow down"}}');
+    assert.deepEqual([a.kind, a.status, a.code], ["http", 429, "rate_limited"]);
+    assert.match(a.message, /429 rate_limited Slow down/);
+    const b = classify('{"status":401,"message":"bad key"}');
+    assert.deepEqual([b.kind, b.status], ["auth", 401]);
+  });
+
+  it("classifyError() takes an unrecognised network message as an HTTP body, but not SQLite's own errors", () => {
+    const html = classify("<html><body>502 Bad Gateway</body></html>");
+    assert.equal(html.kind, "http");
+    assert.equal(html.status, undefined);
+    assert.match(html.message, /server answered: <html>/);
+    assert.equal(classify("no such function: cloudsync_network_sync").kind, "sql");
+    assert.equal(classify("some local failure", false).kind, "sql");
+  });
+
+  it("classifyError() caps the text of an unrecognised body", () => {
+    const err = classify("x".repeat(10_000));
+    assert.ok(err.message.length < 600, String(err.message.length));
+  });
+
+  it("classifyError() maps the server's non-retryable check rejection to 'http'", () => {
+    const message =
+      "cloudsync_network_receive_changes: server rejected check (non-retryable): bad_cursor - no";
+    assert.equal(classify(message, false).kind, "http");
+  });
+
+  it("classifyError() maps missing network context and missing init to 'state'", () => {
+    const a = classify("Unable to retrieve CloudSync network context.");
+    assert.equal(a.kind, "state");
+    assert.match(a.message, /Call network\.init\(\) first\./);
+    for (
+      const message of [
+        "cloudsync is not initialized: call SELECT cloudsync_init('<table_name>') to enable sync on a table before calling cloudsync_db_version().",
+        "cloudsync has no tables configured for sync",
+      ]
+    ) {
+      assert.equal(classify(message, false).kind, "state", message);
+    }
+  });
+
+  it("classifyError() maps payload failures, including 1.1.4's payload_decode text, to 'apply'", () => {
+    for (
+      const message of [
+        "Error on cloudsync_payload_apply: invalid checksum",
+        "Error on cloudsync_payload_apply: invalid signature or column size",
+        "Error on cloudsync_payload_decode: invalid input size.",
+        "Cannot apply the received payload because the schema hash is unknown 1556070788991676607.",
+        "Unable to read payload from file path.",
+      ]
+    ) {
+      assert.equal(classify(message, false).kind, "apply", message);
+    }
+  });
+
+  it("classifyError() keeps the driver's busy and interrupted kinds and its code", () => {
+    const busy = classifyError(driverError("database is locked", "busy"), "sync()");
+    assert.ok(busy instanceof SqliteSyncError);
+    assert.equal(busy.kind, "busy");
+    assert.equal(busy.code, "SQLITE_BUSY");
+    const stopped = classifyError(driverError("interrupted", "interrupted"), "sync()");
+    assert.equal((stopped as SqliteSyncError).kind, "interrupted");
+    const plain = classifyError(driverError("no such table: x"), "get()");
+    assert.equal((plain as SqliteSyncError).code, "SQLITE_ERROR");
+  });
+
+  it("classifyError() passes TypeError and RangeError through and accepts non-Error values", () => {
+    const t = new TypeError("bad");
+    assert.equal(classifyError(t, "x()"), t);
+    const r = new RangeError("bad");
+    assert.equal(classifyError(r, "x()"), r);
+    const s = classifyError("Failed to connect to h port 1", "x()", { network: true });
+    assert.equal((s as SqliteSyncError).kind, "offline");
+  });
+
+  it("classifyError() keeps the original error as cause when no secret occurs in it", () => {
+    const original = driverError("Failed to connect to 127.0.0.1 port 9 after 0 ms: Error");
+    const err = classifyError(original, "sync()", { secrets: ["sqa_SECRET_KEY_1"] });
+    assert.equal(err.cause, original);
+  });
+});
+
+describe("classifyError() redaction", () => {
+  const KEY = "sqa_TESTSECRET_123456";
+
+  function assertNoSecret(err: unknown): void {
+    const seen: string[] = [String(err), JSON.stringify(err)];
+    for (let e: unknown = err; e instanceof Error; e = e.cause) seen.push(e.message, String(e));
+    for (const text of seen) assert.ok(!text.includes(KEY), `secret leaked in: ${text}`);
+  }
+
+  it("classifyError() redacts a secret from the message and from the whole cause chain", () => {
+    const echoed = `{"errors":[{"status":"401","code":"unauthorized","title":"Bad key ${KEY}"}]}`;
+    const err = classify(echoed, true, [KEY]);
+    assert.equal(err.kind, "auth");
+    assert.match(err.message, /Bad key \*\*\*/);
+    assertNoSecret(err);
+    // The redacted copy keeps names and codes for debugging.
+    const cause = err.cause as Error & { code?: string };
+    assert.equal(cause.name, "SqliteSyncError");
+    assert.equal(cause.code, "SQLITE_ERROR");
+    assert.equal((cause.cause as Error & { code?: string }).code, "ERR_SQLITE_ERROR");
+  });
+
+  it("classifyError() redacts secrets in curl texts and unrecognised bodies", () => {
+    for (const message of [`Failed to connect to ${KEY} port 1`, `weird body ${KEY} end`]) {
+      assertNoSecret(classify(message, true, [KEY]));
+    }
+  });
+
+  it("redact() replaces every occurrence and ignores secrets shorter than 4 characters", () => {
+    assert.equal(redact("a KEY1 b KEY1", ["KEY1"]), "a *** b ***");
+    assert.equal(redact("abc", ["ab"]), "abc");
+    assert.equal(redact("nothing", []), "nothing");
+  });
+});
+
+describe("stripDriverSuffix() and Deno's node:sqlite location suffix", () => {
+  it("stripDriverSuffix() removes ' in <sql> at offset N' and nothing else", () => {
+    assert.equal(
+      stripDriverSuffix("no such function: nosuch in SELECT nosuch() at offset 7"),
+      "no such function: nosuch",
+    );
+    assert.equal(
+      stripDriverSuffix('near "SELEC": syntax error in SELEC 1 at offset 0'),
+      'near "SELEC": syntax error',
+    );
+    assert.equal(stripDriverSuffix("Failed to connect in time"), "Failed to connect in time");
+    assert.equal(stripDriverSuffix(TRAP), TRAP);
+  });
+
+  it("classifyError() classifies a message carrying the suffix like the bare message", () => {
+    const suffix = " in SELECT cloudsync_network_sync(?, ?) AS v at offset 7";
+    const trap = classify(TRAP + suffix);
+    assert.equal(trap.kind, "offline");
+    assert.equal(trap.partial?.send.status, "synced");
+    const body = classify(
+      '{"errors":[{"status":"503","code":"database_paused","title":"Database paused"}]}' + suffix,
+    );
+    assert.deepEqual([body.kind, body.status, body.code], ["http", 503, "database_paused"]);
+    assert.equal(classify("Unable to retrieve CloudSync network context." + suffix).kind, "state");
+  });
+
+  it("node:sqlite adds the suffix only to errors located in the SQL text, never to cloudsync's own errors", async () => {
+    const db = await SyncDatabase.open(":memory:", { extensionPath: await testExtensionPath() });
+    try {
+      const message = (sql: string): string => {
+        try {
+          db.driver.exec(sql);
+        } catch (err) {
+          return (err as Error).message;
+        }
+        throw new Error(`${sql} did not fail`);
+      };
+      // cloudsync raises at run time: no location, in every runtime and driver method.
+      assert.equal(
+        message("SELECT cloudsync_network_sync()"),
+        "Unable to retrieve CloudSync network context.",
+      );
+      assert.match(message("SELECT cloudsync_db_version()"), /^cloudsync is not initialized.*\.$/);
+      // A prepare-time error through exec(): Deno appends the location, Bun does not.
+      const located = message("SELECT no_such_fn()");
+      assert.match(
+        located,
+        /^no such function: no_such_fn( in SELECT no_such_fn\(\) at offset 7)?$/,
+      );
+      assert.equal(stripDriverSuffix(located), "no such function: no_such_fn");
+      const err = classifyError(new Error(located), "exec()", { network: true });
+      assert.equal((err as SqliteSyncError).kind, "sql");
+    } finally {
+      db.close();
+    }
+  });
+});

@@ -1,0 +1,478 @@
+/**
+ * Network failures, each produced for real against a non-protocol fixture:
+ * a refused port (offline), a TCP listener that never answers (timeout), and
+ * a child process answering every request with one fixed HTTP error (http,
+ * auth). Nothing here speaks the CloudSync protocol; success paths live in
+ * the opt-in live suite (live_test.ts).
+ *
+ * The network calls block the calling thread, so the fixed-error server runs
+ * in a child process; the never-answering listener can stay in-process (the
+ * kernel accepts the connection, nobody reads it). Time-outs are lowered to
+ * 2 s before any request.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type Server, type Socket } from "node:net";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { runtimeArgv, tempDir, testExtensionPath } from "../_helpers.ts";
+import { SyncDatabase } from "../../src/database.ts";
+import { SqliteSyncError, type SqliteSyncErrorKind } from "../../src/errors.ts";
+
+const API_KEY = "sqa_TESTSECRET_123456";
+const FIXTURE = join(
+  import.meta.dirname ?? new URL(".", import.meta.url).pathname,
+  "_http_error_server.ts",
+);
+const PAUSED = '{"errors":[{"status":"503","code":"database_paused","title":"Database paused"}]}';
+const UNAUTHORIZED = '{"errors":[{"status":"401","code":"unauthorized","title":"Unauthorized"}]}';
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      resolve(typeof address === "object" && address ? address.port : 0);
+    });
+  });
+}
+
+/** A port nothing listens on: bind an ephemeral port, then close it. */
+async function refusedPort(): Promise<number> {
+  const server = createServer();
+  const port = await listen(server);
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** An in-process listener that accepts connections and never answers. */
+async function silentListener(): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+  });
+  const port = await listen(server);
+  return {
+    port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The fixed-error HTTP server in a child process (see _http_error_server.ts). */
+async function errorServer(
+  status: number,
+  reason: string,
+  body: string,
+): Promise<{ port: number; stop: () => Promise<void> }> {
+  const [cmd, ...args] = runtimeArgv(FIXTURE, [String(status), reason, body]);
+  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`fixture did not start: ${stderr}`)), 20_000);
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const m = /PORT (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`fixture exited with ${code}: ${stderr}`));
+    });
+  });
+  return {
+    port,
+    stop: async () => {
+      child.stdin!.end();
+      child.kill();
+      await exited;
+    },
+  };
+}
+
+/** A file database with one synced table, 2 s time-outs and the network pointed at `port`. */
+async function openAt(
+  dir: string,
+  port: number,
+  options: { dirty?: boolean; name?: string } = {},
+): Promise<SyncDatabase> {
+  const db = await SyncDatabase.open(join(dir, `${options.name ?? "net"}.db`), {
+    extensionPath: await testExtensionPath(),
+  });
+  db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
+  db.init("notes");
+  db.set("network_request_timeout", 2);
+  db.set("network_connect_timeout", 2);
+  db.network.init({
+    databaseId: "test-db",
+    address: `http://127.0.0.1:${port}`,
+    apiKey: API_KEY,
+  });
+  if (options.dirty) db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "local");
+  return db;
+}
+
+/** The API key must appear nowhere: message, String(), JSON, nor any cause's message. */
+function assertRedacted(err: unknown): void {
+  const seen = [String(err), JSON.stringify(err)];
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    seen.push(e.message, String(e), e.stack ?? "");
+  }
+  for (const text of seen) assert.ok(!text.includes(API_KEY), `the API key leaked: ${text}`);
+}
+
+/** Runs `fn`, expects a SqliteSyncError of `kind`, checks redaction, returns it. */
+function expectError(
+  fn: () => unknown,
+  kind: SqliteSyncErrorKind,
+  pattern?: RegExp,
+): SqliteSyncError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof SqliteSyncError, `expected a SqliteSyncError, got ${String(caught)}`);
+  assert.equal(caught.kind, kind, caught.message);
+  if (pattern) assert.match(caught.message, pattern);
+  assertRedacted(caught);
+  return caught;
+}
+
+describe("network errors (non-protocol fixtures)", () => {
+  it("network calls at a refused port fail fast with kind 'offline' and curl's text", async () => {
+    const dir = tempDir();
+    const db = await openAt(dir.path, await refusedPort(), { dirty: true });
+    try {
+      const started = performance.now();
+      const send = expectError(
+        () => db.network.sendChanges(),
+        "offline",
+        /^network\.sendChanges\(\) failed: Failed to connect to 127\.0\.0\.1 port \d+/,
+      );
+      assert.equal(send.partial, undefined);
+      // A send-phase failure is a plain error: nothing to keep.
+      const sync = expectError(() => db.network.sync(), "offline", /Failed to connect/);
+      assert.equal(sync.partial, undefined);
+      expectError(() => db.network.receiveChanges(), "offline", /Failed to connect/);
+      expectError(() => db.network.status(), "offline", /Failed to connect/);
+      assert.ok(performance.now() - started < 1500, "a refused connection should not wait");
+    } finally {
+      db.close();
+      dir.cleanup();
+    }
+  });
+
+  it("network calls to a listener that never answers fail with kind 'timeout' after the 2 s request time-out", async () => {
+    const dir = tempDir();
+    const listener = await silentListener();
+    const db = await openAt(dir.path, listener.port, { dirty: true });
+    try {
+      const started = performance.now();
+      const err = expectError(
+        () => db.network.sendChanges(),
+        "timeout",
+        /Operation timed out after \d+ milliseconds/,
+      );
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed >= 1900, `returned after ${elapsed} ms, before the time-out`);
+      assert.ok(elapsed < 10_000, `took ${elapsed} ms`);
+      assert.equal(err.status, undefined);
+    } finally {
+      db.close();
+      await listener.close();
+      dir.cleanup();
+    }
+  });
+
+  it("network calls against a server answering 503 with a JSON body give kind 'http', status 503 and the server's code", async () => {
+    const dir = tempDir();
+    const server = await errorServer(503, "Service Unavailable", PAUSED);
+    const db = await openAt(dir.path, server.port, { dirty: true });
+    try {
+      for (
+        const call of [
+          () => db.network.sendChanges(),
+          () => db.network.sync(),
+          () => db.network.receiveChanges(),
+          () => db.network.hasUnsentChanges(),
+          () => db.network.status(),
+        ]
+      ) {
+        const err = expectError(
+          call,
+          "http",
+          /server answered 503 database_paused Database paused$/,
+        );
+        assert.equal(err.status, 503);
+        assert.equal(err.code, "database_paused");
+      }
+    } finally {
+      db.close();
+      await server.stop();
+      dir.cleanup();
+    }
+  });
+
+  it("network calls against a server answering 401 give kind 'auth' with status 401 and never echo the API key", async () => {
+    const dir = tempDir();
+    const server = await errorServer(401, "Unauthorized", UNAUTHORIZED);
+    const db = await openAt(dir.path, server.port, { dirty: true });
+    try {
+      for (const call of [() => db.network.sendChanges(), () => db.network.sync()]) {
+        const err = expectError(call, "auth", /server answered 401 unauthorized Unauthorized$/);
+        assert.equal(err.status, 401);
+        assert.equal(err.code, "unauthorized");
+      }
+      // A refreshed key is remembered for redaction too.
+      db.network.setApiKey("sqa_OTHERSECRET_654321");
+      const err = expectError(() => db.network.sendChanges(), "auth");
+      assert.ok(!String(err).includes("sqa_OTHERSECRET_654321"));
+    } finally {
+      db.close();
+      await server.stop();
+      dir.cleanup();
+    }
+  });
+});
+
+describe("network.sync() trap (1.1.4 throws its result JSON)", () => {
+  it("network.sync() on a fresh database at a refused port throws 'offline' with a typed partial SyncResult", async () => {
+    const dir = tempDir();
+    const db = await openAt(dir.path, await refusedPort());
+    try {
+      for (
+        const call of [
+          () => db.network.sync(),
+          () => db.network.sync({ waitMs: 10, maxAttempts: 3 }),
+        ]
+      ) {
+        const err = expectError(call, "offline", /receive failed \(send status synced\)/);
+        assert.deepEqual(err.partial, {
+          send: { status: "synced", localVersion: 0, serverVersion: 0, chunks: 0, bytes: 0 },
+          receive: {
+            rows: 0,
+            tables: [],
+            chunks: 0,
+            bytes: 0,
+            complete: false,
+            error: "receive failed",
+          },
+        });
+      }
+    } finally {
+      db.close();
+      dir.cleanup();
+    }
+  });
+
+  it("network.sync() on a fresh database hides a 401 behind the trap: receiveChanges() reveals the 'auth' cause", async () => {
+    const dir = tempDir();
+    const server = await errorServer(401, "Unauthorized", UNAUTHORIZED);
+    const db = await openAt(dir.path, server.port);
+    try {
+      const err = expectError(
+        () => db.network.sync(),
+        "offline",
+        /receiveChanges\(\) reports the cause/,
+      );
+      assert.equal(err.partial?.send.status, "synced");
+      assert.equal(err.partial?.receive.complete, false);
+      const cause = expectError(() => db.network.receiveChanges(), "auth");
+      assert.equal(cause.status, 401);
+    } finally {
+      db.close();
+      await server.stop();
+      dir.cleanup();
+    }
+  });
+
+  it("network.sendChanges() on a fresh database is 'synced' without any request", async () => {
+    const dir = tempDir();
+    const db = await openAt(dir.path, await refusedPort());
+    try {
+      assert.deepEqual(db.network.sendChanges(), {
+        status: "synced",
+        localVersion: 0,
+        serverVersion: 0,
+        chunks: 0,
+        bytes: 0,
+      });
+    } finally {
+      db.close();
+      dir.cleanup();
+    }
+  });
+});
+
+describe("network state and arguments", () => {
+  it("network calls before network.init() throw kind 'state' naming the fix", async () => {
+    const dir = tempDir();
+    const db = await SyncDatabase.open(join(dir.path, "x.db"), {
+      extensionPath: await testExtensionPath(),
+    });
+    try {
+      assert.equal(db.network.ready, false);
+      for (
+        const call of [
+          () => db.network.sendChanges(),
+          () => db.network.receiveChanges(),
+          () => db.network.sync(),
+          () => db.network.hasUnsentChanges(),
+          () => db.network.status(),
+          () => db.network.resetSyncVersion(),
+          () => db.network.setApiKey(API_KEY),
+          () => db.network.setToken("header.payload.signature"),
+        ]
+      ) {
+        expectError(call, "state", /needs network\.init\(\) first/);
+      }
+      db.network.cleanup(); // a no-op before init
+    } finally {
+      db.close();
+      dir.cleanup();
+    }
+  });
+
+  it("network calls after network.cleanup() throw kind 'state' until init() runs again", async () => {
+    const dir = tempDir();
+    const port = await refusedPort();
+    const db = await openAt(dir.path, port, { dirty: true });
+    try {
+      assert.equal(db.network.ready, true);
+      db.network.cleanup();
+      assert.equal(db.network.ready, false);
+      db.network.cleanup(); // idempotent
+      expectError(
+        () => db.network.sync(),
+        "state",
+        /network\.sync\(\) needs network\.init\(\) first/,
+      );
+      expectError(() => db.network.hasUnsentChanges(), "state");
+      db.network.init({
+        databaseId: "test-db",
+        address: `http://127.0.0.1:${port}`,
+        apiKey: API_KEY,
+      });
+      expectError(() => db.network.sendChanges(), "offline");
+    } finally {
+      db.close();
+      dir.cleanup();
+    }
+  });
+
+  it("network calls on a closed database throw kind 'state'", async () => {
+    const dir = tempDir();
+    const db = await openAt(dir.path, await refusedPort());
+    db.close();
+    try {
+      expectError(() => db.network, "state", /closed/);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it("network.hasUnsentChanges() is false on a fresh database without any request, and needs the server after a local change", async () => {
+    const dir = tempDir();
+    const db = await openAt(dir.path, await refusedPort());
+    try {
+      assert.equal(db.network.hasUnsentChanges(), false);
+      db.run("INSERT INTO notes (id, body) VALUES ('1', 'x')");
+      expectError(() => db.network.hasUnsentChanges(), "offline", /Failed to connect/);
+    } finally {
+      db.close();
+      dir.cleanup();
+    }
+  });
+
+  it("network.receiveChanges() validates maxChunks before any request; 0 and negatives mean drain everything", async () => {
+    const dir = tempDir();
+    const db = await openAt(dir.path, await refusedPort());
+    try {
+      for (const bad of [1.5, Number.NaN, Infinity, "2", null]) {
+        assert.throws(
+          // deno-lint-ignore no-explicit-any
+          () => db.network.receiveChanges({ maxChunks: bad as any }),
+          (err) => err instanceof RangeError && /maxChunks must be an integer/.test(err.message),
+          String(bad),
+        );
+      }
+      for (const ok of [undefined, 0, -1, 1, 50]) {
+        expectError(() => db.network.receiveChanges({ maxChunks: ok }), "offline");
+      }
+    } finally {
+      db.close();
+      dir.cleanup();
+    }
+  });
+
+  it("network.sync() validates waitMs and maxAttempts before any request, naming the value", async () => {
+    const dir = tempDir();
+    const db = await SyncDatabase.open(join(dir.path, "args.db"), {
+      extensionPath: await testExtensionPath(),
+    });
+    try {
+      const cases: [Record<string, unknown>, RegExp][] = [
+        [{ waitMs: -1 }, /waitMs must be an integer from 0 to 600000, got -1/],
+        [{ waitMs: 1.5 }, /waitMs .* got 1\.5/],
+        [{ waitMs: 600_001 }, /waitMs/],
+        [{ waitMs: "100" }, /waitMs/],
+        [{ maxAttempts: 0 }, /maxAttempts must be an integer from 1 to 1000, got 0/],
+        [{ maxAttempts: 1001 }, /maxAttempts/],
+        [{ maxAttempts: 2.5 }, /maxAttempts/],
+        [{ maxAttempts: Number.NaN }, /maxAttempts/],
+      ];
+      for (const [options, pattern] of cases) {
+        // Not initialised: a RangeError proves validation runs first.
+        assert.throws(() => db.network.sync(options), (err) => {
+          assert.ok(err instanceof RangeError, String(err));
+          assert.match(err.message, pattern);
+          return true;
+        }, JSON.stringify(options));
+      }
+    } finally {
+      db.close();
+      dir.cleanup();
+    }
+  });
+
+  it("network.init() rejects a malformed id, address or credential without echoing the secret", async () => {
+    const dir = tempDir();
+    const db = await SyncDatabase.open(join(dir.path, "init.db"), {
+      extensionPath: await testExtensionPath(),
+    });
+    try {
+      const secret = `${API_KEY} with space`;
+      const cases: [unknown, RegExp][] = [
+        [{ databaseId: "", apiKey: API_KEY }, /databaseId/],
+        [{ databaseId: "db", address: "ftp://x", apiKey: API_KEY }, /protocol/],
+        [{ databaseId: "db", address: `http://u:${API_KEY}@127.0.0.1:1` }, /credentials/],
+        [{ databaseId: "db", apiKey: secret }, /apiKey: it contains whitespace/],
+        [{ databaseId: "db", apiKey: API_KEY, token: "t.t.t" }, /either apiKey or token/],
+      ];
+      for (const [options, pattern] of cases) {
+        // deno-lint-ignore no-explicit-any
+        assert.throws(() => db.network.init(options as any), (err) => {
+          assert.ok(err instanceof TypeError, String(err));
+          assert.match(err.message, pattern);
+          assert.ok(!err.message.includes(API_KEY), err.message);
+          return true;
+        });
+      }
+      assert.equal(db.network.ready, false);
+    } finally {
+      db.close();
+      dir.cleanup();
+    }
+  });
+});
