@@ -83,6 +83,7 @@ export class SyncDatabase {
       call: (sql, params, op, secrets) => this.#call(sql, params, op, true, secrets),
       assertOpen: () => this.#assertOpen(),
       afterLogout: () => this.#refreshBlockTables(),
+      blockTables: () => [...this.#blockTables],
     });
     this.#refreshBlockTables();
   }

@@ -40,6 +40,14 @@ export interface SyncOptions {
   waitMs?: number;
   /** Total number of receive attempts (the extension's `max_retries`). @default 1 */
   maxAttempts?: number;
+  /**
+   * When the receive phase fails, the extension reports only "receive failed"
+   * (the 1.1.4 sync trap). With `diagnose`, one follow-up `/status` request
+   * finds the cause, so a wrong key is reported as `auth`, not `offline`.
+   * It adds at most one request time-out to a failing sync.
+   * @default true
+   */
+  diagnose?: boolean;
 }
 
 /** The raw `/status` body of the server. */
@@ -69,6 +77,8 @@ export interface NetworkHost {
   assertOpen(): void;
   /** Called after logout rebuilt the synced tables. */
   afterLogout(): void;
+  /** Tables that have block-level LWW columns. */
+  blockTables(): readonly string[];
 }
 
 const DATABASE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,255}$/;
@@ -262,13 +272,37 @@ export class CloudSyncNetwork {
         `sync(): maxAttempts must be an integer from 1 to 1000, got ${describe(maxAttempts)}`,
       );
     }
-    return parseSyncResult(
-      this.#text(
-        "SELECT cloudsync_network_sync(?, ?) AS v",
-        [waitMs, maxAttempts],
-        "network.sync()",
-      ),
-    );
+    try {
+      return parseSyncResult(
+        this.#text(
+          "SELECT cloudsync_network_sync(?, ?) AS v",
+          [waitMs, maxAttempts],
+          "network.sync()",
+        ),
+      );
+    } catch (err) {
+      if (options.diagnose === false || !(err instanceof SqliteSyncError) || !err.partial) {
+        throw err;
+      }
+      throw this.#diagnose(err);
+    }
+  }
+
+  /** Asks `/status` why a sync's receive phase failed; keeps the partial result. */
+  #diagnose(trap: SqliteSyncError): SqliteSyncError {
+    try {
+      this.#host.call("SELECT cloudsync_network_status() AS v", [], "status", this.#secrets);
+      return trap; // The server answers now: the failure was transient.
+    } catch (err) {
+      if (!(err instanceof SqliteSyncError)) return trap;
+      const cause = err.message.replace(/^status failed: /, "");
+      return new SqliteSyncError(
+        err.kind,
+        `network.sync() failed: the receive phase failed and a follow-up status request says: ${cause}` +
+          ` (the send phase completed; the partial result is attached as 'partial')`,
+        { cause: err, code: err.code, status: err.status, partial: trap.partial },
+      );
+    }
   }
 
   /**
@@ -328,6 +362,20 @@ export class CloudSyncNetwork {
       );
     }
     this.#assertReady("logout()");
+    const blocks = this.#host.blockTables();
+    if (blocks.length > 0) {
+      // 1.1.4 re-inits each table with its column-level "block" setting as the
+      // algorithm and fails with "Unknown CRDT algorithm name block".
+      throw new SqliteSyncError(
+        "state",
+        `logout() cannot run while ${blocks.map((t) => JSON.stringify(t)).join(", ")} ` +
+          `ha${
+            blocks.length > 1 ? "ve" : "s"
+          } block-level columns: sqlite-sync 1.1.4 fails on them ` +
+          `("Unknown CRDT algorithm name block") and rolls back. Remove the table(s) from sync with ` +
+          `cleanup() first, or clear the local data yourself.`,
+      );
+    }
     this.#host.call(
       "SELECT cloudsync_network_logout() AS v",
       [],

@@ -247,7 +247,7 @@ describe("network errors (non-protocol fixtures)", () => {
 });
 
 describe("network.sync() trap (1.1.4 throws its result JSON)", () => {
-  it("network.sync() on a fresh database at a refused port throws 'offline' with a typed partial SyncResult", async () => {
+  it("network.sync() on a fresh database at a refused port throws 'offline' with a typed partial SyncResult, diagnosed or not", async () => {
     const dir = tempDir();
     const db = await openAt(dir.path, await refusedPort());
     try {
@@ -255,9 +255,14 @@ describe("network.sync() trap (1.1.4 throws its result JSON)", () => {
         const call of [
           () => db.network.sync(),
           () => db.network.sync({ waitMs: 10, maxAttempts: 3 }),
+          () => db.network.sync({ diagnose: false }),
         ]
       ) {
-        const err = expectError(call, "offline", /receive failed \(send status synced\)/);
+        const err = expectError(
+          call,
+          "offline",
+          /follow-up status request says: .*Failed to connect|receive failed \(send status synced\)/,
+        );
         assert.deepEqual(err.partial, {
           send: { status: "synced", localVersion: 0, serverVersion: 0, chunks: 0, bytes: 0 },
           receive: {
@@ -276,23 +281,51 @@ describe("network.sync() trap (1.1.4 throws its result JSON)", () => {
     }
   });
 
-  it("network.sync() on a fresh database hides a 401 behind the trap: receiveChanges() reveals the 'auth' cause", async () => {
+  it("network.sync() on a fresh database diagnoses a 401 hidden by the trap as 'auth', keeping the partial result", async () => {
     const dir = tempDir();
     const server = await errorServer(401, "Unauthorized", UNAUTHORIZED);
     const db = await openAt(dir.path, server.port);
     try {
-      const err = expectError(
-        () => db.network.sync(),
+      const err = expectError(() => db.network.sync(), "auth", /follow-up status request says/);
+      assert.equal(err.status, 401);
+      assert.equal(err.code, "unauthorized");
+      assert.equal(err.partial?.send.status, "synced");
+      assert.equal(err.partial?.receive.complete, false);
+      // Without diagnosis the extension's own answer is all there is.
+      const bare = expectError(
+        () => db.network.sync({ diagnose: false }),
         "offline",
         /receiveChanges\(\) reports the cause/,
       );
-      assert.equal(err.partial?.send.status, "synced");
-      assert.equal(err.partial?.receive.complete, false);
+      assert.equal(bare.partial?.receive.error, "receive failed");
       const cause = expectError(() => db.network.receiveChanges(), "auth");
       assert.equal(cause.status, 401);
     } finally {
       db.close();
       await server.stop();
+      dir.cleanup();
+    }
+  });
+
+  it("network.logout() refuses tables with block columns, which 1.1.4's logout fails on", async () => {
+    const dir = tempDir();
+    const db = await openAt(dir.path, await refusedPort(), { dirty: true });
+    try {
+      db.setColumn("notes", "body", { algorithm: "block" });
+      const before = db.all("SELECT * FROM notes");
+      expectError(
+        () => db.network.logout({ deleteLocalData: true }),
+        "state",
+        /block-level columns/,
+      );
+      // The bug the guard avoids, through the raw connection: the extension fails and rolls back.
+      assert.throws(
+        () => db.driver.prepare("SELECT cloudsync_network_logout()").get(),
+        /Unknown CRDT algorithm name block/,
+      );
+      assert.deepEqual(db.all("SELECT * FROM notes"), before);
+    } finally {
+      db.close();
       dir.cleanup();
     }
   });
