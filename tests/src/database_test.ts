@@ -177,6 +177,33 @@ describe("SyncDatabase", () => {
     }
   });
 
+  it("alter() tracks rows written while the table was disabled (commit_alter rebuilds metadata)", async () => {
+    const f = await fresh();
+    try {
+      f.db.init("notes");
+      f.db.disable("notes");
+      f.db.run("INSERT INTO notes (id, body) VALUES ('hidden', 'while-disabled')");
+      f.db.enable("notes");
+      assert.equal(f.db.encodeChanges(), null);
+      f.db.alter("notes", (db) => db.exec("ALTER TABLE notes ADD COLUMN extra TEXT"));
+      const payload = f.db.encodeChanges();
+      assert.ok(payload, "the alter made the hidden row visible to sync");
+      const peer = await fresh();
+      try {
+        peer.db.exec("ALTER TABLE notes ADD COLUMN extra TEXT");
+        peer.db.init("notes");
+        peer.db.applyChanges(payload);
+        assert.deepEqual(peer.db.all("SELECT id, body FROM notes"), [
+          { id: "hidden", body: "while-disabled" },
+        ]);
+      } finally {
+        peer.done();
+      }
+    } finally {
+      f.done();
+    }
+  });
+
   it("isEnabled() is false for a table that is not synced", async () => {
     const f = await fresh();
     try {
