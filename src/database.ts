@@ -14,17 +14,19 @@ import { classifyError } from "./classify.ts";
 import { SqliteSyncError } from "./errors.ts";
 import { CloudSyncNetwork } from "./network.ts";
 import {
+  assertBlockCandidate,
   assertColumn,
   assertIdentifier,
   describe,
   type InitChecks,
   initFlags,
   preflightTable,
-  quoteIdentifier,
   tableColumns,
   userTables,
 } from "./schema.ts";
 import { type SettingKey, settingValue } from "./settings.ts";
+import { assertFilterExpression } from "./filter.ts";
+import { assertUuidText, toHex, toSiteIdBytes } from "./site_id.ts";
 
 /** CRDT algorithms that work in sqlite-sync 1.1.4 (`dws`/`aws` are documented but rejected). */
 export type Algorithm = "cls" | "gos";
@@ -52,8 +54,6 @@ export interface CleanupOptions {
    */
   destroySiteIdentity?: boolean;
 }
-
-const HEX32 = /^[0-9a-fA-F]{32}$/;
 
 /**
  * A SQLite database synced by sqlite-sync.
@@ -147,31 +147,62 @@ export class SyncDatabase {
 
   // ---- plain SQL, with the block-column guard --------------------------------
 
-  /** Runs statements without parameters. Refuses replaces on block-column tables. */
+  /**
+   * Runs one or more statements without parameters.
+   *
+   * @param sql The statements.
+   * @throws {SqliteSyncError} `schema` for `INSERT OR REPLACE`/`REPLACE INTO` on a table with
+   *   block columns; `sql`, `busy`… from SQLite.
+   */
   exec(sql: string): void {
     this.#guard(sql);
     this.#driver.exec(sql);
   }
 
-  /** Runs one statement with positional parameters; returns what it changed. */
+  /**
+   * Runs one statement with positional parameters (prepared once, then cached).
+   *
+   * @param sql The statement.
+   * @param params Values bound to its `?` placeholders.
+   * @returns Rows changed and the last inserted rowid.
+   * @throws {SqliteSyncError} as {@linkcode SyncDatabase.exec}.
+   */
   run(sql: string, ...params: SqlValue[]): { changes: number; lastInsertRowid: number | bigint } {
     this.#guard(sql);
     return this.#cached(sql).run(...params);
   }
 
-  /** The first row of a query, or `undefined`. */
+  /**
+   * Runs a query with positional parameters.
+   *
+   * @param sql The query.
+   * @param params Values bound to its `?` placeholders.
+   * @returns The first row, or `undefined` when there is none.
+   */
   get(sql: string, ...params: SqlValue[]): Row | undefined {
     this.#guard(sql);
     return this.#cached(sql).get(...params);
   }
 
-  /** All rows of a query. */
+  /**
+   * Runs a query with positional parameters.
+   *
+   * @param sql The query.
+   * @param params Values bound to its `?` placeholders.
+   * @returns Every row.
+   */
   all(sql: string, ...params: SqlValue[]): Row[] {
     this.#guard(sql);
     return this.#cached(sql).all(...params);
   }
 
-  /** Runs `fn` in a transaction; rolls back and rethrows if it throws. */
+  /**
+   * Runs `fn` in a transaction (a savepoint when one is open).
+   *
+   * @param fn Synchronous work; its return value is returned.
+   * @returns What `fn` returned, after the commit.
+   * @throws Whatever `fn` threw, after the rollback.
+   */
   transaction<T>(fn: () => T): T {
     this.#assertOpen();
     return this.#driver.transaction(fn);
@@ -222,7 +253,12 @@ export class SyncDatabase {
     return String(id).toLowerCase();
   }
 
-  /** Resumes tracking a table. Writes made while disabled are never synced. */
+  /**
+   * Resumes tracking a table. Writes made while it was disabled stay unsynced.
+   *
+   * @param table A synced table.
+   * @throws {SqliteSyncError} `state` when the table is not synced.
+   */
   enable(table: string): void {
     this.#call(
       "SELECT cloudsync_enable(?) AS v",
@@ -231,7 +267,12 @@ export class SyncDatabase {
     );
   }
 
-  /** Pauses tracking a table: writes made meanwhile are never synced, even after enable(). */
+  /**
+   * Pauses tracking a table: writes made meanwhile are not synced, even after `enable()`.
+   *
+   * @param table A synced table.
+   * @throws {SqliteSyncError} `state` when the table is not synced.
+   */
   disable(table: string): void {
     this.#call(
       "SELECT cloudsync_disable(?) AS v",
@@ -240,14 +281,23 @@ export class SyncDatabase {
     );
   }
 
-  /** Whether tracking is enabled for a table. */
+  /**
+   * Tells whether a table is tracked.
+   *
+   * @param table The table.
+   * @returns `true` when it is synced and enabled.
+   */
   isEnabled(table: string): boolean {
     assertIdentifier(table, "table");
     return Number(this.#call("SELECT cloudsync_is_enabled(?) AS v", [table], "isEnabled()")) ===
       1;
   }
 
-  /** The tables enabled for sync. */
+  /**
+   * Lists the synced tables.
+   *
+   * @returns Their names, sorted.
+   */
   syncedTables(): string[] {
     this.#assertOpen();
     if (!this.#hasMeta()) return [];
@@ -257,8 +307,13 @@ export class SyncDatabase {
   }
 
   /**
-   * Stops syncing a table and drops its metadata. On the last synced table
-   * this destroys the site identity: pass `{ destroySiteIdentity: true }`.
+   * Stops syncing a table and drops its metadata (the rows stay).
+   *
+   * @param table A synced table.
+   * @param options `destroySiteIdentity` must be `true` when `table` is the last synced table:
+   *   cleaning it also drops all cloudsync metadata, this device's site id included.
+   * @throws {SqliteSyncError} `state` when the table is not synced, or is the last one without
+   *   confirmation.
    */
   cleanup(table: string, options: CleanupOptions = {}): void {
     const name = this.#syncedTable(table, "cleanup()");
@@ -277,9 +332,16 @@ export class SyncDatabase {
   }
 
   /**
-   * Makes a column block-level LWW (per-line merge of text) and optionally
-   * sets its delimiter. Writes to the table must then use UPDATE, never
-   * `INSERT OR REPLACE`.
+   * Makes a TEXT column block-level LWW: its value merges per line (or per
+   * `delimiter`). Writes to the table must then use `UPDATE`, never
+   * `INSERT OR REPLACE` (refused by this class).
+   *
+   * @param table A synced table.
+   * @param column A non-key TEXT column.
+   * @param options `algorithm: "block"`, and an optional `delimiter` (default `"\n"`).
+   * @throws {SqliteSyncError} `state` (table not synced) or `schema` (no such column, a key or
+   *   non-TEXT column).
+   * @throws {TypeError} for another algorithm or a delimiter with NUL.
    */
   setColumn(
     table: string,
@@ -287,25 +349,7 @@ export class SyncDatabase {
     options: { algorithm: "block"; delimiter?: string },
   ): void {
     const name = this.#syncedTable(table, "setColumn()");
-    const info = assertColumn(this.#driver, name, column);
-    if (info.pk > 0) {
-      throw new SqliteSyncError(
-        "schema",
-        `setColumn(): column ${JSON.stringify(column)} is part of the primary key of table ${
-          JSON.stringify(name)
-        }; only non-key TEXT columns can be block-level.`,
-      );
-    }
-    if (!isTextAffinity(info.type)) {
-      throw new SqliteSyncError(
-        "schema",
-        `setColumn(): column ${JSON.stringify(column)} of table ${
-          JSON.stringify(name)
-        } is declared ${
-          JSON.stringify(info.type)
-        }; block-level LWW splits TEXT, so declare it TEXT.`,
-      );
-    }
+    assertBlockCandidate(assertColumn(this.#driver, name, column), name);
     if (options?.algorithm !== "block") {
       throw new TypeError(
         `setColumn(): algorithm must be "block", got ${describe(options?.algorithm)}`,
@@ -339,45 +383,17 @@ export class SyncDatabase {
   /**
    * Tracks only rows matching a boolean expression over the table's columns
    * (e.g. `"tenant_id = 'acme'"`). The expression is SQL from your code, not
-   * user input: it is checked to compile as a single expression first.
+   * user input: it is checked to be one expression that compiles over the
+   * table, and applied in a transaction (nothing changes if it fails).
+   *
+   * @param table A synced table.
+   * @param expression The condition.
+   * @throws {TypeError} for a malformed expression; {SqliteSyncError} `schema` when it does not
+   *   compile or fails over the existing rows.
    */
   setFilter(table: string, expression: string): void {
     const name = this.#syncedTable(table, "setFilter()");
-    if (typeof expression !== "string" || expression.trim() === "" || expression.length > 4096) {
-      throw new TypeError(
-        `setFilter(): expected a boolean SQL expression, got ${describe(expression)}`,
-      );
-    }
-    const code = expression.replace(/'(?:[^']|'')*'/g, "''").replace(/"(?:[^"]|"")*"/g, '""');
-    if (/[;\0]|--|\/\*/.test(code) || !balancedParentheses(code)) {
-      throw new TypeError(
-        `setFilter(): the expression must be a single expression with balanced parentheses, ` +
-          `without ';', NUL or comments: ${describe(expression)}`,
-      );
-    }
-    // The extension evaluates the filter in its triggers and while refilling
-    // metadata: a call into cloudsync itself (or load_extension) would run there.
-    const call = /\b(cloudsync_\w*|load_extension)\s*\(/i.exec(code);
-    if (call) {
-      throw new TypeError(
-        `setFilter(): the expression must not call ${
-          call[1]
-        }(): use a plain condition over columns`,
-      );
-    }
-    try {
-      this.#driver.prepare(`SELECT 1 FROM ${quoteIdentifier(name)} WHERE (${expression}) LIMIT 0`)
-        .finalize();
-    } catch (err) {
-      throw new SqliteSyncError(
-        "schema",
-        `setFilter(): ${describe(expression)} is not a valid expression over table ${
-          JSON.stringify(name)
-        }: ` +
-          (err instanceof Error ? err.message : String(err)),
-        { cause: err },
-      );
-    }
+    assertFilterExpression(this.#driver, name, expression);
     // cloudsync_set_filter rewrites the triggers before it refills metadata; when
     // the refill fails it leaves the new triggers behind. A transaction undoes them.
     try {
@@ -396,7 +412,11 @@ export class SyncDatabase {
     }
   }
 
-  /** Removes a table's row filter: every row is tracked again. */
+  /**
+   * Removes a table's row filter: every row is tracked again.
+   *
+   * @param table A synced table.
+   */
   clearFilter(table: string): void {
     this.#call(
       "SELECT cloudsync_clear_filter(?) AS v",
@@ -408,7 +428,11 @@ export class SyncDatabase {
   /**
    * Rebuilds a block column's value from its blocks for one row.
    *
+   * @param table A synced table.
+   * @param column A block-level column.
    * @param pk The row's primary key values, in declaration order.
+   * @throws {SqliteSyncError} `schema` when the column is not block-level; {TypeError} for a wrong
+   *   number of key values.
    */
   textMaterialize(table: string, column: string, ...pk: SqlValue[]): void {
     const name = this.#syncedTable(table, "textMaterialize()");
@@ -442,7 +466,12 @@ export class SyncDatabase {
   /**
    * Runs schema changes on a synced table between `cloudsync_begin_alter` and
    * `cloudsync_commit_alter`, in one transaction: on error nothing changes.
-   * Every replica (and the cloud database) must apply the same DDL.
+   * Every replica (and the cloud database) must apply the same DDL; DDL
+   * outside `alter()` leaves new columns silently untracked.
+   *
+   * @param table A synced table.
+   * @param fn Synchronous DDL, e.g. `(db) => db.exec("ALTER TABLE notes ADD COLUMN tags TEXT")`.
+   * @throws Whatever `fn` threw, after the rollback; {TypeError} for an async `fn`.
    */
   alter(table: string, fn: (db: SyncDatabase) => void): void {
     const name = this.#syncedTable(table, "alter()");
@@ -471,7 +500,7 @@ export class SyncDatabase {
 
   /** This device's site id as 32 lowercase hex chars. */
   siteId(): string {
-    return hex(this.siteIdBytes());
+    return toHex(this.siteIdBytes());
   }
 
   /** This device's site id as 16 bytes. */
@@ -501,7 +530,14 @@ export class SyncDatabase {
     return this.#cached("SELECT cloudsync_uuid() AS v").get()!.v as string;
   }
 
-  /** Formats 16 bytes as a UUID string. */
+  /**
+   * Formats 16 bytes as a UUID.
+   *
+   * @param bytes Exactly 16 bytes.
+   * @param options `dashes` (default `true`).
+   * @returns Lowercase hex.
+   * @throws {TypeError} for anything but 16 bytes.
+   */
   uuidText(bytes: Uint8Array, options: { dashes?: boolean } = {}): string {
     if (!(bytes instanceof Uint8Array) || bytes.length !== 16) {
       throw new TypeError(`uuidText(): expected 16 bytes, got ${describe(bytes)}`);
@@ -515,22 +551,26 @@ export class SyncDatabase {
     );
   }
 
-  /** Parses a UUID (dashed or bare, any case) into 16 bytes. */
+  /**
+   * Parses a UUID into 16 bytes.
+   *
+   * @param text Dashed or bare, any case.
+   * @returns The bytes.
+   * @throws {TypeError} when `text` is not a UUID.
+   */
   uuidBlob(text: string): Uint8Array {
-    if (
-      typeof text !== "string" ||
-      !/^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/.test(
-        text,
-      )
-    ) {
-      throw new TypeError(`uuidBlob(): expected a UUID, got ${describe(text)}`);
-    }
+    assertUuidText(text, "uuidBlob()");
     return this.#call("SELECT cloudsync_uuid_blob(?) AS v", [text], "uuidBlob()") as Uint8Array;
   }
 
   /**
    * Sets one of the six documented runtime settings. The value persists in
-   * the database file and outlives the process.
+   * the database file and outlives the process. Internal checkpoints
+   * (`send_dbversion`, `check_seq`…) cannot be written.
+   *
+   * @param key `network_connect_timeout`, `network_request_timeout` (seconds)…
+   * @param value An integer within the key's range.
+   * @throws {TypeError} for another key; {RangeError} for a value out of range.
    */
   set(key: SettingKey, value: number): void {
     const text = settingValue(key, value);
@@ -544,7 +584,9 @@ export class SyncDatabase {
    * local replicas and tests. Not a transport: network sync goes through
    * {@linkcode SyncDatabase.network}.
    *
+   * @param options `sinceDbVersion` (default 0) and `excludeSiteId`.
    * @returns The payload, or `null` when there is nothing to encode.
+   * @throws {RangeError} for a negative version; {TypeError} for a malformed site id.
    */
   encodeChanges(options: EncodeOptions = {}): Uint8Array | null {
     const since = options.sinceDbVersion ?? 0;
@@ -562,7 +604,7 @@ export class SyncDatabase {
     }
     return this.#call(
       `${base} AND site_id != ?`,
-      [since, siteIdBytes(exclude)],
+      [since, toSiteIdBytes(exclude)],
       "encodeChanges()",
     ) as
       | Uint8Array
@@ -572,7 +614,8 @@ export class SyncDatabase {
   /**
    * Applies a payload made by {@linkcode SyncDatabase.encodeChanges} on another replica.
    *
-   * @returns The number of changes applied.
+   * @param payload The payload bytes.
+   * @returns The number of rows applied.
    * @throws {SqliteSyncError} `apply` for a corrupt payload or an unknown schema.
    */
   applyChanges(payload: Uint8Array): number {
@@ -709,33 +752,4 @@ export class SyncDatabase {
     }
     return table;
   }
-}
-
-function isTextAffinity(type: string): boolean {
-  // SQLite's affinity rules: INT first, then CHAR/CLOB/TEXT; no type stores text as is.
-  const t = type.toUpperCase();
-  return !t.includes("INT") && (/CHAR|CLOB|TEXT/.test(t) || t.trim() === "");
-}
-
-function balancedParentheses(code: string): boolean {
-  let depth = 0;
-  for (const ch of code) {
-    if (ch === "(") depth++;
-    else if (ch === ")" && --depth < 0) return false;
-  }
-  return depth === 0;
-}
-
-function hex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
-}
-
-function siteIdBytes(value: string | Uint8Array): Uint8Array {
-  if (value instanceof Uint8Array && value.length === 16) return value;
-  if (typeof value === "string" && HEX32.test(value)) {
-    return Uint8Array.from(value.match(/../g)!.map((h) => parseInt(h, 16)));
-  }
-  throw new TypeError(`Expected a site id (32 hex chars or 16 bytes), got ${describe(value)}`);
 }

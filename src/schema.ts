@@ -232,3 +232,35 @@ export function assertColumn(driver: Driver, table: string, column: string): Col
   }
   return info;
 }
+
+function isTextAffinity(type: string): boolean {
+  // SQLite's affinity rules: INT first, then CHAR/CLOB/TEXT; no type stores text as is.
+  const t = type.toUpperCase();
+  return !t.includes("INT") && (/CHAR|CLOB|TEXT/.test(t) || t.trim() === "");
+}
+
+/**
+ * Checks that a column can be block-level LWW: not part of the primary key,
+ * and of TEXT affinity (blocks are lines of text).
+ *
+ * @param info The column.
+ * @param table Its table, for the message.
+ * @throws {SqliteSyncError} `schema` naming the column and the fix.
+ */
+export function assertBlockCandidate(info: ColumnInfo, table: string): void {
+  if (info.pk > 0) {
+    throw new SqliteSyncError(
+      "schema",
+      `setColumn(): column ${JSON.stringify(info.name)} is part of the primary key of table ${
+        JSON.stringify(table)
+      }; only non-key TEXT columns can be block-level.`,
+    );
+  }
+  if (!isTextAffinity(info.type)) {
+    throw new SqliteSyncError(
+      "schema",
+      `setColumn(): column ${JSON.stringify(info.name)} of table ${JSON.stringify(table)} is ` +
+        `declared ${JSON.stringify(info.type)}; block-level LWW splits TEXT, so declare it TEXT.`,
+    );
+  }
+}
