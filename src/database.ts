@@ -134,7 +134,9 @@ export class SyncDatabase {
 
   /**
    * Opens another connection to the same file with the extension loaded
-   * (every connection that writes a synced table needs it).
+   * (every connection that writes a synced table needs it). A connection
+   * learns the synced tables when it opens: after `init()` of a new table,
+   * call `init()` on already-open siblings too (it is idempotent).
    *
    * @param options Connection options.
    * @returns The sibling database.
@@ -156,7 +158,11 @@ export class SyncDatabase {
    */
   exec(sql: string): void {
     this.#guard(sql);
-    this.#driver.exec(sql);
+    try {
+      this.#driver.exec(sql);
+    } catch (err) {
+      throw staleContext(err);
+    }
   }
 
   /**
@@ -169,7 +175,11 @@ export class SyncDatabase {
    */
   run(sql: string, ...params: SqlValue[]): { changes: number; lastInsertRowid: number | bigint } {
     this.#guard(sql);
-    return this.#cached(sql).run(...params);
+    try {
+      return this.#cached(sql).run(...params);
+    } catch (err) {
+      throw staleContext(err);
+    }
   }
 
   /**
@@ -181,7 +191,11 @@ export class SyncDatabase {
    */
   get(sql: string, ...params: SqlValue[]): Row | undefined {
     this.#guard(sql);
-    return this.#cached(sql).get(...params);
+    try {
+      return this.#cached(sql).get(...params);
+    } catch (err) {
+      throw staleContext(err);
+    }
   }
 
   /**
@@ -193,7 +207,11 @@ export class SyncDatabase {
    */
   all(sql: string, ...params: SqlValue[]): Row[] {
     this.#guard(sql);
-    return this.#cached(sql).all(...params);
+    try {
+      return this.#cached(sql).all(...params);
+    } catch (err) {
+      throw staleContext(err);
+    }
   }
 
   /**
@@ -752,4 +770,24 @@ export class SyncDatabase {
     }
     return table;
   }
+}
+
+/**
+ * A connection loads cloudsync's table list when the extension loads: a table
+ * init()ed later on another connection is unknown here, and its triggers fail
+ * with "Unable to retrieve table name X in cloudsync_insert". Say how to fix it.
+ */
+function staleContext(err: unknown): unknown {
+  const m = err instanceof Error
+    ? /Unable to retrieve table name (.+?) in cloudsync_\w+/.exec(err.message)
+    : null;
+  if (!m) return err;
+  return new SqliteSyncError(
+    "state",
+    `Table ${JSON.stringify(m[1])} was enabled for sync on another connection after this one ` +
+      `opened, so this connection does not track it yet: call init(${
+        JSON.stringify(m[1])
+      }) on this connection too (init is idempotent), or open it after init.`,
+    { cause: err },
+  );
 }

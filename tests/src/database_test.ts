@@ -515,6 +515,28 @@ describe("SyncDatabase", () => {
     }
   });
 
+  it("openSibling() opened before init() names the fix for its untracked table, and works after its own init()", async () => {
+    const f = await fresh();
+    try {
+      const early = await f.db.openSibling();
+      try {
+        f.db.init("notes");
+        assert.throws(
+          () => early.run("INSERT INTO notes (id, body) VALUES ('e', 'early')"),
+          kindIs("state", /call init\("notes"\) on this connection too/),
+        );
+        assert.equal(early.get("SELECT count(*) AS n FROM notes")!.n, 0);
+        early.init("notes");
+        early.run("INSERT INTO notes (id, body) VALUES ('e', 'early')");
+      } finally {
+        early.close();
+      }
+      assert.ok(trackedValues(f.db, "notes").includes("early"));
+    } finally {
+      f.done();
+    }
+  });
+
   it("terminate() finalizes cloudsync's statements; close() afterwards succeeds", async () => {
     const f = await fresh();
     try {
