@@ -48,17 +48,7 @@ const npm: Source = async (s) => {
     tarball.username = registry.username;
     tarball.password = registry.password;
   }
-  const checks: IntegrityCheck[] = [];
-  if (s.pin?.npmTarball) {
-    checks.push({
-      label: "the pinned npm tarball integrity",
-      sri: s.pin.npmTarball,
-      target: "archive",
-    });
-  }
-  if (s.integrity) {
-    checks.push({ label: "the 'integrity' option", sri: s.integrity, target: "either" });
-  }
+  const checks = archiveChecks(s, "the pinned npm tarball integrity", s.pin?.npmTarball);
   if (dist.integrity !== undefined) {
     const sri = remoteIntegrity(
       dist.integrity,
@@ -66,13 +56,7 @@ const npm: Source = async (s) => {
     );
     checks.push({ label: "the registry's dist.integrity", sri, target: "archive" });
   }
-  if (s.pin?.binary) {
-    checks.push({ label: "the pinned binary integrity", sri: s.pin.binary, target: "binary" });
-  }
-  const archive = await fetchBytes(tarball.href, {
-    timeoutMs: s.timeoutMs,
-    onProgress: s.onProgress,
-  });
+  const archive = await fetchArchive(s, tarball.href);
   return await verify(s, tarball.href, archive, checks, `package/${s.asset.binaryName}`);
 };
 
@@ -81,12 +65,12 @@ const github: Source = async (s) => {
   let url = `${base}.tar.gz`;
   let archive: Uint8Array;
   try {
-    archive = await fetchBytes(url, { timeoutMs: s.timeoutMs, onProgress: s.onProgress });
+    archive = await fetchArchive(s, url);
   } catch (err) {
     if (!(err instanceof SqliteSyncError && err.status === 404)) throw err;
     url = `${base}.zip`;
     try {
-      archive = await fetchBytes(url, { timeoutMs: s.timeoutMs, onProgress: s.onProgress });
+      archive = await fetchArchive(s, url);
     } catch (second) {
       if (!(second instanceof SqliteSyncError)) throw second;
       throw new SqliteSyncError(second.kind, `${err.message}; ${second.message}`, {
@@ -96,20 +80,11 @@ const github: Source = async (s) => {
       });
     }
   }
-  const checks: IntegrityCheck[] = [];
-  if (s.pin?.releaseArchive && url.endsWith(".tar.gz")) {
-    checks.push({
-      label: "the pinned release archive integrity",
-      sri: s.pin.releaseArchive,
-      target: "archive",
-    });
-  }
-  if (s.integrity) {
-    checks.push({ label: "the 'integrity' option", sri: s.integrity, target: "either" });
-  }
-  if (s.pin?.binary) {
-    checks.push({ label: "the pinned binary integrity", sri: s.pin.binary, target: "binary" });
-  }
+  const checks = archiveChecks(
+    s,
+    "the pinned release archive integrity",
+    url.endsWith(".tar.gz") ? s.pin?.releaseArchive : undefined,
+  );
   return await verify(s, url, archive, checks);
 };
 
@@ -121,18 +96,8 @@ const mirror: Source = async (s) => {
     );
   }
   const url = `${s.mirror}/${s.version}/sqlite-sync-${s.platform}-${s.version}.tgz`;
-  const archive = await fetchBytes(url, { timeoutMs: s.timeoutMs, onProgress: s.onProgress });
-  const checks: IntegrityCheck[] = [];
-  if (s.pin?.npmTarball) {
-    checks.push({
-      label: "the pinned npm tarball integrity",
-      sri: s.pin.npmTarball,
-      target: "archive",
-    });
-  }
-  if (s.integrity) {
-    checks.push({ label: "the 'integrity' option", sri: s.integrity, target: "either" });
-  }
+  const archive = await fetchArchive(s, url);
+  const checks = archiveChecks(s, "the pinned npm tarball integrity", s.pin?.npmTarball);
   if (checks.length === 0) {
     // Only consulted when nothing stronger is known: it guards against corruption, not a hostile mirror.
     const sidecar = await fetchBytes(`${url}.integrity`, { timeoutMs: s.timeoutMs }).catch(
@@ -146,9 +111,6 @@ const mirror: Source = async (s) => {
       checks.push({ label: "the mirror's .integrity file", sri, target: "archive" });
     }
   }
-  if (s.pin?.binary) {
-    checks.push({ label: "the pinned binary integrity", sri: s.pin.binary, target: "binary" });
-  }
   return await verify(s, url, archive, checks, `package/${s.asset.binaryName}`);
 };
 
@@ -158,6 +120,20 @@ export const SOURCES: Readonly<Record<"npm" | "github" | "mirror", Source>> = {
   github,
   mirror,
 };
+
+function fetchArchive(s: SourceSettings, url: string): Promise<Uint8Array> {
+  return fetchBytes(url, { timeoutMs: s.timeoutMs, onProgress: s.onProgress });
+}
+
+/** The checks a source starts with: its pinned archive integrity, then the 'integrity' option. */
+function archiveChecks(s: SourceSettings, label: string, pinned?: string): IntegrityCheck[] {
+  const checks: IntegrityCheck[] = [];
+  if (pinned) checks.push({ label, sri: pinned, target: "archive" });
+  if (s.integrity) {
+    checks.push({ label: "the 'integrity' option", sri: s.integrity, target: "either" });
+  }
+  return checks;
+}
 
 function remoteIntegrity(value: unknown, where: string): string {
   const text = typeof value === "string" ? value.trim() : "";
@@ -179,6 +155,10 @@ async function verify(
   checks: IntegrityCheck[],
   preferred?: string,
 ): Promise<Downloaded> {
+  // Every source ends with the pinned binary integrity.
+  if (s.pin?.binary) {
+    checks.push({ label: "the pinned binary integrity", sri: s.pin.binary, target: "binary" });
+  }
   const where = redactUrl(url);
   const verified = await extractVerified(archive, checks, {
     where,

@@ -8,7 +8,7 @@
 import { parseTar } from "nanotar";
 import { unzipSync } from "fflate";
 import { SqliteSyncError } from "../src/errors.ts";
-import { integrityOf, matchesIntegrity } from "./download.ts";
+import { concatBytes, integrityOf, matchesIntegrity } from "./download.ts";
 
 /** The archive formats the extension is published in. */
 export type ArchiveFormat = "tar.gz" | "zip";
@@ -93,13 +93,7 @@ export async function gunzip(
       cause: err,
     });
   }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, size);
 }
 
 /**

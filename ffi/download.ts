@@ -216,7 +216,7 @@ async function readBody(response: Response, ctx: BodyContext): Promise<Uint8Arra
     );
   }
   onProgress?.({ url: shown, received, total: received });
-  return concat(chunks, received);
+  return chunks.length === 1 ? chunks[0] : concatBytes(chunks, received);
 }
 
 async function readLocal(
@@ -349,8 +349,20 @@ export function matchesIntegrity(data: Uint8Array, integrity: string): boolean {
   );
 }
 
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
+/**
+ * Copies chunks into one new array (a fresh buffer: nanotar reads `data.buffer` from offset 0).
+ *
+ * @param chunks The chunks, in order.
+ * @param size Their total length.
+ * @returns The bytes.
+ *
+ * @example Usage
+ * ```ts
+ * import { concatBytes } from "./download.ts";
+ * console.log(concatBytes([new Uint8Array([1]), new Uint8Array([2])], 2)); // Uint8Array(2) [ 1, 2 ]
+ * ```
+ */
+export function concatBytes(chunks: Uint8Array[], size: number): Uint8Array {
   const out = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {

@@ -267,31 +267,11 @@ export async function openDatabase(
   path: string,
   options: OpenOptions = {},
 ): Promise<OpenedDatabase> {
-  const {
-    driver: driverName,
-    database,
-    customSQLite,
-    busyTimeoutMs,
-    journalMode,
-    readOnly,
-    runtime,
-    preflightProbe,
-    ...resolveOptions
-  } = options;
-  const connection: ConnectionOptions = {
-    driver: driverName,
-    database,
-    customSQLite,
-    busyTimeoutMs,
-    journalMode,
-    readOnly,
-    runtime,
-    preflightProbe,
-  };
-  validate(path, connection);
+  // Resolution and the connection each read only their own fields (no name is shared).
+  validate(path, options);
   // Before resolving, so Deploy fails at once instead of after a download.
-  assertRuntimeSupported(runtime ?? detectRuntime());
-  const extension = await resolveExtension(resolveOptions);
-  const driver = await openWithExtension(path, extension, connection);
+  assertRuntimeSupported(options.runtime ?? detectRuntime());
+  const extension = await resolveExtension(options);
+  const driver = await openWithExtension(path, extension, options);
   return { driver, extension };
 }

@@ -1,13 +1,16 @@
 /**
  * Shared test helpers: temp dirs, the real extension, child processes in the
- * current runtime. Runs unchanged in Deno and Bun.
+ * current runtime, localhost ports, error assertions. Runs unchanged in Deno and Bun.
  */
+import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawn } from "node:child_process";
 import process from "node:process";
+import { SqliteSyncError } from "../src/errors.ts";
 
 /** The repository root. */
 export const ROOT: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -91,4 +94,33 @@ export function run(
       resolvePromise({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** Listens on an ephemeral 127.0.0.1 port; resolves with the port. */
+export function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      resolve(typeof address === "object" && address ? address.port : 0);
+    });
+  });
+}
+
+/** A port on 127.0.0.1 where nothing listens (connections are refused at once). */
+export async function refusedPort(): Promise<number> {
+  const server = createServer();
+  const port = await listen(server);
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** An `assert.throws`/`rejects` validator: a SqliteSyncError of `kind` whose message matches every pattern. */
+export function isKind(kind: string, ...patterns: RegExp[]): (err: unknown) => boolean {
+  return (err) => {
+    assert.ok(err instanceof SqliteSyncError, String(err));
+    assert.equal(err.kind, kind, err.message);
+    for (const pattern of patterns) assert.match(err.message, pattern);
+    return true;
+  };
 }

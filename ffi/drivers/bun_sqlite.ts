@@ -7,9 +7,10 @@
  */
 import process from "node:process";
 import { SqliteSyncError } from "../../src/errors.ts";
-import { closedError, sqlError, toRow, toSqlValue } from "./_adapt.ts";
-import { TransactionRunner } from "./_transaction.ts";
-import type { Driver, PreparedStatement, Row, RunResult, SqlValue } from "./driver.ts";
+import { sqlError } from "./_adapt.ts";
+import { AdaptedDriver } from "./_connection.ts";
+import type { StatementCalls } from "./_statement.ts";
+import type { Driver, SqlValue } from "./driver.ts";
 
 /** The subset of a `bun:sqlite` `Statement` this driver uses. */
 export interface BunSqliteStatement {
@@ -157,7 +158,7 @@ export async function openBunSqlite(path: string, options: BunSqliteOptions = {}
       { cause },
     );
   }
-  return new BunSqliteDriver(db, path, options);
+  return bunDriver(db, path, options);
 }
 
 /**
@@ -182,142 +183,48 @@ export function wrapBunSqlite(
   path?: string,
   options: Pick<BunSqliteOptions, "os"> = {},
 ): Driver {
-  return new BunSqliteDriver(db, path ?? db.filename ?? "", options);
+  return bunDriver(db, path ?? db.filename ?? "", options);
 }
 
-class BunSqliteDriver implements Driver {
-  readonly name = "bun:sqlite" as const;
-  readonly path: string;
-  #db: BunSqliteDatabase;
-  #open = true;
-  #tx: TransactionRunner;
-  #os: string;
+const BUN_STATEMENT: StatementCalls<BunSqliteStatement> = {
+  run: (stmt, params) => stmt.run(...params),
+  // Bun returns null for no row.
+  get: (stmt, params) => (stmt.get(...params) as Record<string, unknown> | null) ?? undefined,
+  all: (stmt, params) => stmt.all(...params) as Record<string, unknown>[],
+  finalize: (stmt) => stmt.finalize(),
+};
 
-  constructor(db: BunSqliteDatabase, path: string, options: BunSqliteOptions) {
-    this.#db = db;
-    this.path = path;
-    this.#os = options.os ?? process.platform;
-    this.#tx = new TransactionRunner({
-      exec: (sql) => this.exec(sql),
-      inTransaction: () => db.inTransaction,
-    }, options.readOnly ? "deferred" : "immediate");
-  }
-
-  get isOpen(): boolean {
-    return this.#open;
-  }
-
-  exec(sql: string): void {
-    if (!this.#open) throw closedError(this.path);
-    try {
-      this.#db.exec(sql);
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  prepare(sql: string): PreparedStatement {
-    if (!this.#open) throw closedError(this.path);
-    try {
-      const stmt = this.#db.prepare(sql);
+function bunDriver(db: BunSqliteDatabase, path: string, options: BunSqliteOptions): Driver {
+  const os = options.os ?? process.platform;
+  return new AdaptedDriver({
+    name: "bun:sqlite",
+    exec: (sql) => db.exec(sql),
+    prepare(sql) {
+      const stmt = db.prepare(sql);
       stmt.safeIntegers?.(true);
-      return new BunSqliteStatementAdapter(stmt, () => this.#open, this.path);
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  transaction<T>(fn: () => T): T {
-    return this.#tx.run(fn);
-  }
-
-  loadExtension(path: string): void {
-    if (!this.#open) throw closedError(this.path);
-    try {
-      this.#db.loadExtension(path);
-    } catch (err) {
-      if (this.#os === "darwin" && customSQLiteInUse === undefined) {
-        const cause = err instanceof Error ? err.message : String(err);
-        throw new SqliteSyncError(
-          "unsupported-runtime",
-          `Bun on macOS uses Apple's SQLite, which cannot load extensions (${cause}). ` +
-            "Install SQLite with 'brew install sqlite' and pass its library as the " +
-            `'customSQLite' option, e.g. customSQLite: '${HOMEBREW_SQLITE[0]}' ` +
-            `(Apple silicon) or '${HOMEBREW_SQLITE[1]}' (Intel).`,
-          { cause: err },
-        );
+      return stmt;
+    },
+    loadExtension(file) {
+      try {
+        db.loadExtension(file);
+      } catch (err) {
+        if (os === "darwin" && customSQLiteInUse === undefined) {
+          const cause = err instanceof Error ? err.message : String(err);
+          throw new SqliteSyncError(
+            "unsupported-runtime",
+            `Bun on macOS uses Apple's SQLite, which cannot load extensions (${cause}). ` +
+              "Install SQLite with 'brew install sqlite' and pass its library as the " +
+              `'customSQLite' option, e.g. customSQLite: '${HOMEBREW_SQLITE[0]}' ` +
+              `(Apple silicon) or '${HOMEBREW_SQLITE[1]}' (Intel).`,
+            { cause: err },
+          );
+        }
+        throw sqlError(err, "load");
       }
-      throw sqlError(err, "load");
-    }
-  }
-
-  close(): void {
-    if (!this.#open) return;
-    this.#open = false;
-    try {
-      this.#db.close();
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-}
-
-class BunSqliteStatementAdapter implements PreparedStatement {
-  #stmt: BunSqliteStatement | undefined;
-  #isOpen: () => boolean;
-  #path: string;
-
-  constructor(stmt: BunSqliteStatement, isOpen: () => boolean, path: string) {
-    this.#stmt = stmt;
-    this.#isOpen = isOpen;
-    this.#path = path;
-  }
-
-  #live(): BunSqliteStatement {
-    if (this.#stmt === undefined) {
-      throw new SqliteSyncError("state", "The statement was finalized: prepare it again.");
-    }
-    if (!this.#isOpen()) throw closedError(this.#path);
-    return this.#stmt;
-  }
-
-  run(...params: SqlValue[]): RunResult {
-    const stmt = this.#live();
-    try {
-      const r = stmt.run(...params);
-      return {
-        changes: Number(r.changes),
-        lastInsertRowid: toSqlValue(r.lastInsertRowid) as number | bigint,
-      };
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  get(...params: SqlValue[]): Row | undefined {
-    const stmt = this.#live();
-    try {
-      // Bun returns null for no row.
-      const row = stmt.get(...params) as Record<string, unknown> | null;
-      return row === null || row === undefined ? undefined : toRow(row);
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  all(...params: SqlValue[]): Row[] {
-    const stmt = this.#live();
-    try {
-      return (stmt.all(...params) as Record<string, unknown>[]).map(toRow);
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  finalize(): void {
-    if (this.#stmt === undefined) return;
-    const stmt = this.#stmt;
-    this.#stmt = undefined;
-    if (this.#isOpen()) stmt.finalize();
-  }
+    },
+    close: () => db.close(),
+    isOpen: () => true,
+    inTransaction: () => db.inTransaction,
+    statement: BUN_STATEMENT,
+  }, { path, readOnly: options.readOnly });
 }

@@ -6,9 +6,9 @@
  * @module
  */
 import { SqliteSyncError } from "../../src/errors.ts";
-import { closedError, sqlError, toRow } from "./_adapt.ts";
-import { TransactionRunner } from "./_transaction.ts";
-import type { Driver, PreparedStatement, Row, RunResult, SqlValue } from "./driver.ts";
+import { sqlError } from "./_adapt.ts";
+import { AdaptedDriver } from "./_connection.ts";
+import type { Driver } from "./driver.ts";
 
 /** The subset of an `@db/sqlite` `Statement` this driver uses. */
 export interface DbSqliteStatement {
@@ -133,7 +133,7 @@ export async function openDbSqlite(path: string, options: DbSqliteOptions = {}):
       { cause },
     );
   }
-  return new DbSqliteDriver(db, path, options.readOnly ?? false);
+  return dbDriver(db, path, options.readOnly ?? false);
 }
 
 /**
@@ -153,141 +153,51 @@ export async function openDbSqlite(path: string, options: DbSqliteOptions = {}):
  * ```
  */
 export function wrapDbSqlite(db: DbSqliteDatabase, path?: string): Driver {
-  return new DbSqliteDriver(db, path ?? db.path ?? "", false);
+  return dbDriver(db, path ?? db.path ?? "", false);
 }
 
-class DbSqliteDriver implements Driver {
-  readonly name = "@db/sqlite" as const;
-  readonly path: string;
-  #db: DbSqliteDatabase;
-  #open = true;
-  #tx: TransactionRunner;
-
-  constructor(db: DbSqliteDatabase, path: string, readOnly: boolean) {
-    this.#db = db;
-    this.path = path;
-    this.#tx = new TransactionRunner({
-      exec: (sql) => this.exec(sql),
-      inTransaction: () => db.inTransaction,
-    }, readOnly ? "deferred" : "immediate");
-  }
-
-  get isOpen(): boolean {
-    return this.#open && this.#db.open !== false;
-  }
-
-  exec(sql: string): void {
-    if (!this.isOpen) throw closedError(this.path);
-    try {
-      this.#db.exec(sql);
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  prepare(sql: string): PreparedStatement {
-    if (!this.isOpen) throw closedError(this.path);
-    try {
-      const stmt = this.#db.prepare(sql);
+// Parameters go as one array: a lone object argument would be read as named parameters.
+function dbDriver(db: DbSqliteDatabase, path: string, readOnly: boolean): Driver {
+  return new AdaptedDriver({
+    name: "@db/sqlite",
+    exec: (sql) => db.exec(sql),
+    prepare(sql) {
+      const stmt = db.prepare(sql);
       // Per statement, so a user-opened Database (int64 off by default) reads exact integers too.
       stmt.enableInt64?.();
       stmt.disableParseJson?.();
-      return new DbSqliteStatementAdapter(stmt, this.#db, () => this.isOpen, this.path);
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  transaction<T>(fn: () => T): T {
-    return this.#tx.run(fn);
-  }
-
-  loadExtension(path: string): void {
-    if (!this.isOpen) throw closedError(this.path);
-    const before = this.#db.enableLoadExtension;
-    try {
-      this.#db.enableLoadExtension = true;
-      this.#db.loadExtension(path);
-    } catch (err) {
-      throw sqlError(err, "load");
-    } finally {
-      // Leave SQL's load_extension() off, as SQLite advises, unless the caller had it on.
+      return stmt;
+    },
+    loadExtension(file) {
+      const before = db.enableLoadExtension;
       try {
-        this.#db.enableLoadExtension = before;
-      } catch {
-        // Library built without extension support: loadExtension already failed.
+        db.enableLoadExtension = true;
+        db.loadExtension(file);
+      } catch (err) {
+        throw sqlError(err, "load");
+      } finally {
+        // Leave SQL's load_extension() off, as SQLite advises, unless the caller had it on.
+        try {
+          db.enableLoadExtension = before;
+        } catch {
+          // Library built without extension support: loadExtension already failed.
+        }
       }
-    }
-  }
-
-  close(): void {
-    if (!this.#open) return;
-    this.#open = false;
-    try {
-      this.#db.close();
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-}
-
-class DbSqliteStatementAdapter implements PreparedStatement {
-  #stmt: DbSqliteStatement | undefined;
-  #db: DbSqliteDatabase;
-  #isOpen: () => boolean;
-  #path: string;
-
-  constructor(stmt: DbSqliteStatement, db: DbSqliteDatabase, isOpen: () => boolean, path: string) {
-    this.#stmt = stmt;
-    this.#db = db;
-    this.#isOpen = isOpen;
-    this.#path = path;
-  }
-
-  #live(): DbSqliteStatement {
-    if (this.#stmt === undefined) {
-      throw new SqliteSyncError("state", "The statement was finalized: prepare it again.");
-    }
-    if (!this.#isOpen()) throw closedError(this.#path);
-    return this.#stmt;
-  }
-
-  // Parameters go as one array: a lone object argument would be read as named parameters.
-  run(...params: SqlValue[]): RunResult {
-    const stmt = this.#live();
-    try {
-      const changes = params.length ? stmt.run(params) : stmt.run();
-      return { changes, lastInsertRowid: this.#db.lastInsertRowId };
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  get(...params: SqlValue[]): Row | undefined {
-    const stmt = this.#live();
-    try {
-      // The row object is reused between calls: copy it.
-      const row = (params.length ? stmt.get(params) : stmt.get()) as Record<string, unknown>;
-      return row === undefined ? undefined : toRow(row);
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  all(...params: SqlValue[]): Row[] {
-    const stmt = this.#live();
-    try {
-      const rows = (params.length ? stmt.all(params) : stmt.all()) as Record<string, unknown>[];
-      return rows.map(toRow);
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  finalize(): void {
-    if (this.#stmt === undefined) return;
-    const stmt = this.#stmt;
-    this.#stmt = undefined;
-    if (this.#isOpen()) stmt.finalize();
-  }
+    },
+    close: () => db.close(),
+    isOpen: () => db.open !== false,
+    inTransaction: () => db.inTransaction,
+    statement: {
+      run: (stmt, params) => ({
+        changes: params.length ? stmt.run(params) : stmt.run(),
+        lastInsertRowid: db.lastInsertRowId,
+      }),
+      // The row object is reused between calls: the shared adapter copies it.
+      get: (stmt, params) =>
+        (params.length ? stmt.get(params) : stmt.get()) as Record<string, unknown> | undefined,
+      all: (stmt, params) =>
+        (params.length ? stmt.all(params) : stmt.all()) as Record<string, unknown>[],
+      finalize: (stmt) => stmt.finalize(),
+    },
+  }, { path, readOnly });
 }

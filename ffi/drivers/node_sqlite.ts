@@ -6,9 +6,10 @@
  */
 import { SqliteSyncError } from "../../src/errors.ts";
 import { detectRuntime, type RuntimeInfo } from "../runtime.ts";
-import { closedError, sqlError, toRow, toSqlValue } from "./_adapt.ts";
-import { TransactionRunner } from "./_transaction.ts";
-import type { Driver, PreparedStatement, Row, RunResult, SqlValue } from "./driver.ts";
+import { sqlError } from "./_adapt.ts";
+import { AdaptedDriver } from "./_connection.ts";
+import type { StatementCalls } from "./_statement.ts";
+import type { Driver, SqlValue } from "./driver.ts";
 
 /** The subset of a `node:sqlite` `StatementSync` this driver uses. */
 export interface NodeSqliteStatement {
@@ -167,7 +168,7 @@ export async function openNodeSqlite(
       { cause },
     );
   }
-  return new NodeSqliteDriver(db, path, options.readOnly ?? false);
+  return nodeDriver(db, path, options.readOnly ?? false);
 }
 
 /**
@@ -187,7 +188,7 @@ export async function openNodeSqlite(
  * ```
  */
 export function wrapNodeSqlite(db: NodeSqliteDatabase, path?: string): Driver {
-  return new NodeSqliteDriver(db, path ?? safeLocation(db), false);
+  return nodeDriver(db, path ?? safeLocation(db), false);
 }
 
 function safeLocation(db: NodeSqliteDatabase): string {
@@ -198,128 +199,38 @@ function safeLocation(db: NodeSqliteDatabase): string {
   }
 }
 
-class NodeSqliteDriver implements Driver {
-  readonly name = "node:sqlite" as const;
-  readonly path: string;
-  #db: NodeSqliteDatabase;
-  #open = true;
-  #tx: TransactionRunner;
+// node:sqlite has no finalize: dropping the reference lets GC (or close) free a statement.
+const NODE_STATEMENT: StatementCalls<NodeSqliteStatement> = {
+  run: (stmt, params) => stmt.run(...params),
+  get: (stmt, params) => stmt.get(...params) as Record<string, unknown> | undefined,
+  all: (stmt, params) => stmt.all(...params) as Record<string, unknown>[],
+};
 
-  constructor(db: NodeSqliteDatabase, path: string, readOnly: boolean) {
-    this.#db = db;
-    this.path = path;
-    this.#tx = new TransactionRunner({
-      exec: (sql) => this.exec(sql),
-      inTransaction: () => db.isTransaction,
-    }, readOnly ? "deferred" : "immediate");
-  }
-
-  get isOpen(): boolean {
-    return this.#open && this.#db.isOpen !== false;
-  }
-
-  exec(sql: string): void {
-    if (!this.isOpen) throw closedError(this.path);
-    try {
-      this.#db.exec(sql);
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  prepare(sql: string): PreparedStatement {
-    if (!this.isOpen) throw closedError(this.path);
-    try {
-      const stmt = this.#db.prepare(sql);
+function nodeDriver(db: NodeSqliteDatabase, path: string, readOnly: boolean): Driver {
+  return new AdaptedDriver({
+    name: "node:sqlite",
+    exec: (sql) => db.exec(sql),
+    prepare(sql) {
+      const stmt = db.prepare(sql);
       stmt.setReadBigInts(true);
-      return new NodeSqliteStatementAdapter(stmt, () => this.isOpen, this.path);
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  transaction<T>(fn: () => T): T {
-    return this.#tx.run(fn);
-  }
-
-  loadExtension(path: string): void {
-    if (!this.isOpen) throw closedError(this.path);
-    try {
-      this.#db.loadExtension(path);
-    } catch (err) {
-      const e = sqlError(err, "load");
-      if (/not allowed|allowExtension/i.test(e.message)) {
-        e.message += " (open the DatabaseSync with { allowExtension: true })";
+      return stmt;
+    },
+    loadExtension(file) {
+      try {
+        db.loadExtension(file);
+      } catch (err) {
+        const e = sqlError(err, "load");
+        if (/not allowed|allowExtension/i.test(e.message)) {
+          e.message += " (open the DatabaseSync with { allowExtension: true })";
+        }
+        throw e;
       }
-      throw e;
-    }
-  }
-
-  close(): void {
-    if (!this.#open) return;
-    this.#open = false;
-    if (this.#db.isOpen === false) return;
-    try {
-      this.#db.close();
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-}
-
-class NodeSqliteStatementAdapter implements PreparedStatement {
-  #stmt: NodeSqliteStatement | undefined;
-  #isOpen: () => boolean;
-  #path: string;
-
-  constructor(stmt: NodeSqliteStatement, isOpen: () => boolean, path: string) {
-    this.#stmt = stmt;
-    this.#isOpen = isOpen;
-    this.#path = path;
-  }
-
-  #live(): NodeSqliteStatement {
-    if (this.#stmt === undefined) {
-      throw new SqliteSyncError("state", "The statement was finalized: prepare it again.");
-    }
-    if (!this.#isOpen()) throw closedError(this.#path);
-    return this.#stmt;
-  }
-
-  run(...params: SqlValue[]): RunResult {
-    const stmt = this.#live();
-    try {
-      const r = stmt.run(...params);
-      return {
-        changes: Number(r.changes),
-        lastInsertRowid: toSqlValue(r.lastInsertRowid) as number | bigint,
-      };
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  get(...params: SqlValue[]): Row | undefined {
-    const stmt = this.#live();
-    try {
-      const row = stmt.get(...params) as Record<string, unknown> | undefined;
-      return row === undefined ? undefined : toRow(row);
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  all(...params: SqlValue[]): Row[] {
-    const stmt = this.#live();
-    try {
-      return (stmt.all(...params) as Record<string, unknown>[]).map(toRow);
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  finalize(): void {
-    // node:sqlite has no finalize: dropping the reference lets GC (or close) free it.
-    this.#stmt = undefined;
-  }
+    },
+    close() {
+      if (db.isOpen !== false) db.close();
+    },
+    isOpen: () => db.isOpen !== false,
+    inTransaction: () => db.isTransaction,
+    statement: NODE_STATEMENT,
+  }, { path, readOnly });
 }

@@ -11,11 +11,9 @@ import { createHash } from "node:crypto";
 import { createTar } from "nanotar";
 import { zipSync } from "fflate";
 import { readdirSync } from "node:fs";
-import assert from "node:assert/strict";
 import type { ResolveOptions } from "../../ffi/resolve.ts";
 import { platformAsset, type PlatformId } from "../../ffi/platform.ts";
-import { SqliteSyncError } from "../../src/errors.ts";
-import { tempDir } from "../_helpers.ts";
+import { listen, tempDir } from "../_helpers.ts";
 
 /** Handles one request. */
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -48,9 +46,7 @@ export async function startFixtureServer(): Promise<FixtureServer> {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
+  const port = await listen(server);
   return {
     url: `http://127.0.0.1:${port}`,
     route: (path, handler) => routes.set(path, handler),
@@ -185,16 +181,6 @@ export function serveNpmPackage(
   return { metaPath, tarballPath };
 }
 
-/** A port on 127.0.0.1 where nothing listens (connections are refused). */
-export async function refusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** A fixture server plus an empty cache directory, for one test. */
 export interface Fixture {
   /** The server. */
@@ -240,16 +226,6 @@ export async function withFixture(fn: (f: Fixture) => Promise<void>): Promise<vo
   } finally {
     await f.dispose();
   }
-}
-
-/** An `assert.throws`/`rejects` validator: a SqliteSyncError of `kind` whose message matches every pattern. */
-export function isKind(kind: string, ...patterns: RegExp[]): (err: unknown) => boolean {
-  return (err) => {
-    assert.ok(err instanceof SqliteSyncError, String(err));
-    assert.equal(err.kind, kind, err.message);
-    for (const pattern of patterns) assert.match(err.message, pattern);
-    return true;
-  };
 }
 
 /** A dummy binary, distinct per platform. */

@@ -25,28 +25,38 @@ const skip = missing ? `${missing}: run scripts/setup-arm64.sh (CI does)` : fals
 const probe = join(ROOT, "tests", "ffi", "_platform_child.ts");
 
 describe("linux-arm64 under qemu", () => {
-  it("currentPlatformId() is linux-arm64 in arm64 Deno and Bun alike", { skip }, async () => {
-    const outputs = [];
-    for (const argv of [[qemu!, deno, "run", "-A", "--no-check", probe], [qemu!, bun, probe]]) {
-      const r = await run(argv, { timeoutMs: 120_000 });
-      assert.equal(r.code, 0, r.stderr);
-      outputs.push(JSON.parse(r.stdout.trim()));
-    }
-    for (const o of outputs) {
-      assert.deepEqual(o, {
-        host: { os: "linux", arch: "arm64", libc: "glibc" },
-        id: "linux-arm64",
-      });
-    }
-  });
+  it(
+    "currentPlatformId() is linux-arm64 in arm64 Deno and Bun alike",
+    { skip, timeout: 300_000 },
+    async () => {
+      const outputs = [];
+      for (const argv of [[qemu!, deno, "run", "-A", "--no-check", probe], [qemu!, bun, probe]]) {
+        const r = await run(argv, { timeoutMs: 120_000 });
+        assert.equal(r.code, 0, r.stderr);
+        outputs.push(JSON.parse(r.stdout.trim()));
+      }
+      for (const o of outputs) {
+        assert.deepEqual(o, {
+          host: { os: "linux", arch: "arm64", libc: "glibc" },
+          id: "linux-arm64",
+        });
+      }
+    },
+  );
 
-  it("extension-free native-layer tests pass in arm64 Bun", { skip }, async () => {
-    const files = ["platform", "archive", "download", "lock", "sources", "progress"].map((f) =>
-      `./tests/ffi/${f}_test.ts`
-    );
-    const r = await run([qemu!, bun, "test", "--timeout=60000", ...files], { timeoutMs: 300_000 });
-    const summary = (r.stdout + r.stderr).match(/(\d+) pass[\s\S]*?(\d+) fail/);
-    console.log(`arm64 bun: ${summary?.[0].replace(/\s+/g, " ") ?? "no summary"}`);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-  });
+  it(
+    "extension-free native-layer tests pass in arm64 Bun",
+    { skip, timeout: 300_000 },
+    async () => {
+      const files = ["platform", "archive", "download", "lock", "sources", "progress"].map((f) =>
+        `./tests/ffi/${f}_test.ts`
+      );
+      const r = await run([qemu!, bun, "test", "--timeout=60000", ...files], {
+        timeoutMs: 300_000,
+      });
+      const summary = (r.stdout + r.stderr).match(/(\d+) pass[\s\S]*?(\d+) fail/);
+      console.log(`arm64 bun: ${summary?.[0].replace(/\s+/g, " ") ?? "no summary"}`);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    },
+  );
 });

@@ -25,16 +25,16 @@ import { resolveExtension } from "../../ffi/resolve.ts";
 import { PINS } from "../../ffi/pins.ts";
 import { platformAsset } from "../../ffi/platform.ts";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ROOT, run, runtimeArgv, tempDir, testExtensionPath } from "../_helpers.ts";
 import {
-  delayed,
   isKind,
-  npmTarball,
   refusedPort,
-  serveNpmPackage,
-  sri,
-  withFixture,
-} from "./_fixture_server.ts";
+  ROOT,
+  run,
+  runtimeArgv,
+  tempDir,
+  testExtensionPath,
+} from "../_helpers.ts";
+import { delayed, npmTarball, serveNpmPackage, sri, withFixture } from "./_fixture_server.ts";
 
 const V = "0.0.0-test";
 const BINARY = new TextEncoder().encode("dummy cloudsync binary\n");

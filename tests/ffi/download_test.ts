@@ -13,13 +13,12 @@ import {
   redactUrl,
 } from "../../ffi/download.ts";
 import { SqliteSyncError } from "../../src/errors.ts";
-import { tempDir } from "../_helpers.ts";
+import { isKind, refusedPort, tempDir } from "../_helpers.ts";
 import {
   bytes,
   type FixtureServer,
   noResponse,
   redirect,
-  refusedPort,
   sri,
   stallAfterHeaders,
   startFixtureServer,
@@ -28,15 +27,6 @@ import {
 } from "./_fixture_server.ts";
 
 const BODY = new Uint8Array(64 * 1024).map((_, i) => (i * 7) % 251);
-
-function isKind(kind: string, pattern?: RegExp): (err: unknown) => boolean {
-  return (err) => {
-    assert.ok(err instanceof SqliteSyncError, String(err));
-    assert.equal(err.kind, kind, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
-  };
-}
 
 describe("fetchBytes()", () => {
   let server: FixtureServer;

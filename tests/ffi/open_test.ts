@@ -6,8 +6,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir, testExtensionPath } from "../_helpers.ts";
-import { SqliteSyncError } from "../../src/errors.ts";
+import { isKind, tempDir, testExtensionPath } from "../_helpers.ts";
 import { openDriver } from "../../ffi/drivers/open_driver.ts";
 import { closeConnection, openDatabase, openWithExtension } from "../../ffi/open.ts";
 import { CA_BUNDLE_PATH, type PreflightProbe } from "../../ffi/preflight.ts";
@@ -28,15 +27,6 @@ function pragma(
 ) {
   const row = driver.prepare(`pragma ${name}`).get();
   return row === undefined ? undefined : Object.values(row)[0]; // busy_timeout's column is "timeout"
-}
-
-function kindIs(kind: string, pattern?: RegExp): (err: unknown) => boolean {
-  return (err) => {
-    assert.ok(err instanceof SqliteSyncError, String(err));
-    assert.equal(err.kind, kind, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
-  };
 }
 
 describe("openDatabase()", () => {
@@ -86,7 +76,7 @@ describe("openDatabase()", () => {
       // The reason every connection must load it: the table's triggers call cloudsync_*.
       assert.throws(
         () => bare.prepare("insert into items values ('x', 'from bare')").run(),
-        kindIs("sql", /no such function: cloudsync_is_sync/),
+        isKind("sql", /no such function: cloudsync_is_sync/),
       );
     } finally {
       bare.close();
@@ -107,7 +97,7 @@ describe("openDatabase()", () => {
           platform: "linux-x86_64",
           preflightProbe: hostProbe({}),
         }),
-        kindIs("load", /SQLite refused to load the sqlite-sync extension/),
+        isKind("load", /SQLite refused to load the sqlite-sync extension/),
       );
     } finally {
       dir.cleanup();
@@ -125,7 +115,7 @@ describe("openDatabase()", () => {
           platform: "linux-x86_64",
           preflightProbe: hostProbe({ ssl: false, glibc: "2.31" }),
         }),
-        kindIs("preflight", /libssl\.so\.3 \(OpenSSL 3\) not found.*glibc 2\.31 < 2\.34/),
+        isKind("preflight", /libssl\.so\.3 \(OpenSSL 3\) not found.*glibc 2\.31 < 2\.34/),
       );
     } finally {
       dir.cleanup();
@@ -138,7 +128,7 @@ describe("openDatabase()", () => {
         extensionPath: "/nonexistent/cloudsync.so",
         runtime: { name: "deno", version: "2.9.6", denoDeploy: true },
       }),
-      kindIs("unsupported-runtime", /Deno Deploy/),
+      isKind("unsupported-runtime", /Deno Deploy/),
     );
   });
 
@@ -152,7 +142,7 @@ describe("openDatabase()", () => {
   it("openDatabase() with a missing extensionPath raises 'not-found'", async () => {
     await assert.rejects(
       openDatabase(":memory:", { extensionPath: "/nonexistent/cloudsync.so" }),
-      kindIs("not-found"),
+      isKind("not-found"),
     );
   });
 });

@@ -6,16 +6,14 @@ import process from "node:process";
 import { resolveExtension } from "../../ffi/resolve.ts";
 import { PINS } from "../../ffi/pins.ts";
 import { PLATFORM_IDS, platformAsset, type PlatformId } from "../../ffi/platform.ts";
-import { tempDir } from "../_helpers.ts";
+import { isKind, refusedPort, tempDir } from "../_helpers.ts";
 import {
   bytes,
   dummyBinary as dummy,
-  isKind,
   LICENSE_TEXT,
   noResponse,
   platformTarball as packageFor,
   redirect,
-  refusedPort,
   serveNpmPackage,
   sri,
   stallAfterHeaders,

@@ -3,11 +3,10 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { resolveExtension } from "../../ffi/resolve.ts";
-import { tempDir } from "../_helpers.ts";
+import { isKind, tempDir } from "../_helpers.ts";
 import {
   bytes,
   dummyBinary as dummy,
-  isKind,
   LICENSE_TEXT,
   platformTarball as packageFor,
   sri,

@@ -4,9 +4,8 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { join } from "node:path";
-import { tempDir, testExtensionPath } from "../_helpers.ts";
+import { isKind, refusedPort, tempDir, testExtensionPath } from "../_helpers.ts";
 import { SyncDatabase } from "../../src/database.ts";
 import { SqliteSyncError } from "../../src/errors.ts";
 import type { SettingKey } from "../../src/settings.ts";
@@ -32,15 +31,6 @@ async function fresh(
   };
 }
 
-function kindIs(kind: string, pattern?: RegExp): (err: unknown) => boolean {
-  return (err) => {
-    assert.ok(err instanceof SqliteSyncError, String(err));
-    assert.equal(err.kind, kind, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
-  };
-}
-
 /** Applies every change of `from` to `to`; returns the rows count. */
 function ship(from: SyncDatabase, to: SyncDatabase): number {
   const payload = from.encodeChanges();
@@ -51,18 +41,6 @@ function ship(from: SyncDatabase, to: SyncDatabase): number {
 function trackedValues(db: SyncDatabase, table: string): string[] {
   return db.all("SELECT col_value AS v FROM cloudsync_changes WHERE tbl = ?", table)
     .map((r) => String(r.v)).sort();
-}
-
-/** A localhost port nothing listens on (connections are refused at once). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe("SyncDatabase", () => {
@@ -81,7 +59,7 @@ describe("SyncDatabase", () => {
   it("init() returns the 32-hex site id that siteId() and siteIdBytes() report, and is idempotent", async () => {
     const f = await fresh();
     try {
-      assert.throws(() => f.db.siteId(), kindIs("state", /init\(\)/));
+      assert.throws(() => f.db.siteId(), isKind("state", /init\(\)/));
       const id = f.db.init("notes");
       assert.match(id, /^[0-9a-f]{32}$/);
       assert.equal(f.db.siteId(), id);
@@ -115,7 +93,7 @@ describe("SyncDatabase", () => {
   it("init('*') refuses all tables when one fails the preflight, syncing none", async () => {
     const f = await fresh(`${NOTES}; CREATE TABLE ip (id INTEGER PRIMARY KEY, name TEXT)`);
     try {
-      assert.throws(() => f.db.init("*"), kindIs("schema", /"ip".*INTEGER PRIMARY KEY/));
+      assert.throws(() => f.db.init("*"), isKind("schema", /"ip".*INTEGER PRIMARY KEY/));
       assert.deepEqual(f.db.syncedTables(), []);
     } finally {
       f.done();
@@ -144,8 +122,8 @@ describe("SyncDatabase", () => {
         "CREATE TABLE nn (id TEXT PRIMARY KEY NOT NULL, a TEXT NOT NULL)",
     );
     try {
-      assert.throws(() => f.db.init("ip"), kindIs("schema", /allowIntegerPrimaryKey/));
-      assert.throws(() => f.db.init("nn"), kindIs("schema", /allowNotNullWithoutDefault/));
+      assert.throws(() => f.db.init("ip"), isKind("schema", /allowIntegerPrimaryKey/));
+      assert.throws(() => f.db.init("nn"), isKind("schema", /allowNotNullWithoutDefault/));
       f.db.init("ip", { allowIntegerPrimaryKey: true });
       f.db.init("nn", { allowNotNullWithoutDefault: true });
       assert.deepEqual(f.db.syncedTables(), ["ip", "nn"]);
@@ -236,7 +214,7 @@ describe("SyncDatabase", () => {
       const id = f.db.init("notes");
       f.db.run("INSERT INTO notes (id, body) VALUES ('a', 'x')");
       const schema = f.db.all("SELECT name FROM sqlite_master ORDER BY name");
-      assert.throws(() => f.db.cleanup("notes"), kindIs("state", /destroySiteIdentity: true/));
+      assert.throws(() => f.db.cleanup("notes"), isKind("state", /destroySiteIdentity: true/));
       assert.deepEqual(f.db.all("SELECT name FROM sqlite_master ORDER BY name"), schema);
       assert.equal(f.db.siteId(), id);
       assert.deepEqual(f.db.syncedTables(), ["notes"]);
@@ -255,7 +233,7 @@ describe("SyncDatabase", () => {
         "SELECT name FROM sqlite_master WHERE name LIKE '%cloudsync%' ORDER BY name",
       );
       assert.deepEqual(left, []);
-      assert.throws(() => f.db.siteId(), kindIs("state"));
+      assert.throws(() => f.db.siteId(), isKind("state"));
     } finally {
       f.done();
     }
@@ -523,7 +501,7 @@ describe("SyncDatabase", () => {
         f.db.init("notes");
         assert.throws(
           () => early.run("INSERT INTO notes (id, body) VALUES ('e', 'early')"),
-          kindIs("state", /call init\("notes"\) on this connection too/),
+          isKind("state", /call init\("notes"\) on this connection too/),
         );
         assert.equal(early.get("SELECT count(*) AS n FROM notes")!.n, 0);
         early.init("notes");
@@ -562,7 +540,7 @@ describe("SyncDatabase", () => {
     try {
       f.db.close();
       assert.equal(f.db.closed, true);
-      assert.throws(() => f.db.version(), kindIs("state", /closed/));
+      assert.throws(() => f.db.version(), isKind("state", /closed/));
     } finally {
       f.done();
     }
@@ -582,8 +560,8 @@ describe("SyncDatabase.network", () => {
     try {
       f.db.init("notes");
       assert.equal(f.db.network.ready, false);
-      assert.throws(() => f.db.network.setToken("tok-abcdef"), kindIs("state", /init\(\)/));
-      assert.throws(() => f.db.network.sendChanges(), kindIs("state", /init\(\)/));
+      assert.throws(() => f.db.network.setToken("tok-abcdef"), isKind("state", /init\(\)/));
+      assert.throws(() => f.db.network.sendChanges(), isKind("state", /init\(\)/));
     } finally {
       f.done();
     }
@@ -612,7 +590,7 @@ describe("SyncDatabase.network", () => {
     try {
       f.db.init("notes");
       f.db.run("INSERT INTO notes (id, body) VALUES ('a', 'x')");
-      const port = await closedPort();
+      const port = await refusedPort();
       f.db.network.init({
         databaseId: "db-test",
         address: `http://127.0.0.1:${port}`,
@@ -637,12 +615,12 @@ describe("SyncDatabase.network", () => {
       f.db.network.cleanup();
       f.db.network.init({
         databaseId: "db-test",
-        address: `http://127.0.0.1:${await closedPort()}`,
+        address: `http://127.0.0.1:${await refusedPort()}`,
       });
       f.db.network.cleanup();
       assert.equal(f.db.network.ready, false);
       f.db.network.cleanup();
-      assert.throws(() => f.db.network.sendChanges(), kindIs("state"));
+      assert.throws(() => f.db.network.sendChanges(), isKind("state"));
     } finally {
       f.done();
     }
@@ -672,7 +650,7 @@ describe("SyncDatabase.network", () => {
       f.db.run("INSERT INTO tags (id, name) VALUES ('t', 'n')");
       f.db.network.init({
         databaseId: "db-test",
-        address: `http://127.0.0.1:${await closedPort()}`,
+        address: `http://127.0.0.1:${await refusedPort()}`,
         token: "tok-abcdef",
       });
       f.db.network.logout({ deleteLocalData: true });
@@ -688,7 +666,7 @@ describe("SyncDatabase.network", () => {
         ],
       );
       assert.notEqual(f.db.siteId(), oldId);
-      assert.throws(() => f.db.network.sendChanges(), kindIs("state"));
+      assert.throws(() => f.db.network.sendChanges(), isKind("state"));
     } finally {
       f.done();
     }

@@ -8,9 +8,8 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { tempDir, testExtensionPath } from "../_helpers.ts";
+import { isKind, tempDir, testExtensionPath } from "../_helpers.ts";
 import { SyncDatabase } from "../../src/database.ts";
-import { SqliteSyncError } from "../../src/errors.ts";
 
 const NOTES = "CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)";
 
@@ -18,12 +17,7 @@ async function openIn(dir: string): Promise<SyncDatabase> {
   return await SyncDatabase.open(join(dir, "app.db"), { extensionPath: await testExtensionPath() });
 }
 
-function isState(err: unknown): boolean {
-  assert.ok(err instanceof SqliteSyncError, String(err));
-  assert.equal(err.kind, "state", err.message);
-  assert.match(err.message, /closed/);
-  return true;
-}
+const isState = isKind("state", /closed/);
 
 /** Runs a full GC when the runtime offers one (Bun always; Deno with --v8-flags=--expose-gc). */
 function collectGarbage(): void {

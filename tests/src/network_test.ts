@@ -12,10 +12,10 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Socket } from "node:net";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { runtimeArgv, tempDir, testExtensionPath } from "../_helpers.ts";
+import { listen, refusedPort, runtimeArgv, tempDir, testExtensionPath } from "../_helpers.ts";
 import { SyncDatabase } from "../../src/database.ts";
 import { SqliteSyncError, type SqliteSyncErrorKind } from "../../src/errors.ts";
 
@@ -26,24 +26,6 @@ const FIXTURE = join(
 );
 const PAUSED = '{"errors":[{"status":"503","code":"database_paused","title":"Database paused"}]}';
 const UNAUTHORIZED = '{"errors":[{"status":"401","code":"unauthorized","title":"Unauthorized"}]}';
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      resolve(typeof address === "object" && address ? address.port : 0);
-    });
-  });
-}
-
-/** A port nothing listens on: bind an ephemeral port, then close it. */
-async function refusedPort(): Promise<number> {
-  const server = createServer();
-  const port = await listen(server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** An in-process listener that accepts connections and never answers. */
 async function silentListener(): Promise<{ port: number; close: () => Promise<void> }> {

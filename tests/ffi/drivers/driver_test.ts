@@ -6,18 +6,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir, testExtensionPath } from "../../_helpers.ts";
-import { SqliteSyncError } from "../../../src/errors.ts";
+import { isKind, tempDir, testExtensionPath } from "../../_helpers.ts";
 import type { Driver } from "../../../ffi/drivers/driver.ts";
 import { DRIVER_CANDIDATES } from "./_fixtures.ts";
-
-function isKind(kind: string): (err: unknown) => boolean {
-  return (err) => {
-    assert.ok(err instanceof SqliteSyncError, `expected SqliteSyncError, got ${err}`);
-    assert.equal(err.kind, kind, err.message);
-    return true;
-  };
-}
 
 function count(db: Driver, table = "t"): number {
   return Number(db.prepare(`select count(*) as n from ${table}`).get()?.n);
