@@ -32,6 +32,7 @@ export interface SourceSettings {
   mirror?: string;
   integrity?: string;
   timeoutMs: number;
+  deadlineMs: number;
   onProgress?: (progress: DownloadProgress) => void;
 }
 
@@ -62,12 +63,13 @@ export interface ResolveSettings extends SourceSettings {
  *
  * @param options The options.
  * @returns The settings.
- * @throws {TypeError} for a malformed option.
- * @throws {RangeError} for a non-positive `timeoutMs`.
+ * @throws {TypeError} for a malformed option; a URL option's value is never echoed (it may hold
+ * credentials).
+ * @throws {RangeError} for a non-positive `timeoutMs` or `deadlineMs`.
  *
  * @example Usage
  * ```ts ignore
- * import { settingsOf } from "./_sources.ts";
+ * import { settingsOf } from "./_settings.ts";
  * console.log(settingsOf({ platform: "linux-arm64", env: {} }).sources); // ["npm", "github"]
  * ```
  */
@@ -107,12 +109,8 @@ export function settingsOf(options: ResolveOptions): ResolveSettings {
         `got ${JSON.stringify(sources)}`,
     );
   }
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  if (typeof timeoutMs !== "number" || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
-    throw new RangeError(
-      `Cannot resolve the extension: 'timeoutMs' must be a positive number, got ${timeoutMs}`,
-    );
-  }
+  const timeoutMs = positiveMs("timeoutMs", options.timeoutMs ?? 30_000);
+  const deadlineMs = positiveMs("deadlineMs", options.deadlineMs ?? 600_000);
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
     throw new TypeError("Cannot resolve the extension: 'onProgress' must be a function");
   }
@@ -150,6 +148,7 @@ export function settingsOf(options: ResolveOptions): ResolveSettings {
     mirror,
     integrity: options.integrity,
     timeoutMs,
+    deadlineMs,
     onProgress: options.onProgress,
   };
 }
@@ -167,7 +166,19 @@ function readEnv(env: Record<string, string | undefined>): Record<string, string
   return out;
 }
 
-function httpUrl(name: string, value: string): string {
+function positiveMs(name: string, value: unknown): number {
+  if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value)) {
+    throw new RangeError(
+      `Cannot resolve the extension: '${name}' must be a positive number of milliseconds, got ${
+        typeof value === "number" ? value : typeof value
+      }`,
+    );
+  }
+  return value;
+}
+
+/** Validates an http(s) URL option. The value is never echoed: it may carry a token. */
+function httpUrl(name: string, value: string, also = ""): string {
   let url: URL | undefined;
   try {
     url = new URL(value);
@@ -175,8 +186,17 @@ function httpUrl(name: string, value: string): string {
     url = undefined;
   }
   if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    // Name the scheme only when the value plainly has one (`ftp://…`): in `user:token@host`
+    // what parses as a scheme is the user name.
+    const scheme = typeof value === "string" ? /^([a-z][a-z0-9+.-]*:)\/\//i.exec(value)?.[1] : "";
+    const why = typeof value !== "string"
+      ? `it is a ${typeof value}`
+      : scheme
+      ? `its protocol is '${scheme.toLowerCase()}'`
+      : "it does not start with http:// or https://";
     throw new TypeError(
-      `Cannot resolve the extension: '${name}' must be an http(s) URL, got '${value}'`,
+      `Cannot resolve the extension: '${name}' must be an http(s) URL${also}, but ${why} ` +
+        `(the value is not shown, as it may hold credentials)`,
     );
   }
   return value.replace(/\/+$/, "");
@@ -188,5 +208,5 @@ function optionalLocation(name: string, value: string | undefined): string | und
     return pathToFileURL(value).href.replace(/\/+$/, "");
   }
   if (typeof value === "string" && /^file:\/\//i.test(value)) return value.replace(/\/+$/, "");
-  return httpUrl(name, value);
+  return httpUrl(name, value, ", a file:// URL or an absolute directory");
 }

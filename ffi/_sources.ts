@@ -8,6 +8,7 @@
 import { SqliteSyncError } from "../src/errors.ts";
 import type { SourceSettings } from "./_settings.ts";
 import { type ExtensionFiles, extractVerified, type IntegrityCheck } from "./archive.ts";
+import { MIRROR_SIDECAR_LABEL } from "./cache.ts";
 import { fetchBytes, fetchJson, parseIntegrity, redactUrl } from "./download.ts";
 
 /** A verified download. */
@@ -31,7 +32,7 @@ const NPM_ACCEPT = "application/vnd.npm.install-v1+json; q=1.0, application/json
 const npm: Source = async (s) => {
   const metaUrl = `${s.npmRegistry}/${s.asset.npmPackage.replace("/", "%2f")}`;
   // deno-lint-ignore no-explicit-any
-  const meta = await fetchJson(metaUrl, { timeoutMs: s.timeoutMs, accept: NPM_ACCEPT }) as any;
+  const meta = await fetchJson(metaUrl, { ...timing(s), accept: NPM_ACCEPT }) as any;
   const dist = meta?.versions?.[s.version]?.dist;
   if (typeof dist?.tarball !== "string") {
     const known = Object.keys(meta?.versions ?? {}).slice(-5).join(", ") || "none";
@@ -96,20 +97,27 @@ const mirror: Source = async (s) => {
     );
   }
   const url = `${s.mirror}/${s.version}/sqlite-sync-${s.platform}-${s.version}.tgz`;
-  const archive = await fetchArchive(s, url);
   const checks = archiveChecks(s, "the pinned npm tarball integrity", s.pin?.npmTarball);
-  if (checks.length === 0) {
-    // Only consulted when nothing stronger is known: it guards against corruption, not a hostile mirror.
-    const sidecar = await fetchBytes(`${url}.integrity`, { timeoutMs: s.timeoutMs }).catch(
-      (err) => {
-        if (err instanceof SqliteSyncError && err.status === 404) return undefined;
-        throw err;
-      },
+  if (checks.length === 0 && !s.pin?.binary) {
+    // A mirror vouches for nothing: whoever controls it also controls its .integrity file.
+    throw new SqliteSyncError(
+      "integrity",
+      `${
+        redactUrl(url)
+      }: no integrity is known for ${s.version} on ${s.platform} (a mirror's .integrity ` +
+        `file only guards against corruption), so the download was refused. Pass the archive's ` +
+        `SRI (sha512-…) as the 'integrity' option to accept it.`,
     );
-    if (sidecar) {
-      const sri = remoteIntegrity(new TextDecoder().decode(sidecar), `${redactUrl(url)}.integrity`);
-      checks.push({ label: "the mirror's .integrity file", sri, target: "archive" });
-    }
+  }
+  const archive = await fetchArchive(s, url);
+  // An extra check against corruption, never enough alone: a mismatch refuses the download.
+  const sidecar = await fetchBytes(`${url}.integrity`, timing(s)).catch((err) => {
+    if (err instanceof SqliteSyncError && err.status === 404) return undefined;
+    throw err;
+  });
+  if (sidecar) {
+    const sri = remoteIntegrity(new TextDecoder().decode(sidecar), `${redactUrl(url)}.integrity`);
+    checks.push({ label: MIRROR_SIDECAR_LABEL, sri, target: "archive" });
   }
   return await verify(s, url, archive, checks, `package/${s.asset.binaryName}`);
 };
@@ -122,7 +130,11 @@ export const SOURCES: Readonly<Record<"npm" | "github" | "mirror", Source>> = {
 };
 
 function fetchArchive(s: SourceSettings, url: string): Promise<Uint8Array> {
-  return fetchBytes(url, { timeoutMs: s.timeoutMs, onProgress: s.onProgress });
+  return fetchBytes(url, { ...timing(s), onProgress: s.onProgress });
+}
+
+function timing(s: SourceSettings): { timeoutMs: number; deadlineMs: number } {
+  return { timeoutMs: s.timeoutMs, deadlineMs: s.deadlineMs };
 }
 
 /** The checks a source starts with: its pinned archive integrity, then the 'integrity' option. */

@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } 
 import { join, posix, win32 } from "node:path";
 import process from "node:process";
 import { SqliteSyncError } from "../src/errors.ts";
+import { isPermissionError, permissionError } from "./_permission.ts";
 // Nothing here imports download.ts (and so node:crypto, ~13 ms to load in Deno): hashing uses
 // Web Crypto, and the rare non-sha512 comparison loads download.ts on demand.
 
@@ -48,6 +49,12 @@ export interface CacheEntry {
   /** The cross-process lock, `<cacheDir>/<version>/<platform>.lock`. */
   lockPath: string;
 }
+
+/**
+ * The `verifiedBy` label of a mirror's `.integrity` file. It guards against corruption only: an
+ * entry verified by nothing else (as versions before 0.1 accepted) is not trusted.
+ */
+export const MIRROR_SIDECAR_LABEL = "the mirror's .integrity file";
 
 /** The outcome of {@linkcode checkCacheEntry}. */
 export type CacheState =
@@ -234,13 +241,15 @@ export async function fileMatches(path: string, integrity: string, sri: string):
 /**
  * Verifies a cache entry: the binary's sha512 must equal the pin, or (when the
  * version is not pinned) the one `meta.json` recorded; a user integrity must
- * match the recorded archive or the binary. The binary is hashed through
+ * match the recorded archive or the binary; without either, an entry that only a
+ * mirror's `.integrity` file vouched for is not trusted. The binary is hashed through
  * {@linkcode fileIntegrity}, so once per process while it stays unchanged.
  * Reads one small file at most besides the binary and never deletes anything.
  *
  * @param entry The entry.
  * @param expect The pin and the user's integrity.
  * @returns `hit` with the binary's SRI, `miss`, or `invalid` with the reason.
+ * @throws {SqliteSyncError} `cache` when Deno denies reading the cache (missing `--allow-read`).
  *
  * @example Usage
  * ```ts ignore
@@ -255,7 +264,8 @@ export async function checkCacheEntry(
   let integrity: string;
   try {
     integrity = await fileIntegrity(entry.binaryPath);
-  } catch {
+  } catch (err) {
+    if (isPermissionError(err)) throw permissionError("cache", err, "reading the cache");
     return { status: "miss" };
   }
   const matches = (sri: string): Promise<boolean> => fileMatches(entry.binaryPath, integrity, sri);
@@ -272,11 +282,12 @@ export async function checkCacheEntry(
   if (expect.binary === undefined && integrity !== meta.binaryIntegrity) {
     return { status: "invalid", reason: "its sha512 does not match the one recorded in meta.json" };
   }
-  if (
-    expect.user !== undefined && expect.user !== meta.archiveIntegrity &&
-    !await matches(expect.user)
-  ) {
-    return { status: "invalid", reason: "it was not downloaded with the integrity you passed" };
+  if (expect.user !== undefined) {
+    if (expect.user !== meta.archiveIntegrity && !await matches(expect.user)) {
+      return { status: "invalid", reason: "it was not downloaded with the integrity you passed" };
+    }
+  } else if (expect.binary === undefined && meta.verifiedBy === MIRROR_SIDECAR_LABEL) {
+    return { status: "invalid", reason: "it was verified only by a mirror's .integrity file" };
   }
   return { status: "hit", integrity };
 }
@@ -397,6 +408,9 @@ function writeAtomic(path: string, data: Uint8Array | string, mode = 0o644): voi
  * ```
  */
 export function cacheError(cacheDir: string, cause: unknown): SqliteSyncError {
+  if (isPermissionError(cause)) {
+    return permissionError("cache", cause, `using the cache directory '${cacheDir}'`);
+  }
   const code = (cause as { code?: unknown })?.code;
   const why = typeof code === "string" ? code : (cause as Error)?.message ?? String(cause);
   return new SqliteSyncError(

@@ -69,10 +69,14 @@ export interface Diagnostics {
   problems: DiagnosticsProblem[];
 }
 
-/** Removes what may be a credential from a message: URL user info and query strings. */
+/**
+ * Removes what may be a credential from a message: URL user info (`scheme://user:pass@`, and
+ * `user:pass@host` without a scheme) and query strings.
+ */
 function redact(message: string): string {
   return message
     .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, "$1***@")
+    .replace(/(^|[\s'"`(<[=,])[^\s'"`(<[=,/@:]+:[^\s'"`/@]*@(?=[^\s@])/g, "$1***@")
     .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#'"]*)\?[^\s#'"]*/gi, "$1?***");
 }
 
@@ -113,6 +117,7 @@ export async function diagnostics(options: DiagnosticsOptions = {}): Promise<Dia
     integrity: options.integrity,
     offline: options.offline,
     timeoutMs: options.timeoutMs,
+    deadlineMs: options.deadlineMs,
     env: options.env,
   };
   const runtime = options.runtime ?? detectRuntime();

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { SqliteSyncError } from "../src/errors.ts";
+import { isPermissionError, permissionError } from "./_permission.ts";
 
 /** Progress of one download, as passed to `onProgress`. */
 export interface DownloadProgress {
@@ -28,6 +29,12 @@ export interface FetchOptions {
    */
   timeoutMs?: number;
   /**
+   * Abort when the whole download (headers and body) takes longer than this, however steadily
+   * bytes arrive: a server dripping bytes just inside `timeoutMs` cannot hold it forever.
+   * @default {600000}
+   */
+  deadlineMs?: number;
+  /**
    * Refuse bodies larger than this.
    * @default {DEFAULT_MAX_BYTES}
    */
@@ -37,6 +44,9 @@ export interface FetchOptions {
   /** The `Accept` header. */
   accept?: string;
 }
+
+// Longer delays overflow setTimeout's 32-bit millisecond count and fire at once.
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The largest body {@linkcode fetchBytes} accepts by default: 200 MB. */
 export const DEFAULT_MAX_BYTES = 200 * 1024 * 1024;
@@ -77,8 +87,9 @@ export function redactUrl(url: string): string {
  * @param options Time-out, size cap, progress callback, `Accept` header.
  * @returns The body.
  * @throws {SqliteSyncError} `http` (with `status`) for an HTTP error or a missing file,
- * `timeout` when no bytes arrive for `timeoutMs`, `offline` when the host cannot be
- * reached, `download` for a truncated or oversized body.
+ * `timeout` when no bytes arrive for `timeoutMs` or the download outlasts `deadlineMs`,
+ * `offline` when the host cannot be reached, `download` for a truncated or oversized body or a
+ * missing Deno permission (code `NotCapable`).
  *
  * @example Usage
  * ```ts ignore
@@ -87,7 +98,13 @@ export function redactUrl(url: string): string {
  * ```
  */
 export async function fetchBytes(url: string, options: FetchOptions = {}): Promise<Uint8Array> {
-  const { timeoutMs = 30_000, maxBytes = DEFAULT_MAX_BYTES, onProgress, accept } = options;
+  const {
+    timeoutMs = 30_000,
+    deadlineMs = 600_000,
+    maxBytes = DEFAULT_MAX_BYTES,
+    onProgress,
+    accept,
+  } = options;
   const shown = redactUrl(url);
   const parsed = new URL(url);
   if (parsed.protocol === "file:") return await readLocal(parsed, shown, maxBytes, onProgress);
@@ -107,19 +124,26 @@ export async function fetchBytes(url: string, options: FetchOptions = {}): Promi
   }
 
   const controller = new AbortController();
-  let timedOut = false;
+  let timedOut: "stall" | "deadline" | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const arm = (): void => {
     clearTimeout(timer);
     timer = setTimeout(() => {
-      timedOut = true;
+      timedOut ??= "stall";
       controller.abort();
-    }, timeoutMs);
+    }, Math.min(timeoutMs, MAX_TIMER_MS));
   };
+  const deadline = setTimeout(() => {
+    timedOut ??= "deadline";
+    controller.abort();
+  }, Math.min(deadlineMs, MAX_TIMER_MS));
   const stalled = (received: number): SqliteSyncError =>
     new SqliteSyncError(
       "timeout",
-      `${shown}: timed out, no data for ${timeoutMs} ms (timeoutMs) after ${received} bytes`,
+      timedOut === "deadline"
+        ? `${shown}: timed out, not finished within the ${deadlineMs} ms deadline (deadlineMs) ` +
+          `after ${received} bytes`
+        : `${shown}: timed out, no data for ${timeoutMs} ms (timeoutMs) after ${received} bytes`,
     );
 
   arm();
@@ -133,6 +157,7 @@ export async function fetchBytes(url: string, options: FetchOptions = {}): Promi
       });
     } catch (err) {
       if (timedOut) throw stalled(0);
+      if (isPermissionError(err)) throw permissionError("download", err, `downloading ${shown}`);
       const code = errorCode(err);
       throw new SqliteSyncError(
         "offline",
@@ -160,10 +185,11 @@ export async function fetchBytes(url: string, options: FetchOptions = {}): Promi
       onProgress,
       arm,
       stalled,
-      timedOut: () => timedOut,
+      timedOut: () => timedOut !== undefined,
     });
   } finally {
     clearTimeout(timer);
+    clearTimeout(deadline);
   }
 }
 
@@ -237,6 +263,7 @@ async function readLocal(
     return data;
   } catch (err) {
     if (err instanceof SqliteSyncError) throw err;
+    if (isPermissionError(err)) throw permissionError("download", err, `reading ${shown}`);
     const code = errorCode(err);
     const status = code === "ENOENT" || code === "ENOTDIR" ? 404 : 500;
     throw new SqliteSyncError("http", `${shown}: cannot read (${code ?? messageOf(err)})`, {

@@ -1,20 +1,36 @@
 /**
  * A cross-process lock file: created with `open(path, "wx")`, holding the
- * holder's pid, host and time. A lock whose holder is dead (same host) or that
- * is older than `staleMs` is taken over. Waiters poll with a short backoff.
+ * holder's pid, host, time and a random token. While it holds the lock, the
+ * holder renews a lease by touching the file's mtime every `leaseMs`. A lock
+ * whose lease has lapsed (no renewal for 3 × `leaseMs`: its holder crashed or
+ * hangs), whose holder is certainly dead (same host), or that is older than
+ * `staleMs` is taken over — atomically: renamed aside, re-read, and only then
+ * replaced. Waiters poll with a short backoff.
  *
  * @module
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import { hostname } from "node:os";
 import process from "node:process";
+import { clearInterval, setInterval } from "node:timers";
 
 /** What a lock file holds. */
 export interface LockInfo {
   /** The holder's process id. */
   pid: number;
-  /** The holder's host name. */
+  /** The holder's host name (`""` when the runtime may not read it). */
   host: string;
   /** When it was taken, in ms since the epoch. */
   time: number;
@@ -29,6 +45,13 @@ export interface LockOptions {
    * @default {600000}
    */
   staleMs?: number;
+  /**
+   * The holder touches the lock file this often; a lock left untouched for three times as long
+   * is taken over whatever its pid says (a crashed holder, or one whose liveness cannot be
+   * checked, as in Deno without `--allow-run`).
+   * @default {5000}
+   */
+  leaseMs?: number;
   /**
    * The first wait between polls; it grows ×1.5 up to `maxPollMs`.
    * @default {20}
@@ -46,11 +69,30 @@ export interface LockOptions {
   whileWaiting?: () => boolean | Promise<boolean>;
 }
 
+/** How {@linkcode isLockStale} judges a lock. */
+export interface StalenessOptions {
+  /**
+   * A lock whose recorded time is older than this is stale.
+   * @default {600000}
+   */
+  staleMs?: number;
+  /**
+   * A lock whose file was not touched for 3 × `leaseMs` is stale.
+   * @default {5000}
+   */
+  leaseMs?: number;
+  /**
+   * The current time.
+   * @default {Date.now()}
+   */
+  now?: number;
+}
+
 /** A held lock. */
 export interface LockHandle {
   /** The lock file. */
   readonly path: string;
-  /** Removes the lock file if it is still this holder's. Idempotent. */
+  /** Stops renewing the lease and removes the lock file if it is still this holder's. Idempotent. */
   release(): void;
   /** Same as {@linkcode LockHandle.release}. */
   [Symbol.dispose](): void;
@@ -60,7 +102,8 @@ export interface LockHandle {
  * Tells whether a process is alive on this host.
  *
  * @param pid The process id.
- * @returns `false` only when the process certainly does not exist.
+ * @returns `false` only when the process certainly does not exist (`ESRCH`), `true` when it
+ * exists, `undefined` when this cannot be told (Deno without `--allow-run`, other errors).
  *
  * @example Usage
  * ```ts
@@ -69,48 +112,65 @@ export interface LockHandle {
  * console.log(isProcessAlive(process.pid)); // true
  * ```
  */
-export function isProcessAlive(pid: number): boolean {
+export function isProcessAlive(pid: number): boolean | undefined {
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as { code?: string }).code !== "ESRCH";
+    const code = (err as { code?: string }).code;
+    return code === "ESRCH" ? false : code === "EPERM" ? true : undefined;
   }
 }
 
+let localHost: string | undefined;
+
+/** This host's name, or `""` when the runtime may not read it (Deno without `--allow-sys`). */
+function hostName(): string {
+  if (localHost === undefined) {
+    try {
+      localHost = hostname();
+    } catch {
+      localHost = "";
+    }
+  }
+  return localHost;
+}
+
 /**
- * Tells whether a lock may be taken over: its holder is dead on this host, or
- * it is older than `staleMs`. An unreadable lock (being written) is stale
- * only when its file is older than `staleMs`.
+ * Tells whether a lock may be taken over: its lease lapsed (the file was not
+ * touched for 3 × `leaseMs`), it is older than `staleMs`, or its holder is
+ * certainly dead on this host. An unreadable lock (being written) is judged by
+ * its lease alone.
  *
  * @param info The lock's content, `undefined` when unreadable.
  * @param mtimeMs The lock file's modification time.
- * @param staleMs The age after which any lock is stale.
- * @param now The current time.
+ * @param options The lease, the age limit and the current time.
  * @returns `true` when the lock may be taken over.
  *
  * @example Usage
  * ```ts
  * import { isLockStale } from "./lock.ts";
- * console.log(isLockStale(undefined, 0, 600_000, 700_000)); // true
+ * console.log(isLockStale(undefined, 0, { now: 20_000 })); // true
  * ```
  */
 export function isLockStale(
   info: LockInfo | undefined,
   mtimeMs: number,
-  staleMs: number,
-  now: number = Date.now(),
+  options: StalenessOptions = {},
 ): boolean {
-  if (!info) return now - mtimeMs > staleMs;
+  const { staleMs = 600_000, leaseMs = 5000, now = Date.now() } = options;
+  if (now - mtimeMs > 3 * leaseMs) return true;
+  if (!info) return false;
   if (now - info.time > staleMs) return true;
-  return info.host === hostname() && !isProcessAlive(info.pid);
+  const host = hostName();
+  return host !== "" && info.host === host && isProcessAlive(info.pid) === false;
 }
 
 /**
  * Takes a lock file, waiting while another live process holds it.
  *
  * @param path The lock file (its directory must exist).
- * @param options Staleness, polling, and a check that may end the wait.
+ * @param options Staleness, lease, polling, and a check that may end the wait.
  * @returns The held lock, or `undefined` when `whileWaiting` returned `true`.
  * @throws {Error} the file-system error when the lock cannot be created (not `EEXIST`).
  *
@@ -124,22 +184,22 @@ export async function acquireLock(
   path: string,
   options: LockOptions = {},
 ): Promise<LockHandle | undefined> {
-  const { staleMs = 600_000, pollMs = 20, maxPollMs = 250, whileWaiting } = options;
+  const { staleMs = 600_000, leaseMs = 5000, pollMs = 20, maxPollMs = 250, whileWaiting } = options;
   let delay = pollMs;
   for (;;) {
-    const handle = tryCreate(path);
+    const handle = tryCreate(path, leaseMs);
     if (handle) return handle;
-    if (takeOverIfStale(path, staleMs)) continue;
+    if (takeOverIfStale(path, { staleMs, leaseMs })) continue;
     if (whileWaiting && await whileWaiting()) return undefined;
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(maxPollMs, Math.ceil(delay * 1.5));
   }
 }
 
-function tryCreate(path: string): LockHandle | undefined {
+function tryCreate(path: string, leaseMs: number): LockHandle | undefined {
   const info: LockInfo = {
     pid: process.pid,
-    host: hostname(),
+    host: hostName(),
     time: Date.now(),
     token: Math.random().toString(36).slice(2),
   };
@@ -155,10 +215,24 @@ function tryCreate(path: string): LockHandle | undefined {
   } finally {
     closeSync(fd);
   }
+  const renew = setInterval(() => {
+    try {
+      // Not ours at this instant (taken over, or briefly renamed aside by a waiter that will put
+      // it back): skip this tick and keep renewing until release().
+      if (readLock(path)?.token !== info.token) return;
+      const now = new Date();
+      utimesSync(path, now, now);
+    } catch {
+      // Unwritable for now: the next tick tries again.
+    }
+  }, leaseMs);
+  // The lease must not keep a process alive that has nothing else to do.
+  renew.unref();
   let released = false;
   const release = (): void => {
     if (released) return;
     released = true;
+    clearInterval(renew);
     if (readLock(path)?.token === info.token) rmSync(path, { force: true });
   };
   return { path, release, [Symbol.dispose]: release };
@@ -185,17 +259,67 @@ function readLock(path: string): LockInfo | undefined {
 }
 
 /** Removes a stale lock; `true` when the caller should try to create it again at once. */
-function takeOverIfStale(path: string, staleMs: number): boolean {
-  let mtimeMs: number;
+function takeOverIfStale(path: string, options: StalenessOptions): boolean {
+  let judged: { token?: string; ino?: number };
   try {
-    mtimeMs = statSync(path).mtimeMs;
+    const st = statSync(path);
+    const info = readLock(path);
+    if (!isLockStale(info, st.mtimeMs, options)) return false;
+    judged = { token: info?.token, ino: st.ino };
   } catch {
     return true; // Released meanwhile.
   }
-  const info = readLock(path);
-  if (!isLockStale(info, mtimeMs, staleMs)) return false;
-  // Re-read right before removing, so a lock another waiter just re-created is kept.
-  if (readLock(path)?.token !== info?.token) return false;
-  rmSync(path, { force: true });
+  removeStaleLock(path, judged);
   return true;
+}
+
+/**
+ * Removes a lock judged stale without ever deleting a fresh one that another
+ * waiter created in the meantime: the file is renamed aside (atomic), re-read,
+ * and deleted only when it is still the lock that was judged — the same token,
+ * or for an unreadable lock, still unreadable and the same inode. Otherwise it
+ * is linked back into place (a link never overwrites, so a lock created since
+ * is kept instead) and nothing is removed.
+ *
+ * @param path The lock file.
+ * @param judged The token of the lock judged stale (`undefined` when it was unreadable) and its inode.
+ * @returns `true` when the stale lock was removed; `false` when it was gone or had been replaced.
+ * @throws {Error} the file-system error when the lock cannot be renamed (not `ENOENT`).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { removeStaleLock } from "./lock.ts";
+ * removeStaleLock("/tmp/x.lock", { token: "abc" });
+ * ```
+ */
+export function removeStaleLock(path: string, judged: { token?: string; ino?: number }): boolean {
+  const aside = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.stale`;
+  try {
+    renameSync(path, aside);
+  } catch (err) {
+    if ((err as { code?: string }).code === "ENOENT") return false;
+    throw err;
+  }
+  const moved = readLock(aside);
+  let same: boolean;
+  if (judged.token !== undefined) {
+    same = moved?.token === judged.token;
+  } else {
+    let ino: number | undefined;
+    try {
+      ino = statSync(aside).ino;
+    } catch {
+      ino = undefined;
+    }
+    same = moved === undefined && (!judged.ino || !ino || ino === judged.ino);
+  }
+  if (!same) {
+    try {
+      linkSync(aside, path);
+    } catch {
+      // A newer lock is in place (EEXIST), or the file system has no hard links.
+    }
+  }
+  rmSync(aside, { force: true });
+  return same;
 }

@@ -23,6 +23,7 @@ import {
   removeCacheEntry,
 } from "./cache.ts";
 import { type ResolveSettings as Settings, settingsOf } from "./_settings.ts";
+import { isPermissionError, permissionError } from "./_permission.ts";
 // Types only: download.ts (node:crypto), lock.ts and _sources.ts (archive.ts: fflate, nanotar)
 // are imported on a cache miss, so a warm start does not pay for loading them.
 import type { DownloadProgress } from "./download.ts";
@@ -36,7 +37,11 @@ export type SourceName = "npm" | "github" | "mirror";
 
 /** Options of {@linkcode resolveExtension}. */
 export interface ResolveOptions {
-  /** A binary to use as is; nothing else is tried. Must exist. */
+  /**
+   * A binary to use as is; nothing else is tried. Must exist. It is loaded even when it does not
+   * match the pinned binary of `version` and `platform`, but then `verified` is `false`; a
+   * mismatch with the `integrity` option refuses it.
+   */
   extensionPath?: string;
   /**
    * The extension version.
@@ -70,6 +75,8 @@ export interface ResolveOptions {
   githubBaseUrl?: string;
   /**
    * A mirror (URL or directory) laid out as `<mirror>/<version>/sqlite-sync-<platform>-<version>.tgz`.
+   * Its archives are accepted only when they match a pin or the `integrity` option; the mirror's
+   * own `<archive>.integrity` file is checked too, but never enough alone.
    * @default {env SQLITE_SYNC_MIRROR}
    */
   mirror?: string;
@@ -85,6 +92,11 @@ export interface ResolveOptions {
    * @default {30000}
    */
   timeoutMs?: number;
+  /**
+   * Abort any one download that has not finished after this long, however steadily bytes arrive.
+   * @default {600000}
+   */
+  deadlineMs?: number;
   /** Called as download bytes arrive (see `createProgressReporter`). */
   onProgress?: (progress: DownloadProgress) => void;
   /**
@@ -104,7 +116,11 @@ export interface ResolvedExtension {
   platform: PlatformId;
   /** How it was found. */
   source: "option" | "env" | "cache" | SourceName;
-  /** `true` when hash-checked against a pin, the registry's or the user's integrity. */
+  /**
+   * `true` when hash-checked against a pin, the registry's or the user's integrity. An explicit
+   * binary (`extensionPath`, `SQLITE_SYNC_EXTENSION_PATH`) is `true` only when it matches the
+   * pinned binary or the `integrity` option.
+   */
   verified: boolean;
   /** sha512 SRI of the binary file. */
   integrity?: string;
@@ -122,10 +138,11 @@ export interface ResolvedExtension {
  * @param options Where to look and how to verify.
  * @returns The binary's path and how it was found and verified.
  * @throws {TypeError} for a malformed option (unknown platform or source, bad integrity, bad URL).
- * @throws {RangeError} for a non-positive `timeoutMs`.
+ * @throws {RangeError} for a non-positive `timeoutMs` or `deadlineMs`.
  * @throws {SqliteSyncError} `not-found` (a missing explicit path; nothing cached and every source
  * failed), `offline` (every source unreachable), `integrity` (a download or cached file failed
- * verification), `cache` (unusable cache directory), `unsupported-platform`.
+ * verification), `cache` (unusable cache directory, or a Deno permission missing for it, code
+ * `NotCapable`), `unsupported-platform`.
  *
  * @example Usage
  * ```ts ignore
@@ -252,6 +269,7 @@ async function explicitBinary(
   try {
     integrity = await fileIntegrity(path);
   } catch (err) {
+    if (isPermissionError(err)) throw permissionError("not-found", err, `reading ${given}`);
     const code = (err as { code?: string }).code;
     throw new SqliteSyncError(
       "not-found",
@@ -270,6 +288,9 @@ async function explicitBinary(
       );
     }
     verified = true;
+  } else if (s.pin?.binary !== undefined) {
+    // The user chose this file, so a mismatch still loads, but it is not reported as verified.
+    verified = await fileMatches(path, integrity, s.pin.binary);
   }
   return {
     path: resolvePath(path),

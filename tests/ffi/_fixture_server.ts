@@ -97,6 +97,23 @@ export function stallAfterHeaders(body: Uint8Array, sent = 0): Handler {
   };
 }
 
+/** Sends headers, then one byte every `everyMs` (never long enough silent to trip a stall time-out). */
+export function drip(body: Uint8Array, everyMs: number): Handler {
+  return (req, res) => {
+    res.writeHead(200, { "content-length": String(body.byteLength) });
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (sent >= body.byteLength) {
+        clearInterval(timer);
+        res.end();
+        return;
+      }
+      res.write(body.subarray(sent, ++sent));
+    }, everyMs);
+    req.socket.on("close", () => clearInterval(timer));
+  };
+}
+
 /** Never answers. */
 export function noResponse(): Handler {
   return () => {};

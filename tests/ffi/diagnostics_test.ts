@@ -83,6 +83,39 @@ describe("diagnostics()", () => {
     }
   });
 
+  it("diagnostics() never shows a registry or mirror token given without a scheme, in env or options", async () => {
+    const dir = tempDir();
+    try {
+      const secret = "s3cr3t-T0KEN";
+      const reports = [
+        await diagnostics({
+          cacheDir: join(dir.path, "cache"),
+          env: { SQLITE_SYNC_NPM_REGISTRY: `me:${secret}@npm.corp.example/`, HOME: dir.path },
+          preflightProbe: healthy,
+        }),
+        await diagnostics({
+          cacheDir: join(dir.path, "cache"),
+          env: { SQLITE_SYNC_MIRROR: `me:${secret}@mirror.corp.example/m`, HOME: dir.path },
+          preflightProbe: healthy,
+        }),
+        await diagnostics({
+          cacheDir: join(dir.path, "cache"),
+          npmRegistry: `me:${secret}@npm.corp.example/`,
+          env: { HOME: dir.path },
+          preflightProbe: healthy,
+        }),
+      ];
+      for (const report of reports) {
+        assert.equal(report.problems[0]?.step, "resolve", JSON.stringify(report.problems));
+        assert.match(report.problems[0].message, /must be an http\(s\) URL/);
+        const json = JSON.stringify(report);
+        assert.ok(!json.includes(secret), `leaked: ${json}`);
+      }
+    } finally {
+      dir.cleanup();
+    }
+  });
+
   it("diagnostics() reports a database's journal mode", async () => {
     const dir = tempDir();
     const path = join(dir.path, "app.db");

@@ -16,6 +16,7 @@ import { SqliteSyncError } from "../../src/errors.ts";
 import { isKind, refusedPort, tempDir } from "../_helpers.ts";
 import {
   bytes,
+  drip,
   type FixtureServer,
   noResponse,
   redirect,
@@ -39,6 +40,7 @@ describe("fetchBytes()", () => {
     server.route("/cut", truncated(BODY, 1000));
     server.route("/stall", stallAfterHeaders(BODY, 100));
     server.route("/silent", noResponse());
+    server.route("/drip", drip(BODY.subarray(0, 200), 100));
     server.route("/json", bytes('{"a":1}'));
     server.route("/not-json", bytes("<html>"));
     server.route("/auth", (req, res) => {
@@ -98,6 +100,16 @@ describe("fetchBytes()", () => {
       isKind("timeout", /timed out, no data for 150 ms \(timeoutMs\) after 0 bytes/),
     );
     assert.ok(Date.now() - started < 2000);
+  });
+
+  it("fetchBytes() gives up at deadlineMs on a body that drips in just inside timeoutMs", async () => {
+    const started = Date.now();
+    await assert.rejects(
+      fetchBytes(`${server.url}/drip`, { timeoutMs: 300, deadlineMs: 1000 }),
+      isKind("timeout", /not finished within the 1000 ms deadline \(deadlineMs\) after \d+ bytes/),
+    );
+    const took = Date.now() - started;
+    assert.ok(took >= 900 && took < 2500, `took ${took} ms`);
   });
 
   it("fetchBytes() reports a refused connection as offline", async () => {

@@ -1,15 +1,23 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { acquireLock, isLockStale, isProcessAlive } from "../../ffi/lock.ts";
+import { acquireLock, isLockStale, isProcessAlive, removeStaleLock } from "../../ffi/lock.ts";
 import { tempDir } from "../_helpers.ts";
 
 const DEAD_PID = 2_147_483_646;
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+async function withDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
   const dir = tempDir("sqlite-sync-lock-");
   try {
     await fn(dir.path);
@@ -113,22 +121,114 @@ describe("acquireLock()", () => {
   });
 });
 
+describe("lock leases", () => {
+  it("acquireLock() takes over a lock whose lease lapsed even though its pid looks alive", async () => {
+    await withDir(async (dir) => {
+      const path = join(dir, "x.lock");
+      // A crashed holder whose pid was reused (or cannot be checked): alive by pid, silent by mtime.
+      const then = Date.now() - 20_000;
+      writeFileSync(
+        path,
+        JSON.stringify({ pid: process.pid, host: hostname(), time: then, token: "t" }),
+      );
+      utimesSync(path, then / 1000, then / 1000);
+      const lock = await acquireLock(path, { whileWaiting: () => assert.fail("should not wait") });
+      assert.ok(lock);
+      assert.notEqual(JSON.parse(readFileSync(path, "utf8")).token, "t");
+      lock.release();
+    });
+  });
+
+  it("acquireLock() renews its lease, so a waiter does not take over a live holder's lock", async () => {
+    await withDir(async (dir) => {
+      const path = join(dir, "x.lock");
+      const holder = await acquireLock(path, { leaseMs: 40 });
+      assert.ok(holder);
+      const old = (Date.now() - 60_000) / 1000;
+      utimesSync(path, old, old);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      assert.ok(Date.now() - statSync(path).mtimeMs < 1000, "the holder touched the lock");
+      const started = Date.now();
+      const waiter = await acquireLock(path, {
+        leaseMs: 40,
+        whileWaiting: () => Date.now() - started > 400,
+      });
+      assert.equal(waiter, undefined, "the waiter gave up instead of taking over");
+      holder.release();
+      assert.ok(!existsSync(path));
+    });
+  });
+});
+
+describe("removeStaleLock()", () => {
+  const lock = (token: string): string =>
+    JSON.stringify({ pid: DEAD_PID, host: hostname(), time: 0, token });
+
+  it("removeStaleLock() removes the lock that was judged stale and leaves nothing behind", async () => {
+    await withDir((dir) => {
+      const path = join(dir, "x.lock");
+      writeFileSync(path, lock("stale"));
+      assert.equal(removeStaleLock(path, { token: "stale" }), true);
+      assert.deepEqual(readdirSync(dir), []);
+    });
+  });
+
+  it("removeStaleLock() keeps a fresh lock that another waiter created after the judgement", async () => {
+    await withDir((dir) => {
+      const path = join(dir, "x.lock");
+      // The stale lock was judged, then another waiter replaced it with its own.
+      writeFileSync(path, lock("fresh"));
+      assert.equal(removeStaleLock(path, { token: "stale" }), false);
+      assert.equal(readFileSync(path, "utf8"), lock("fresh"));
+      assert.deepEqual(readdirSync(dir), ["x.lock"]);
+    });
+  });
+
+  it("removeStaleLock() removes an unreadable lock only while it is still the same file", async () => {
+    await withDir((dir) => {
+      const path = join(dir, "x.lock");
+      writeFileSync(path, "");
+      const ino = statSync(path).ino;
+      assert.equal(removeStaleLock(path, { ino }), true);
+      assert.deepEqual(readdirSync(dir), []);
+      writeFileSync(path, lock("fresh"));
+      assert.equal(removeStaleLock(path, { ino }), false);
+      assert.equal(readFileSync(path, "utf8"), lock("fresh"));
+    });
+  });
+
+  it("removeStaleLock() reports a lock already gone", async () => {
+    await withDir((dir) => {
+      assert.equal(removeStaleLock(join(dir, "x.lock"), { token: "t" }), false);
+    });
+  });
+});
+
 describe("isLockStale() and isProcessAlive()", () => {
   const now = 1_000_000_000;
+  const info = (pid: number, host: string, time = now) => ({ pid, host, time, token: "t" });
+
   it("isLockStale() is true for a dead local holder or an old lock, false for a live or remote one", () => {
-    const info = (pid: number, host: string, time = now) => ({ pid, host, time, token: "t" });
-    assert.equal(isLockStale(info(process.pid, hostname()), now, 600_000, now), false);
-    assert.equal(isLockStale(info(DEAD_PID, hostname()), now, 600_000, now), true);
-    assert.equal(isLockStale(info(DEAD_PID, "other-host"), now, 600_000, now), false);
+    assert.equal(isLockStale(info(process.pid, hostname()), now, { now }), false);
+    assert.equal(isLockStale(info(DEAD_PID, hostname()), now, { now }), true);
+    assert.equal(isLockStale(info(DEAD_PID, "other-host"), now, { now }), false);
     assert.equal(
-      isLockStale(info(process.pid, hostname(), now - 600_001), now, 600_000, now),
+      isLockStale(info(process.pid, hostname(), now - 600_001), now, { staleMs: 600_000, now }),
       true,
     );
   });
 
-  it("isLockStale() judges an unreadable lock by its file age", () => {
-    assert.equal(isLockStale(undefined, now - 1000, 600_000, now), false);
-    assert.equal(isLockStale(undefined, now - 600_001, 600_000, now), true);
+  it("isLockStale() is true once the lease lapsed (3 × leaseMs), whatever the pid says", () => {
+    const fresh = now - 14_000;
+    const lapsed = now - 15_001;
+    assert.equal(isLockStale(info(process.pid, hostname()), fresh, { leaseMs: 5000, now }), false);
+    assert.equal(isLockStale(info(process.pid, hostname()), lapsed, { leaseMs: 5000, now }), true);
+    assert.equal(isLockStale(info(process.pid, "other-host"), lapsed, { now }), true);
+  });
+
+  it("isLockStale() judges an unreadable lock by its lease", () => {
+    assert.equal(isLockStale(undefined, now - 1000, { now }), false);
+    assert.equal(isLockStale(undefined, now - 15_001, { now }), true);
   });
 
   it("isProcessAlive() knows this process and a pid that cannot exist", () => {

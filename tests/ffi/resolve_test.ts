@@ -256,6 +256,29 @@ describe("resolveExtension() failures", () => {
     });
   });
 
+  it("resolveExtension() never echoes a malformed registry or mirror value, which may hold a token", async () => {
+    const secret = "s3cr3t-T0KEN";
+    const cases: Parameters<typeof resolveExtension>[0][] = [
+      { env: { SQLITE_SYNC_NPM_REGISTRY: `me:${secret}@npm.corp.example/` } },
+      { env: { SQLITE_SYNC_MIRROR: `me:${secret}@mirror.corp.example/x` } },
+      { npmRegistry: `ftp://me:${secret}@npm.corp.example/` },
+      { githubBaseUrl: `me:${secret}@gh.corp.example` },
+      { mirror: `relative/${secret}` },
+    ];
+    for (const options of cases) {
+      await assert.rejects(resolveExtension({ cacheDir: "/nonexistent", ...options }), (err) => {
+        assert.ok(err instanceof TypeError);
+        assert.match(err.message, /'(npmRegistry|mirror|githubBaseUrl)' must be an http\(s\) URL/);
+        assert.ok(!err.message.includes(secret), err.message);
+        return true;
+      });
+    }
+    await assert.rejects(
+      resolveExtension({ cacheDir: "/nonexistent", npmRegistry: `ftp://me:${secret}@x/` }),
+      /its protocol is 'ftp:'/,
+    );
+  });
+
   it("resolveExtension() rejects malformed options with TypeError or RangeError", async () => {
     const base = { cacheDir: "/nonexistent", env: {} };
     await assert.rejects(
@@ -272,6 +295,9 @@ describe("resolveExtension() failures", () => {
     await assert.rejects(resolveExtension({ ...base, version: "../../etc" }), TypeError);
     await assert.rejects(resolveExtension({ ...base, npmRegistry: "ftp://x" }), TypeError);
     await assert.rejects(resolveExtension({ ...base, timeoutMs: 0 }), RangeError);
+    await assert.rejects(resolveExtension({ ...base, deadlineMs: 0 }), /'deadlineMs' must be/);
+    await assert.rejects(resolveExtension({ ...base, deadlineMs: -1 }), RangeError);
+    await assert.rejects(resolveExtension({ ...base, deadlineMs: Infinity }), RangeError);
   });
 });
 
@@ -307,6 +333,32 @@ describe("resolveExtension() with an explicit path", () => {
       const fromEnv = await resolveExtension({ env: { SQLITE_SYNC_EXTENSION_PATH: file } });
       assert.equal(fromEnv.source, "env");
     } finally {
+      dir.cleanup();
+    }
+  });
+
+  it("resolveExtension() reports an explicit binary verified when it matches the pinned binary, and loads a mismatch unverified", async () => {
+    const dir = tempDir();
+    const version = "0.0.0-explicit-pin";
+    const pins = PINS as Record<string, unknown>;
+    pins[version] = { "linux-arm64": { binary: sri(dummy("pinned")) } };
+    try {
+      const good = join(dir.path, "good.so");
+      const other = join(dir.path, "other.so");
+      writeFileSync(good, dummy("pinned"));
+      writeFileSync(other, dummy("something else"));
+      const base = { version, platform: "linux-arm64" as const };
+      const matching = await resolveExtension({ ...base, extensionPath: good, env: {} });
+      assert.equal(matching.verified, true);
+      const fromEnv = await resolveExtension({
+        ...base,
+        env: { SQLITE_SYNC_EXTENSION_PATH: good },
+      });
+      assert.deepEqual([fromEnv.source, fromEnv.verified], ["env", true]);
+      const mismatch = await resolveExtension({ ...base, extensionPath: other, env: {} });
+      assert.deepEqual([mismatch.path, mismatch.verified], [other, false]);
+    } finally {
+      delete pins[version];
       dir.cleanup();
     }
   });
