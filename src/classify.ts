@@ -11,6 +11,16 @@ import { syncResultFromMessage } from "./results.ts";
 const OFFLINE =
   /Failed to connect|Could not resolve|Couldn't resolve|Connection refused|Network is unreachable|No route to host|SSL|certificate|Recv failure|Send failure|Empty reply|Connection reset|Connection died/i;
 const TIMEOUT = /timed out|Timeout was reached/i;
+/** Credential refusals in a body without a status (plain text, `{"message":…}`). */
+const AUTH =
+  /unauthori[sz]ed|forbidden|invalid (?:api[ _-]?)?key|(?:token|jwt).*(?:expired|invalid)|(?:expired|invalid).*(?:token|jwt)/i;
+/**
+ * What 1.1.4 reports for an HTTP error with an EMPTY body (checked with a
+ * fixed-error fixture answering 401 with no body): send says it could not
+ * apply the changes remotely, receive and status say "Memory error.".
+ */
+const NO_DETAILS =
+  /^(?:cloudsync_network_\w+ unable to apply changes to remote host\.?|Memory error\.?)$/;
 const NO_CONTEXT = /Unable to retrieve CloudSync network context/;
 const NOT_INITIALIZED = /cloudsync is not initialized|has no tables configured/;
 // 1.1.4 reports a payload too short to decode as "Error on cloudsync_payload_decode: …".
@@ -150,7 +160,10 @@ export function classifyError(
   if (APPLY.test(text)) return make("apply", message);
   const server = serverError(text);
   if (server) {
-    const kind = server.status === 401 || server.status === 403 ? "auth" : "http";
+    const kind = server.status === 401 || server.status === 403 ||
+        (server.status === undefined && AUTH.test(text))
+      ? "auth"
+      : "http";
     const what = [server.status, server.code, server.title].filter((x) => x !== undefined)
       .join(" ");
     return make(kind, `server answered ${what || text}`, {
@@ -161,8 +174,41 @@ export function classifyError(
   if (TIMEOUT.test(text)) return make("timeout", message);
   if (OFFLINE.test(text)) return make("offline", message);
   if (/server rejected check/.test(text)) return make("http", message);
+  if (options.network && NO_DETAILS.test(text)) {
+    return make(
+      "http",
+      `the server answered with an error but gave no details (empty body; status unknown), ` +
+        `the extension says only: ${text}`,
+    );
+  }
+  if (options.network && AUTH.test(text)) {
+    return make("auth", `server answered: ${text.slice(0, 500)}`);
+  }
   if (options.network && !/^(no such|SQL logic error|near |constraint)/i.test(text)) {
     return make("http", `server answered: ${text.slice(0, 500)}`);
   }
   return make(driverKind ?? "sql", message);
+}
+
+/**
+ * A connection loads cloudsync's table list when the extension loads: a table
+ * init()ed later on another connection is unknown here, and its triggers fail
+ * with "Unable to retrieve table name X in cloudsync_insert". Say how to fix it.
+ *
+ * @param err What a plain statement threw.
+ * @returns A `state` error naming the fix, or `err` unchanged.
+ */
+export function staleContext(err: unknown): unknown {
+  const m = err instanceof Error
+    ? /Unable to retrieve table name (.+?) in cloudsync_\w+/.exec(err.message)
+    : null;
+  if (!m) return err;
+  return new SqliteSyncError(
+    "state",
+    `Table ${JSON.stringify(m[1])} was enabled for sync on another connection after this one ` +
+      `opened, so this connection does not track it yet: call init(${
+        JSON.stringify(m[1])
+      }) on this connection too (init is idempotent), or open it after init.`,
+    { cause: err },
+  );
 }

@@ -9,51 +9,19 @@
 import type { Driver, PreparedStatement, Row, SqlValue } from "../ffi/drivers/driver.ts";
 import type { ResolvedExtension } from "../ffi/resolve.ts";
 import { closeConnection, openDatabase, type OpenOptions, openWithExtension } from "../ffi/open.ts";
+import { applyChanges, encodeChanges, type EncodeOptions, type PayloadHost } from "./_payload.ts";
+import { StatementCache } from "./_statement_cache.ts";
+import { type CleanupOptions, type InitOptions, Tables } from "./_tables.ts";
 import { assertNoBlockReplace } from "./block_guard.ts";
-import { classifyError } from "./classify.ts";
+import { classifyError, staleContext } from "./classify.ts";
 import { SqliteSyncError } from "./errors.ts";
 import { CloudSyncNetwork } from "./network.ts";
-import {
-  assertBlockCandidate,
-  assertColumn,
-  assertIdentifier,
-  describe,
-  type InitChecks,
-  initFlags,
-  preflightTable,
-  tableColumns,
-  userTables,
-} from "./schema.ts";
+import { assertIdentifier, describe } from "./schema.ts";
 import { type SettingKey, settingValue } from "./settings.ts";
-import { assertFilterExpression } from "./filter.ts";
-import { assertUuidText, toHex, toSiteIdBytes } from "./site_id.ts";
+import { assertUuidText, toHex } from "./site_id.ts";
 
-/** CRDT algorithms that work in sqlite-sync 1.1.4 (`dws`/`aws` are documented but rejected). */
-export type Algorithm = "cls" | "gos";
-
-/** Options of {@linkcode SyncDatabase.init}. */
-export interface InitOptions extends InitChecks {
-  /** `cls` (causal-length set, insert/update/delete) or `gos` (grow-only set, insert only). @default "cls" */
-  algorithm?: Algorithm;
-}
-
-/** Options of {@linkcode SyncDatabase.encodeChanges}. */
-export interface EncodeOptions {
-  /** Only changes with a db_version greater than this. @default 0 */
-  sinceDbVersion?: number;
-  /** Leave out changes made by this site (32 hex chars or 16 bytes), e.g. the receiver's own. */
-  excludeSiteId?: string | Uint8Array;
-}
-
-/** Options of {@linkcode SyncDatabase.cleanup}. */
-export interface CleanupOptions {
-  /**
-   * Required when `table` is the last synced table: cleaning it also drops all
-   * cloudsync metadata, including this device's site id (a new identity follows).
-   * @default false
-   */
-  destroySiteIdentity?: boolean;
-}
+export type { EncodeOptions } from "./_payload.ts";
+export type { Algorithm, CleanupOptions, InitOptions } from "./_tables.ts";
 
 /**
  * A SQLite database synced by sqlite-sync.
@@ -71,21 +39,51 @@ export interface CleanupOptions {
 export class SyncDatabase {
   #driver: Driver;
   #extension: ResolvedExtension;
-  #statements = new Map<string, PreparedStatement>();
-  #blockTables = new Set<string>();
+  #statements: StatementCache;
+  #tables: Tables;
+  #host: PayloadHost;
   #closed = false;
   #network: CloudSyncNetwork;
 
   private constructor(driver: Driver, extension: ResolvedExtension) {
     this.#driver = driver;
     this.#extension = extension;
+    this.#statements = new StatementCache((sql) => driver.prepare(sql));
+    const host = {
+      driver,
+      assertOpen: () => this.#assertOpen(),
+      statement: (sql: string) => this.#cached(sql),
+      call: (sql: string, params: SqlValue[], op: string) => this.#call(sql, params, op),
+    };
+    this.#tables = new Tables(host);
+    this.#host = host;
     this.#network = new CloudSyncNetwork({
       call: (sql, params, op, secrets) => this.#call(sql, params, op, true, secrets),
       assertOpen: () => this.#assertOpen(),
-      afterLogout: () => this.#refreshBlockTables(),
-      blockTables: () => [...this.#blockTables],
+      afterLogout: () => this.#tables.refresh(),
+      blockTables: () => [...this.#tables.blockTables],
     });
-    this.#refreshBlockTables();
+  }
+
+  /**
+   * Wraps a fresh connection. Its first queries run here, not in the
+   * constructor: when they throw (a read-only non-database file…), the
+   * connection is closed instead of leaking.
+   */
+  static #adopt(driver: Driver, extension: ResolvedExtension): SyncDatabase {
+    const db = new SyncDatabase(driver, extension);
+    try {
+      db.#tables.refresh();
+      return db;
+    } catch (err) {
+      try {
+        db.#statements.clear();
+        closeConnection(driver);
+      } catch {
+        // The first error is the one to report.
+      }
+      throw err;
+    }
   }
 
   /**
@@ -107,7 +105,7 @@ export class SyncDatabase {
    */
   static async open(path: string, options: OpenOptions = {}): Promise<SyncDatabase> {
     const { driver, extension } = await openDatabase(path, options);
-    return new SyncDatabase(driver, extension);
+    return SyncDatabase.#adopt(driver, extension);
   }
 
   /** The underlying connection, for queries this class does not wrap. Bypasses the block-column guard. */
@@ -144,7 +142,7 @@ export class SyncDatabase {
   async openSibling(options: OpenOptions = {}): Promise<SyncDatabase> {
     this.#assertOpen();
     const driver = await openWithExtension(this.#driver.path, this.#extension, options);
-    return new SyncDatabase(driver, this.#extension);
+    return SyncDatabase.#adopt(driver, this.#extension);
   }
 
   // ---- plain SQL, with the block-column guard --------------------------------
@@ -176,7 +174,7 @@ export class SyncDatabase {
   run(sql: string, ...params: SqlValue[]): { changes: number; lastInsertRowid: number | bigint } {
     this.#guard(sql);
     try {
-      return this.#cached(sql).run(...params);
+      return this.#statements.user(sql).run(...params);
     } catch (err) {
       throw staleContext(err);
     }
@@ -192,7 +190,7 @@ export class SyncDatabase {
   get(sql: string, ...params: SqlValue[]): Row | undefined {
     this.#guard(sql);
     try {
-      return this.#cached(sql).get(...params);
+      return this.#statements.user(sql).get(...params);
     } catch (err) {
       throw staleContext(err);
     }
@@ -208,7 +206,7 @@ export class SyncDatabase {
   all(sql: string, ...params: SqlValue[]): Row[] {
     this.#guard(sql);
     try {
-      return this.#cached(sql).all(...params);
+      return this.#statements.user(sql).all(...params);
     } catch (err) {
       throw staleContext(err);
     }
@@ -238,37 +236,7 @@ export class SyncDatabase {
    * @throws {SqliteSyncError} `schema` naming the table, column and fix.
    */
   init(table: string, options: InitOptions = {}): string {
-    this.#assertOpen();
-    const { algorithm = "cls", ...checks } = options;
-    if (algorithm !== "cls" && algorithm !== "gos") {
-      throw new SqliteSyncError(
-        "schema",
-        `Cannot init ${describe(table)} with algorithm ${
-          describe(algorithm)
-        }: sqlite-sync 1.1.4 supports ` +
-          `only "cls" (default) and "gos"; "dws" and "aws" are documented but rejected by the extension.`,
-      );
-    }
-    // cloudsync_init('*') answers "Table * does not exist" in 1.1.4: expand it here.
-    const tables = table === "*" ? userTables(this.#driver) : [table];
-    if (tables.length === 0) {
-      throw new SqliteSyncError(
-        "schema",
-        `Cannot init "*": the database has no user tables. Create the tables to sync first.`,
-      );
-    }
-    for (const t of tables) preflightTable(this.#driver, t, checks);
-    const flags = initFlags(checks);
-    // One transaction: with '*' either every table is synced or none is.
-    const id = this.#driver.transaction(() => {
-      let last: SqlValue | undefined;
-      for (const t of tables) {
-        last = this.#call("SELECT cloudsync_init(?, ?, ?) AS v", [t, algorithm, flags], "init()");
-      }
-      return last;
-    });
-    this.#refreshBlockTables();
-    return String(id).toLowerCase();
+    return this.#tables.init(table, options);
   }
 
   /**
@@ -280,7 +248,7 @@ export class SyncDatabase {
   enable(table: string): void {
     this.#call(
       "SELECT cloudsync_enable(?) AS v",
-      [this.#syncedTable(table, "enable()")],
+      [this.#tables.syncedTable(table, "enable()")],
       "enable()",
     );
   }
@@ -294,7 +262,7 @@ export class SyncDatabase {
   disable(table: string): void {
     this.#call(
       "SELECT cloudsync_disable(?) AS v",
-      [this.#syncedTable(table, "disable()")],
+      [this.#tables.syncedTable(table, "disable()")],
       "disable()",
     );
   }
@@ -317,11 +285,7 @@ export class SyncDatabase {
    * @returns Their names, sorted.
    */
   syncedTables(): string[] {
-    this.#assertOpen();
-    if (!this.#hasMeta()) return [];
-    return this.#cached(
-      "SELECT DISTINCT tbl_name AS t FROM cloudsync_table_settings WHERE col_name = '*' AND key = 'algo' ORDER BY 1",
-    ).all().map((r) => String(r.t));
+    return this.#tables.synced();
   }
 
   /**
@@ -334,19 +298,7 @@ export class SyncDatabase {
    *   confirmation.
    */
   cleanup(table: string, options: CleanupOptions = {}): void {
-    const name = this.#syncedTable(table, "cleanup()");
-    const synced = this.syncedTables();
-    if (synced.length === 1 && synced[0] === name && options.destroySiteIdentity !== true) {
-      throw new SqliteSyncError(
-        "state",
-        `cleanup(${
-          JSON.stringify(name)
-        }) would remove the last synced table, which also deletes all ` +
-          `cloudsync metadata and this device's site id. Pass { destroySiteIdentity: true } to confirm.`,
-      );
-    }
-    this.#call("SELECT cloudsync_cleanup(?) AS v", [name], "cleanup()");
-    this.#refreshBlockTables();
+    this.#tables.cleanup(table, options);
   }
 
   /**
@@ -358,7 +310,8 @@ export class SyncDatabase {
    * @param column A non-key TEXT column.
    * @param options `algorithm: "block"`, and an optional `delimiter` (default `"\n"`).
    * @throws {SqliteSyncError} `state` (table not synced) or `schema` (no such column, a key or
-   *   non-TEXT column).
+   *   non-TEXT column, or a PRIMARY KEY/UNIQUE constraint declaring `ON CONFLICT REPLACE`, which
+   *   turns plain INSERTs into replaces).
    * @throws {TypeError} for another algorithm or a delimiter with NUL.
    */
   setColumn(
@@ -366,36 +319,7 @@ export class SyncDatabase {
     column: string,
     options: { algorithm: "block"; delimiter?: string },
   ): void {
-    const name = this.#syncedTable(table, "setColumn()");
-    assertBlockCandidate(assertColumn(this.#driver, name, column), name);
-    if (options?.algorithm !== "block") {
-      throw new TypeError(
-        `setColumn(): algorithm must be "block", got ${describe(options?.algorithm)}`,
-      );
-    }
-    if (
-      options.delimiter !== undefined &&
-      (typeof options.delimiter !== "string" || options.delimiter.includes("\0"))
-    ) {
-      throw new TypeError(
-        `setColumn(): delimiter must be a string without NUL, got ${describe(options.delimiter)}`,
-      );
-    }
-    this.#driver.transaction(() => {
-      this.#call(
-        "SELECT cloudsync_set_column(?, ?, 'algo', 'block') AS v",
-        [name, column],
-        "setColumn()",
-      );
-      if (options.delimiter !== undefined) {
-        this.#call("SELECT cloudsync_set_column(?, ?, 'delimiter', ?) AS v", [
-          name,
-          column,
-          options.delimiter,
-        ], "setColumn()");
-      }
-    });
-    this.#refreshBlockTables();
+    this.#tables.setColumn(table, column, options);
   }
 
   /**
@@ -410,24 +334,7 @@ export class SyncDatabase {
    *   compile or fails over the existing rows.
    */
   setFilter(table: string, expression: string): void {
-    const name = this.#syncedTable(table, "setFilter()");
-    assertFilterExpression(this.#driver, name, expression);
-    // cloudsync_set_filter rewrites the triggers before it refills metadata; when
-    // the refill fails it leaves the new triggers behind. A transaction undoes them.
-    try {
-      this.#driver.transaction(() => {
-        this.#call("SELECT cloudsync_set_filter(?, ?) AS v", [name, expression], "setFilter()");
-      });
-    } catch (err) {
-      if (!(err instanceof SqliteSyncError) || err.kind !== "sql") throw err;
-      throw new SqliteSyncError(
-        "schema",
-        `setFilter(): ${describe(expression)} failed when evaluated over the rows of table ${
-          JSON.stringify(name)
-        }, nothing was changed: ${err.message}`,
-        { cause: err },
-      );
-    }
+    this.#tables.setFilter(table, expression);
   }
 
   /**
@@ -438,7 +345,7 @@ export class SyncDatabase {
   clearFilter(table: string): void {
     this.#call(
       "SELECT cloudsync_clear_filter(?) AS v",
-      [this.#syncedTable(table, "clearFilter()")],
+      [this.#tables.syncedTable(table, "clearFilter()")],
       "clearFilter()",
     );
   }
@@ -453,32 +360,7 @@ export class SyncDatabase {
    *   number of key values.
    */
   textMaterialize(table: string, column: string, ...pk: SqlValue[]): void {
-    const name = this.#syncedTable(table, "textMaterialize()");
-    assertColumn(this.#driver, name, column);
-    if (!this.#isBlockColumn(name, column)) {
-      throw new SqliteSyncError(
-        "schema",
-        `textMaterialize(): column ${JSON.stringify(column)} of table ${
-          JSON.stringify(name)
-        } is not block-level; call setColumn(${JSON.stringify(name)}, ${
-          JSON.stringify(column)
-        }, { algorithm: "block" }) first.`,
-      );
-    }
-    const pkCount = tableColumns(this.#driver, name).filter((c) => c.pk > 0).length;
-    if (pk.length !== pkCount) {
-      throw new TypeError(
-        `textMaterialize(): table ${
-          JSON.stringify(name)
-        } has ${pkCount} primary key column(s), got ${pk.length} value(s)`,
-      );
-    }
-    const marks = pk.map(() => "?").join(", ");
-    this.#call(
-      `SELECT cloudsync_text_materialize(?, ?, ${marks}) AS v`,
-      [name, column, ...pk],
-      "textMaterialize()",
-    );
+    this.#tables.textMaterialize(table, column, pk);
   }
 
   /**
@@ -489,24 +371,12 @@ export class SyncDatabase {
    *
    * @param table A synced table.
    * @param fn Synchronous DDL, e.g. `(db) => db.exec("ALTER TABLE notes ADD COLUMN tags TEXT")`.
-   * @throws Whatever `fn` threw, after the rollback; {TypeError} for an async `fn`.
+   * @throws Whatever `fn` threw, after the rollback; {TypeError} for an async `fn`;
+   *   {SqliteSyncError} `schema` (rolled back) when a table with block columns gained
+   *   `ON CONFLICT REPLACE`.
    */
   alter(table: string, fn: (db: SyncDatabase) => void): void {
-    const name = this.#syncedTable(table, "alter()");
-    if (typeof fn !== "function") {
-      throw new TypeError("alter(): expected a function running the DDL");
-    }
-    this.#driver.transaction(() => {
-      this.#call("SELECT cloudsync_begin_alter(?) AS v", [name], "alter()");
-      const result: unknown = fn(this);
-      if (result instanceof Promise) {
-        throw new TypeError(
-          "alter(): the function must be synchronous (DDL runs inside one transaction)",
-        );
-      }
-      this.#call("SELECT cloudsync_commit_alter(?) AS v", [name], "alter()");
-    });
-    this.#refreshBlockTables();
+    this.#tables.alter(table, typeof fn === "function" ? () => fn(this) : fn);
   }
 
   // ---- identity, versions, uuids -----------------------------------------------
@@ -607,26 +477,8 @@ export class SyncDatabase {
    * @throws {RangeError} for a negative version; {TypeError} for a malformed site id.
    */
   encodeChanges(options: EncodeOptions = {}): Uint8Array | null {
-    const since = options.sinceDbVersion ?? 0;
-    if (!Number.isSafeInteger(since) || since < 0) {
-      throw new RangeError(
-        `encodeChanges(): sinceDbVersion must be an integer ≥ 0, got ${describe(since)}`,
-      );
-    }
-    const base =
-      "SELECT cloudsync_payload_encode(tbl, pk, col_name, col_value, col_version, db_version, site_id, cl, seq) AS v " +
-      "FROM cloudsync_changes WHERE db_version > ?";
-    const exclude = options.excludeSiteId;
-    if (exclude === undefined) {
-      return this.#call(base, [since], "encodeChanges()") as Uint8Array | null;
-    }
-    return this.#call(
-      `${base} AND site_id != ?`,
-      [since, toSiteIdBytes(exclude)],
-      "encodeChanges()",
-    ) as
-      | Uint8Array
-      | null;
+    this.#assertOpen();
+    return encodeChanges(this.#host, options);
   }
 
   /**
@@ -634,45 +486,40 @@ export class SyncDatabase {
    *
    * @param payload The payload bytes.
    * @returns The number of rows applied.
-   * @throws {SqliteSyncError} `apply` for a corrupt payload or an unknown schema.
+   * @throws {SqliteSyncError} `apply` for a corrupt payload, an unknown schema or a failed
+   *   constraint; a transaction the failed apply left open (1.1.4) is rolled back first.
    */
   applyChanges(payload: Uint8Array): number {
-    if (!(payload instanceof Uint8Array) || payload.length === 0) {
-      throw new TypeError(
-        `applyChanges(): expected a non-empty Uint8Array, got ${describe(payload)}`,
-      );
-    }
-    try {
-      return Number(
-        this.#call("SELECT cloudsync_payload_apply(?) AS v", [payload], "applyChanges()"),
-      );
-    } catch (err) {
-      // Every SQL failure of payload_apply is about the payload ("Error on
-      // cloudsync_payload_decode: invalid input size." is not caught by the classifier).
-      if (err instanceof SqliteSyncError && err.kind === "sql") {
-        throw new SqliteSyncError("apply", err.message, {
-          cause: err.cause ?? err,
-          code: err.code,
-        });
-      }
-      throw err;
-    }
+    this.#assertOpen();
+    return applyChanges(this.#host, payload);
   }
 
   // ---- lifecycle ----------------------------------------------------------------
 
   /** Finalizes cloudsync's statements (required before close). `close()` calls it. */
   terminate(): void {
-    this.#finalizeCached();
+    this.#assertOpen();
+    this.#statements.clear();
     this.#call("SELECT cloudsync_terminate() AS v", [], "terminate()");
   }
 
-  /** Terminates cloudsync and closes the connection. Idempotent. */
+  /**
+   * Frees the network context (when `network.init()` ran), terminates
+   * cloudsync and closes the connection: the 1.1.4 lifecycle. Idempotent; when
+   * closing throws, the database stays open and `close()` can be called again.
+   *
+   * @throws {SqliteSyncError} when SQLite cannot close the connection.
+   */
   close(): void {
     if (this.#closed) return;
-    this.#closed = true;
-    this.#finalizeCached();
+    try {
+      this.#network.cleanup();
+    } catch {
+      // Best effort: closing matters more than freeing the context cleanly.
+    }
+    this.#statements.clear();
     closeConnection(this.#driver);
+    this.#closed = true;
   }
 
   /** Closes the database at the end of a `using` block. */
@@ -694,17 +541,7 @@ export class SyncDatabase {
 
   #cached(sql: string): PreparedStatement {
     this.#assertOpen();
-    let stmt = this.#statements.get(sql);
-    if (!stmt) {
-      stmt = this.#driver.prepare(sql);
-      this.#statements.set(sql, stmt);
-    }
-    return stmt;
-  }
-
-  #finalizeCached(): void {
-    for (const stmt of this.#statements.values()) stmt.finalize();
-    this.#statements.clear();
+    return this.#statements.fixed(sql);
   }
 
   #call(
@@ -725,69 +562,6 @@ export class SyncDatabase {
   #guard(sql: string): void {
     this.#assertOpen();
     if (typeof sql !== "string") throw new TypeError(`Expected SQL text, got ${describe(sql)}`);
-    assertNoBlockReplace(sql, this.#blockTables);
+    assertNoBlockReplace(sql, this.#tables.blockTables);
   }
-
-  // Cached (finalized on close) rather than prepared per call: a statement left
-  // to the GC keeps a bun:sqlite connection (and its file descriptors) alive.
-  #hasMeta(): boolean {
-    return this.#cached(
-      "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'cloudsync_table_settings'",
-    ).get() !== undefined;
-  }
-
-  #isBlockColumn(table: string, column: string): boolean {
-    return this.#hasMeta() && this.#cached(
-          "SELECT 1 AS x FROM cloudsync_table_settings WHERE tbl_name = ? AND col_name = ? AND key = 'algo' AND value = 'block'",
-        ).get(table, column) !== undefined;
-  }
-
-  #refreshBlockTables(): void {
-    this.#blockTables = new Set(
-      this.#hasMeta()
-        ? this.#cached(
-          "SELECT DISTINCT lower(tbl_name) AS t FROM cloudsync_table_settings WHERE col_name != '*' AND key = 'algo' AND value = 'block'",
-        ).all().map((r) => String(r.t))
-        : [],
-    );
-  }
-
-  #syncedTable(table: string, operation: string): string {
-    this.#assertOpen();
-    if (table === "*") {
-      throw new TypeError(
-        `${operation}: "*" (every table) is accepted only by init(); name one table.`,
-      );
-    }
-    assertIdentifier(table, "table");
-    if (!this.syncedTables().includes(table)) {
-      throw new SqliteSyncError(
-        "state",
-        `Table ${JSON.stringify(table)} is not enabled for sync: call init(${
-          JSON.stringify(table)
-        }) first.`,
-      );
-    }
-    return table;
-  }
-}
-
-/**
- * A connection loads cloudsync's table list when the extension loads: a table
- * init()ed later on another connection is unknown here, and its triggers fail
- * with "Unable to retrieve table name X in cloudsync_insert". Say how to fix it.
- */
-function staleContext(err: unknown): unknown {
-  const m = err instanceof Error
-    ? /Unable to retrieve table name (.+?) in cloudsync_\w+/.exec(err.message)
-    : null;
-  if (!m) return err;
-  return new SqliteSyncError(
-    "state",
-    `Table ${JSON.stringify(m[1])} was enabled for sync on another connection after this one ` +
-      `opened, so this connection does not track it yet: call init(${
-        JSON.stringify(m[1])
-      }) on this connection too (init is idempotent), or open it after init.`,
-    { cause: err },
-  );
 }

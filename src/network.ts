@@ -81,6 +81,12 @@ export interface NetworkHost {
   blockTables(): readonly string[];
 }
 
+/** Hosts where plain http:// keeps credentials on this machine. */
+const LOOPBACK = new Set(["127.0.0.1", "[::1]", "localhost"]);
+
+/** Credentials remembered for redaction: the current one and a few before it. */
+const MAX_SECRETS = 8;
+
 const DATABASE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,255}$/;
 
 function assertSecret(value: unknown, what: string): string {
@@ -108,6 +114,12 @@ function assertAddress(value: unknown): string {
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new TypeError(`Invalid address: protocol ${url.protocol} is not http(s)`);
   }
+  if (url.protocol === "http:" && !LOOPBACK.has(url.hostname.toLowerCase())) {
+    throw new TypeError(
+      `Invalid address ${describe(url.origin)}: plain http:// would send the API key or token ` +
+        `in cleartext; use https://, or http:// only for a loopback host (127.0.0.1, [::1], localhost)`,
+    );
+  }
   if (url.username || url.password) {
     throw new TypeError("Invalid address: credentials belong in apiKey or token, not in the URL");
   }
@@ -131,11 +143,16 @@ function assertAddress(value: unknown): string {
 export class CloudSyncNetwork {
   #host: NetworkHost;
   #ready = false;
+  // Set before cloudsync_network_init runs (even a failed init may allocate),
+  // cleared by cleanup()/logout(): whether cloudsync_network_cleanup() is due.
+  #context = false;
   #secrets: string[] = [];
 
   /**
-   * Made by {@linkcode SyncDatabase}; use `db.network`.
+   * Internal: created by {@linkcode SyncDatabase}; use `db.network`. Not for
+   * direct use (the host hooks are not a stable API).
    *
+   * @internal
    * @param host The owning database's call hooks.
    */
   constructor(host: NetworkHost) {
@@ -171,6 +188,7 @@ export class CloudSyncNetwork {
     const jwt = token === undefined ? undefined : assertSecret(token, "token");
     const base = address === undefined ? undefined : assertAddress(address);
     this.#ready = false;
+    this.#context = true;
     if (base === undefined) {
       this.#host.call(
         "SELECT cloudsync_network_init(?) AS v",
@@ -383,21 +401,26 @@ export class CloudSyncNetwork {
       this.#secrets,
     );
     this.#ready = false;
+    this.#context = false;
     this.#secrets = [];
     this.#host.afterLogout();
   }
 
-  /** Frees the network context. Call `init()` again before the next network call. */
+  /**
+   * Frees the network context. Call `init()` again before the next network
+   * call. `db.close()` calls it.
+   */
   cleanup(): void {
     this.#host.assertOpen();
-    if (!this.#ready) return;
+    if (!this.#context) return;
+    this.#ready = false;
     this.#host.call(
       "SELECT cloudsync_network_cleanup() AS v",
       [],
       "network.cleanup()",
       this.#secrets,
     );
-    this.#ready = false;
+    this.#context = false;
   }
 
   #assertReady(operation: string): void {
@@ -408,7 +431,8 @@ export class CloudSyncNetwork {
   }
 
   #remember(secret: string): void {
-    if (!this.#secrets.includes(secret)) this.#secrets.push(secret);
+    // Most recent last; a token refreshed every few minutes must not grow the list forever.
+    this.#secrets = [...this.#secrets.filter((s) => s !== secret), secret].slice(-MAX_SECRETS);
   }
 
   #text(sql: string, params: SqlValue[], operation: string): string {

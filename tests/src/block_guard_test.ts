@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tempDir, testExtensionPath } from "../_helpers.ts";
-import { assertNoBlockReplace } from "../../src/block_guard.ts";
+import { assertNoBlockReplace, replaceConflicts } from "../../src/block_guard.ts";
 import { SyncDatabase } from "../../src/database.ts";
 import { SqliteSyncError } from "../../src/errors.ts";
 
@@ -254,6 +254,175 @@ describe("block guard on replicas", () => {
     } finally {
       db.close();
       dir.cleanup();
+    }
+  });
+});
+
+describe("schema-level ON CONFLICT REPLACE", () => {
+  it("replaceConflicts() names PRIMARY KEY and UNIQUE constraints declaring ON CONFLICT REPLACE", () => {
+    assert.deepEqual(
+      replaceConflicts(
+        "CREATE TABLE notes (id TEXT PRIMARY KEY ON CONFLICT REPLACE NOT NULL, body TEXT)",
+      ),
+      ['PRIMARY KEY of column "id"'],
+    );
+    assert.deepEqual(
+      replaceConflicts(
+        'CREATE TABLE t ("my id" TEXT NOT NULL PRIMARY KEY DESC ON CONFLICT REPLACE, ' +
+          "price DECIMAL(10,2), slug TEXT UNIQUE on conflict replace)",
+      ),
+      ['PRIMARY KEY of column "my id"', 'UNIQUE of column "slug"'],
+    );
+    assert.deepEqual(
+      replaceConflicts(
+        "CREATE TABLE t (a TEXT, b TEXT, CONSTRAINT pk PRIMARY KEY (a, b) ON CONFLICT REPLACE)",
+      ),
+      ["PRIMARY KEY (a, b)"],
+    );
+    assert.deepEqual(
+      replaceConflicts(
+        "CREATE TABLE t (a TEXT PRIMARY KEY, b TEXT, UNIQUE(b)\n ON CONFLICT REPLACE)",
+      ),
+      ["UNIQUE (b)"],
+    );
+  });
+
+  it("replaceConflicts() ignores NOT NULL ON CONFLICT REPLACE, other conflict clauses, literals and comments", () => {
+    for (
+      const sql of [
+        "CREATE TABLE t (id TEXT PRIMARY KEY, body TEXT NOT NULL ON CONFLICT REPLACE DEFAULT '')",
+        "CREATE TABLE t (id TEXT PRIMARY KEY ON CONFLICT ABORT, u TEXT UNIQUE ON CONFLICT IGNORE)",
+        "CREATE TABLE t (id TEXT PRIMARY KEY, body TEXT DEFAULT 'UNIQUE ON CONFLICT REPLACE')",
+        "CREATE TABLE t (id TEXT PRIMARY KEY /* ON CONFLICT REPLACE */, body TEXT)",
+        "CREATE TABLE t (id TEXT PRIMARY KEY -- ON CONFLICT REPLACE\n, body TEXT)",
+      ]
+    ) {
+      assert.deepEqual(replaceConflicts(sql), [], sql);
+    }
+  });
+
+  const REPLACE_PK =
+    "CREATE TABLE notes (id TEXT PRIMARY KEY ON CONFLICT REPLACE NOT NULL, body TEXT, title TEXT)";
+
+  async function pair(schema: string) {
+    const dir = tempDir();
+    const extensionPath = await testExtensionPath();
+    const open = async (name: string) => {
+      const db = await SyncDatabase.open(join(dir.path, name), { extensionPath });
+      db.exec(schema);
+      db.init("notes");
+      return db;
+    };
+    const a = await open("a.db");
+    const b = await open("b.db");
+    return {
+      a,
+      b,
+      ship: (since = 0) => {
+        const payload = a.encodeChanges({ sinceDbVersion: since });
+        return payload === null ? 0 : b.applyChanges(payload);
+      },
+      done: () => {
+        a.close();
+        b.close();
+        dir.cleanup();
+      },
+    };
+  }
+
+  it("driver bypass: on a PRIMARY KEY ON CONFLICT REPLACE table a plain INSERT loses block data on the peer in 1.1.4", async () => {
+    const r = await pair(REPLACE_PK);
+    try {
+      // What setColumn() now refuses, done through the raw connection on both replicas.
+      for (const db of [r.a, r.b]) {
+        db.driver.prepare("SELECT cloudsync_set_column('notes', 'body', 'algo', 'block')").get();
+      }
+      r.a.run("INSERT INTO notes (id, body, title) VALUES ('n', ?, 't')", "AAA\nBBB\nCCC");
+      r.ship();
+      const since = r.a.dbVersion();
+      // No OR REPLACE in the text: the block guard cannot see it; the schema turns it into a replace.
+      r.a.run("INSERT INTO notes (id, body, title) VALUES ('n', 'ZZZ', 't')");
+      assert.equal(r.a.get("SELECT body AS v FROM notes WHERE id = 'n'")?.v, "ZZZ");
+      r.ship(since);
+      const peer = r.b.get("SELECT body AS v FROM notes WHERE id = 'n'")?.v;
+      console.log(`ON CONFLICT REPLACE bypass: writer has "ZZZ", peer has ${JSON.stringify(peer)}`);
+      assert.notEqual(
+        peer,
+        "ZZZ",
+        "1.1.4 replaces now reach peers intact: the check may be relaxed",
+      );
+    } finally {
+      r.done();
+    }
+  });
+
+  it("setColumn() refuses a table whose PRIMARY KEY or UNIQUE constraint has ON CONFLICT REPLACE, naming it and the fix", async () => {
+    for (
+      const [schema, named] of [
+        [REPLACE_PK, /PRIMARY KEY of column "id"/],
+        [
+          "CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT, slug TEXT, UNIQUE (slug) ON CONFLICT REPLACE)",
+          /UNIQUE \(slug\)/,
+        ],
+      ] as const
+    ) {
+      const r = await pair(schema);
+      try {
+        assert.throws(
+          () => r.a.setColumn("notes", "body", { algorithm: "block" }),
+          (err) => {
+            assert.ok(err instanceof SqliteSyncError, String(err));
+            assert.equal(err.kind, "schema");
+            assert.match(err.message, named);
+            assert.match(err.message, /ON CONFLICT REPLACE.*Rebuild the table without/);
+            return true;
+          },
+        );
+        // Nothing was configured: the table has no block column.
+        assert.equal(
+          r.a.get(
+            "SELECT count(*) AS n FROM cloudsync_table_settings WHERE col_name = 'body'",
+          )?.n,
+          0,
+        );
+        r.a.run("INSERT INTO notes (id, body) VALUES ('n', 'x')");
+      } finally {
+        r.done();
+      }
+    }
+  });
+
+  it("alter() on a table with block columns rolls back DDL that adds ON CONFLICT REPLACE", async () => {
+    const r = await pair(
+      "CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT, title TEXT)",
+    );
+    try {
+      r.a.setColumn("notes", "body", { algorithm: "block" });
+      r.a.run("INSERT INTO notes (id, body) VALUES ('n', ?)", "AAA\nBBB");
+      const schema = r.a.all("SELECT name, sql FROM sqlite_master ORDER BY name");
+      assert.throws(
+        () =>
+          r.a.alter("notes", (db) => {
+            db.exec(
+              "CREATE TABLE notes_new (id TEXT PRIMARY KEY ON CONFLICT REPLACE NOT NULL, body TEXT, title TEXT);" +
+                "INSERT INTO notes_new SELECT id, body, title FROM notes;" +
+                "DROP TABLE notes;" +
+                "ALTER TABLE notes_new RENAME TO notes",
+            );
+          }),
+        (err) => {
+          assert.ok(err instanceof SqliteSyncError, String(err));
+          assert.equal(err.kind, "schema");
+          assert.match(err.message, /^alter\(\): table "notes" declares ON CONFLICT REPLACE/);
+          return true;
+        },
+      );
+      assert.deepEqual(r.a.all("SELECT name, sql FROM sqlite_master ORDER BY name"), schema);
+      assert.equal(r.a.get("SELECT body AS v FROM notes")?.v, "AAA\nBBB");
+      // A plain alter still works.
+      r.a.alter("notes", (db) => db.exec("ALTER TABLE notes ADD COLUMN tags TEXT"));
+    } finally {
+      r.done();
     }
   });
 });

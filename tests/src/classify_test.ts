@@ -92,6 +92,49 @@ describe("classifyError()", () => {
     }
   });
 
+  it("classifyError() maps credential refusals without a status to 'auth' by their text", () => {
+    for (
+      const body of [
+        "Unauthorized",
+        "unauthorised",
+        "403 Forbidden",
+        '{"message":"invalid api key"}',
+        '{"message":"Invalid API-Key"}',
+        "invalid key",
+        '{"error":"token expired"}',
+        "JWT is invalid",
+        "expired jwt",
+        '{"errors":[{"title":"Invalid token"}]}',
+      ]
+    ) {
+      const err = classify(body);
+      assert.equal(err.kind, "auth", body);
+      assert.equal(err.status, undefined, body);
+    }
+  });
+
+  it("classifyError() lets a known status win over auth-like text, and keeps local errors 'sql'", () => {
+    const err = classify('{"errors":[{"status":"400","title":"invalid token format"}]}');
+    assert.deepEqual([err.kind, err.status], ["http", 400]);
+    assert.equal(classify("Unauthorized", false).kind, "sql");
+    assert.equal(classify("Failed to connect to 127.0.0.1 port 1: invalid key").kind, "offline");
+  });
+
+  it("classifyError() says the server gave no details for 1.1.4's empty-body error texts", () => {
+    for (
+      const text of [
+        "cloudsync_network_send_changes unable to apply changes to remote host.",
+        "Memory error.",
+      ]
+    ) {
+      const err = classify(text);
+      assert.equal(err.kind, "http", text);
+      assert.equal(err.status, undefined);
+      assert.match(err.message, /gave no details \(empty body; status unknown\)/);
+    }
+    assert.equal(classify("Memory error.", false).kind, "sql");
+  });
+
   it("classifyError() reads {error:{…}} and top-level status bodies too", () => {
     const a = classify('{"error":{"status":429,"code":"rate_limited","message":"Slow down"}}');
     assert.deepEqual([a.kind, a.status, a.code], ["http", 429, "rate_limited"]);

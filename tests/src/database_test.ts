@@ -450,6 +450,102 @@ describe("SyncDatabase", () => {
     }
   });
 
+  it("applyChanges() rolls back the transaction a failed apply leaves open (1.1.4 deferred foreign key)", async () => {
+    const schema = "PRAGMA foreign_keys = ON;" +
+      "CREATE TABLE parent (id TEXT PRIMARY KEY NOT NULL, v TEXT);" +
+      "CREATE TABLE child (id TEXT PRIMARY KEY NOT NULL, " +
+      "pid TEXT REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)";
+    const a = await fresh(schema);
+    const b = await fresh(schema);
+    /** SQLite refuses BEGIN inside a transaction. */
+    const inTransaction = (db: SyncDatabase) => {
+      try {
+        db.driver.exec("BEGIN");
+      } catch {
+        return true;
+      }
+      db.driver.exec("ROLLBACK");
+      return false;
+    };
+    try {
+      for (const f of [a, b]) {
+        f.db.init("parent");
+        f.db.init("child");
+      }
+      // The sender has no FK enforcement, so its payload holds a child without a parent.
+      a.db.exec("PRAGMA foreign_keys = OFF");
+      a.db.run("INSERT INTO child (id, pid) VALUES ('c', 'missing')");
+      const orphan = a.db.encodeChanges()!;
+      const version = b.db.dbVersion();
+      assert.throws(
+        () => b.db.applyChanges(orphan),
+        isKind("apply", /FOREIGN KEY constraint failed/),
+      );
+      assert.equal(inTransaction(b.db), false, "the failed apply's transaction is still open");
+      assert.deepEqual(b.db.all("SELECT * FROM child"), []);
+      assert.equal(b.db.dbVersion(), version);
+      // The receiver is usable: its own writes commit; once the parent arrives, the child applies.
+      b.db.run("INSERT INTO parent (id, v) VALUES ('p', 'x')");
+      const sent = a.db.dbVersion();
+      a.db.run("INSERT INTO parent (id, v) VALUES ('missing', 'found')");
+      assert.ok(b.db.applyChanges(a.db.encodeChanges({ sinceDbVersion: sent })!) > 0);
+      assert.ok(b.db.applyChanges(orphan) > 0);
+      assert.deepEqual(b.db.all("SELECT id, pid FROM child"), [{ id: "c", pid: "missing" }]);
+    } finally {
+      a.done();
+      b.done();
+    }
+  });
+
+  it("run()/get()/all() keep at most 128 user statements prepared, finalizing the least recently used", async () => {
+    const f = await fresh();
+    try {
+      f.db.init("notes");
+      // Count live statements by wrapping the connection's prepare (the cache prepares through it).
+      const driver = f.db.driver;
+      const prepare = driver.prepare.bind(driver);
+      let live = 0;
+      let peak = 0;
+      Object.defineProperty(driver, "prepare", {
+        configurable: true,
+        value: (sql: string) => {
+          const stmt = prepare(sql);
+          live++;
+          peak = Math.max(peak, live);
+          let finalized = false;
+          const finalize = stmt.finalize.bind(stmt);
+          return Object.assign(Object.create(stmt), {
+            run: stmt.run.bind(stmt),
+            get: stmt.get.bind(stmt),
+            all: stmt.all.bind(stmt),
+            finalize: () => {
+              if (!finalized) live--;
+              finalized = true;
+              finalize();
+            },
+          });
+        },
+      });
+      const baseline = live;
+      for (let i = 0; i < 1000; i++) {
+        const sql = `SELECT ${i} AS n`;
+        const fn = i % 3 === 0 ? "run" : i % 3 === 1 ? "get" : "all";
+        f.db[fn](sql);
+        if (i % 100 === 0) f.db.run("INSERT INTO notes (id, body) VALUES (?, ?)", f.db.uuid(), "x");
+      }
+      console.log(`statement cache: 1000 distinct SQL strings, live ${live}, peak ${peak}`);
+      assert.ok(live - baseline <= 128 + 8, `${live - baseline} user statements stay prepared`);
+      assert.ok(peak - baseline <= 128 + 8, `peak ${peak}`);
+      // A hot statement survives the churn: recently used entries are not evicted.
+      assert.equal(Number(f.db.get("SELECT count(*) AS n FROM notes")?.n), 10);
+      assert.equal(f.db.dbVersion() > 0, true);
+      f.db.close();
+      assert.equal(live, 0, "close() finalized every statement");
+    } finally {
+      f.done();
+    }
+  });
+
   it("exec()/run()/get()/all()/transaction() run plain SQL and roll back on throw", async () => {
     const f = await fresh();
     try {

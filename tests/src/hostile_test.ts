@@ -280,6 +280,33 @@ const CASES: Case[] = [
     expect: TypeError,
     message: /load_extension\(\)/,
   },
+  // Quoted function names: SQLite calls "f"(…), [f](…) and `f`(…) like f(…).
+  ...[
+    `"cloudsync_set"('send_dbversion', '999') IS NULL`,
+    `[cloudsync_set]('send_dbversion', '999') IS NULL`,
+    "`cloudsync_set`('send_dbversion', '999') IS NULL",
+    `"CLOUDSYNC_SET" ('check_seq', '7') IS NULL`,
+    `"load_extension"('/tmp/x') IS NULL`,
+    `id = 'a' OR "lower"(body) = 'x'`,
+  ].map((expression): Case => ({
+    name: `setFilter() quoted call ${expression}`,
+    run: (db) => db.setFilter("notes", expression),
+    expect: TypeError,
+    message: /must not call a function by a quoted name/,
+  })),
+  {
+    name: "setFilter() calls cloudsync through a view (seen only in the compiled program)",
+    run: (db) => db.setFilter("notes", "id NOT IN (SELECT x FROM sneaky)"),
+    expect: TypeError,
+    message: /must not call cloudsync_set\(\)/,
+  },
+  {
+    // load_extension is SQLITE_DIRECTONLY: SQLite itself refuses it inside a view.
+    name: "setFilter() calls load_extension through a view",
+    run: (db) => db.setFilter("notes", "EXISTS (SELECT 1 FROM loader)"),
+    expect: "schema",
+    message: /unsafe use of load_extension\(\)/,
+  },
   {
     name: "setFilter() garbage",
     run: (db) => db.setFilter("notes", "hello world"),
@@ -510,7 +537,10 @@ describe("hostile input", () => {
     try {
       db.exec(
         "CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT, title TEXT, n INTEGER);" +
-          "CREATE TABLE plain (id TEXT PRIMARY KEY NOT NULL, v TEXT)",
+          "CREATE TABLE plain (id TEXT PRIMARY KEY NOT NULL, v TEXT);" +
+          // Views hide calls from any text check: only EXPLAIN of the filter sees them.
+          "CREATE VIEW sneaky AS SELECT cloudsync_set('send_dbversion', '999') AS x;" +
+          "CREATE VIEW loader AS SELECT load_extension('/nonexistent/x') AS y",
       );
       db.init("notes");
       db.setColumn("notes", "body", { algorithm: "block" });

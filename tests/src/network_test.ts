@@ -17,6 +17,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { listen, refusedPort, runtimeArgv, tempDir, testExtensionPath } from "../_helpers.ts";
 import { SyncDatabase } from "../../src/database.ts";
+import { CloudSyncNetwork, type NetworkHost } from "../../src/network.ts";
 import { SqliteSyncError, type SqliteSyncErrorKind } from "../../src/errors.ts";
 
 const API_KEY = "sqa_TESTSECRET_123456";
@@ -220,6 +221,60 @@ describe("network errors (non-protocol fixtures)", () => {
       db.network.setApiKey("sqa_OTHERSECRET_654321");
       const err = expectError(() => db.network.sendChanges(), "auth");
       assert.ok(!String(err).includes("sqa_OTHERSECRET_654321"));
+    } finally {
+      db.close();
+      await server.stop();
+      dir.cleanup();
+    }
+  });
+});
+
+describe("network auth without the error envelope", () => {
+  for (
+    const [label, body] of [
+      ["plain text", "Unauthorized"],
+      ["a JSON message", '{"message":"invalid api key"}'],
+      ["an expired token", '{"error":"token expired"}'],
+    ]
+  ) {
+    it(`network calls against a server answering 401 with ${label} give kind 'auth'`, async () => {
+      const dir = tempDir();
+      const server = await errorServer(401, "Unauthorized", body);
+      const db = await openAt(dir.path, server.port, { dirty: true });
+      try {
+        for (
+          const call of [
+            () => db.network.sendChanges(),
+            () => db.network.receiveChanges(),
+            () => db.network.status(),
+          ]
+        ) {
+          expectError(call, "auth", /server answered/);
+        }
+      } finally {
+        db.close();
+        await server.stop();
+        dir.cleanup();
+      }
+    });
+  }
+
+  it("network calls against a server answering 401 with an empty body give kind 'http' saying the server gave no details", async () => {
+    const dir = tempDir();
+    const server = await errorServer(401, "Unauthorized", "");
+    const db = await openAt(dir.path, server.port, { dirty: true });
+    try {
+      // 1.1.4 reports an empty error body as "cloudsync_network_send_changes unable to apply
+      // changes to remote host." (send) or "Memory error." (receive, status): no status.
+      const send = expectError(
+        () => db.network.sendChanges(),
+        "http",
+        /gave no details \(empty body; status unknown\).*unable to apply changes to remote host/,
+      );
+      assert.equal(send.status, undefined);
+      for (const call of [() => db.network.receiveChanges(), () => db.network.status()]) {
+        expectError(call, "http", /gave no details.*Memory error/);
+      }
     } finally {
       db.close();
       await server.stop();
@@ -489,5 +544,82 @@ describe("network state and arguments", () => {
       db.close();
       dir.cleanup();
     }
+  });
+});
+
+describe("CloudSyncNetwork with a recording host", () => {
+  /** A host that answers every call with "{}" and records the secrets it is given. */
+  function recordingHost(): NetworkHost & { calls: { sql: string; secrets: string[] }[] } {
+    const calls: { sql: string; secrets: string[] }[] = [];
+    return {
+      calls,
+      call: (sql, _params, _op, secrets) => {
+        calls.push({ sql, secrets: [...secrets] });
+        return "{}";
+      },
+      assertOpen: () => {},
+      afterLogout: () => {},
+      blockTables: () => [],
+    };
+  }
+
+  it("network.init() refuses plain http:// to a non-loopback host, saying the key would travel in cleartext", () => {
+    for (
+      const address of [
+        "http://example.com",
+        "http://10.0.0.5:8080",
+        "http://127.0.0.1.nip.io",
+        "http://[::2]:80",
+      ]
+    ) {
+      const host = recordingHost();
+      const network = new CloudSyncNetwork(host);
+      assert.throws(
+        () => network.init({ databaseId: "db", address, apiKey: API_KEY }),
+        (err) => {
+          assert.ok(err instanceof TypeError, String(err));
+          assert.match(err.message, /cleartext.*https:\/\/.*loopback/);
+          assert.ok(!err.message.includes(API_KEY), err.message);
+          return true;
+        },
+        address,
+      );
+      assert.equal(host.calls.length, 0, "validated before any call");
+    }
+  });
+
+  it("network.init() accepts https:// anywhere and http:// on 127.0.0.1, [::1] and localhost", () => {
+    for (
+      const address of [
+        "https://example.sqlite.cloud",
+        "http://127.0.0.1:8080",
+        "http://[::1]:8080",
+        "http://localhost:8080",
+        "http://LOCALHOST",
+      ]
+    ) {
+      const host = recordingHost();
+      new CloudSyncNetwork(host).init({ databaseId: "db", address, apiKey: API_KEY });
+      assert.match(host.calls[0].sql, /cloudsync_network_init_custom/, address);
+    }
+  });
+
+  it("network.setToken() refreshed 100 times remembers only the last 8 credentials for redaction", () => {
+    const host = recordingHost();
+    const network = new CloudSyncNetwork(host);
+    network.init({ databaseId: "db", address: "http://127.0.0.1:1", apiKey: API_KEY });
+    for (let i = 0; i < 100; i++) network.setToken(`token.refresh.${String(i).padStart(3, "0")}`);
+    network.resetSyncVersion();
+    const last = host.calls.at(-1)!;
+    assert.equal(last.secrets.length, 8);
+    assert.equal(last.secrets.at(-1), "token.refresh.099");
+    assert.ok(last.secrets.includes("token.refresh.092"));
+    // Setting a remembered credential again makes it the most recent, not a duplicate.
+    network.setToken("token.refresh.095");
+    network.resetSyncVersion();
+    const again = host.calls.at(-1)!.secrets;
+    assert.equal(again.length, 8);
+    assert.equal(new Set(again).size, 8);
+    assert.equal(again.at(-1), "token.refresh.095");
   });
 });

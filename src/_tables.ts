@@ -1,0 +1,310 @@
+/**
+ * Table configuration behind {@linkcode SyncDatabase}: init, cleanup,
+ * block columns, row filters, text materialisation and the alter flow, plus
+ * the metadata queries they share (which tables are synced, which have
+ * block columns).
+ *
+ * @module
+ */
+import type { Driver, PreparedStatement, SqlValue } from "../ffi/drivers/driver.ts";
+import { assertNoReplaceConflict } from "./block_guard.ts";
+import { SqliteSyncError } from "./errors.ts";
+import { assertFilterExpression } from "./filter.ts";
+import {
+  assertBlockCandidate,
+  assertColumn,
+  assertIdentifier,
+  describe,
+  type InitChecks,
+  initFlags,
+  preflightTable,
+  tableColumns,
+  userTables,
+} from "./schema.ts";
+
+/** CRDT algorithms that work in sqlite-sync 1.1.4 (`dws`/`aws` are documented but rejected). */
+export type Algorithm = "cls" | "gos";
+
+/** Options of {@linkcode SyncDatabase.init}. */
+export interface InitOptions extends InitChecks {
+  /** `cls` (causal-length set, insert/update/delete) or `gos` (grow-only set, insert only). @default "cls" */
+  algorithm?: Algorithm;
+}
+
+/** Options of {@linkcode SyncDatabase.cleanup}. */
+export interface CleanupOptions {
+  /**
+   * Required when `table` is the last synced table: cleaning it also drops all
+   * cloudsync metadata, including this device's site id (a new identity follows).
+   * @default false
+   */
+  destroySiteIdentity?: boolean;
+}
+
+/** Options of {@linkcode SyncDatabase.setColumn}. */
+export interface ColumnOptions {
+  /** Block-level LWW, the only column algorithm. */
+  algorithm: "block";
+  /** What separates blocks. @default "\n" */
+  delimiter?: string;
+}
+
+/** What the table methods need from their database. */
+export interface TablesHost {
+  /** The connection. */
+  readonly driver: Driver;
+  /** Throws when the database is closed. */
+  assertOpen(): void;
+  /** A cached statement of fixed SQL. */
+  statement(sql: string): PreparedStatement;
+  /** Runs `sql` (one `SELECT fn(...) AS v`) and returns `v`, classifying errors. */
+  call(sql: string, params: SqlValue[], operation: string): SqlValue | undefined;
+}
+
+const HAS_META =
+  "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'cloudsync_table_settings'";
+const SYNCED =
+  "SELECT DISTINCT tbl_name AS t FROM cloudsync_table_settings WHERE col_name = '*' AND key = 'algo' ORDER BY 1";
+const IS_BLOCK =
+  "SELECT 1 AS x FROM cloudsync_table_settings WHERE tbl_name = ? AND col_name = ? AND key = 'algo' AND value = 'block'";
+const BLOCK_TABLES =
+  "SELECT DISTINCT lower(tbl_name) AS t FROM cloudsync_table_settings WHERE col_name != '*' AND key = 'algo' AND value = 'block'";
+const TABLE_SQL = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE";
+
+/** The table configuration of one database. */
+export class Tables {
+  #host: TablesHost;
+  #blockTables: ReadonlySet<string> = new Set();
+
+  /** @param host The owning database's hooks. */
+  constructor(host: TablesHost) {
+    this.#host = host;
+  }
+
+  /** Lower-cased names of the tables that have block columns (as of the last refresh). */
+  get blockTables(): ReadonlySet<string> {
+    return this.#blockTables;
+  }
+
+  /** Re-reads which tables have block columns. */
+  refresh(): void {
+    this.#blockTables = new Set(
+      this.#hasMeta() ? this.#host.statement(BLOCK_TABLES).all().map((r) => String(r.t)) : [],
+    );
+  }
+
+  /** The synced tables, sorted. */
+  synced(): string[] {
+    this.#host.assertOpen();
+    if (!this.#hasMeta()) return [];
+    return this.#host.statement(SYNCED).all().map((r) => String(r.t));
+  }
+
+  /** `table`, after checking it is one synced table (not `*`). */
+  syncedTable(table: string, operation: string): string {
+    this.#host.assertOpen();
+    if (table === "*") {
+      throw new TypeError(
+        `${operation}: "*" (every table) is accepted only by init(); name one table.`,
+      );
+    }
+    assertIdentifier(table, "table");
+    if (!this.synced().includes(table)) {
+      throw new SqliteSyncError(
+        "state",
+        `Table ${JSON.stringify(table)} is not enabled for sync: call init(${
+          JSON.stringify(table)
+        }) first.`,
+      );
+    }
+    return table;
+  }
+
+  /** See {@linkcode SyncDatabase.init}. */
+  init(table: string, options: InitOptions): string {
+    this.#host.assertOpen();
+    const { algorithm = "cls", ...checks } = options;
+    if (algorithm !== "cls" && algorithm !== "gos") {
+      throw new SqliteSyncError(
+        "schema",
+        `Cannot init ${describe(table)} with algorithm ${
+          describe(algorithm)
+        }: sqlite-sync 1.1.4 supports ` +
+          `only "cls" (default) and "gos"; "dws" and "aws" are documented but rejected by the extension.`,
+      );
+    }
+    const driver = this.#host.driver;
+    // cloudsync_init('*') answers "Table * does not exist" in 1.1.4: expand it here.
+    const tables = table === "*" ? userTables(driver) : [table];
+    if (tables.length === 0) {
+      throw new SqliteSyncError(
+        "schema",
+        `Cannot init "*": the database has no user tables. Create the tables to sync first.`,
+      );
+    }
+    for (const t of tables) preflightTable(driver, t, checks);
+    const flags = initFlags(checks);
+    // One transaction: with '*' either every table is synced or none is.
+    const id = driver.transaction(() => {
+      let last: SqlValue | undefined;
+      for (const t of tables) {
+        last = this.#host.call(
+          "SELECT cloudsync_init(?, ?, ?) AS v",
+          [t, algorithm, flags],
+          "init()",
+        );
+      }
+      return last;
+    });
+    this.refresh();
+    return String(id).toLowerCase();
+  }
+
+  /** See {@linkcode SyncDatabase.cleanup}. */
+  cleanup(table: string, options: CleanupOptions): void {
+    const name = this.syncedTable(table, "cleanup()");
+    const synced = this.synced();
+    if (synced.length === 1 && synced[0] === name && options.destroySiteIdentity !== true) {
+      throw new SqliteSyncError(
+        "state",
+        `cleanup(${
+          JSON.stringify(name)
+        }) would remove the last synced table, which also deletes all ` +
+          `cloudsync metadata and this device's site id. Pass { destroySiteIdentity: true } to confirm.`,
+      );
+    }
+    this.#host.call("SELECT cloudsync_cleanup(?) AS v", [name], "cleanup()");
+    this.refresh();
+  }
+
+  /** See {@linkcode SyncDatabase.setColumn}. */
+  setColumn(table: string, column: string, options: ColumnOptions): void {
+    const name = this.syncedTable(table, "setColumn()");
+    const driver = this.#host.driver;
+    assertBlockCandidate(assertColumn(driver, name, column), name);
+    if (options?.algorithm !== "block") {
+      throw new TypeError(
+        `setColumn(): algorithm must be "block", got ${describe(options?.algorithm)}`,
+      );
+    }
+    if (
+      options.delimiter !== undefined &&
+      (typeof options.delimiter !== "string" || options.delimiter.includes("\0"))
+    ) {
+      throw new TypeError(
+        `setColumn(): delimiter must be a string without NUL, got ${describe(options.delimiter)}`,
+      );
+    }
+    assertNoReplaceConflict(this.#createSql(name), name, "setColumn()");
+    driver.transaction(() => {
+      this.#host.call(
+        "SELECT cloudsync_set_column(?, ?, 'algo', 'block') AS v",
+        [name, column],
+        "setColumn()",
+      );
+      if (options.delimiter !== undefined) {
+        this.#host.call(
+          "SELECT cloudsync_set_column(?, ?, 'delimiter', ?) AS v",
+          [name, column, options.delimiter],
+          "setColumn()",
+        );
+      }
+    });
+    this.refresh();
+  }
+
+  /** See {@linkcode SyncDatabase.setFilter}. */
+  setFilter(table: string, expression: string): void {
+    const name = this.syncedTable(table, "setFilter()");
+    assertFilterExpression(this.#host.driver, name, expression);
+    // cloudsync_set_filter rewrites the triggers before it refills metadata; when
+    // the refill fails it leaves the new triggers behind. A transaction undoes them.
+    try {
+      this.#host.driver.transaction(() => {
+        this.#host.call(
+          "SELECT cloudsync_set_filter(?, ?) AS v",
+          [name, expression],
+          "setFilter()",
+        );
+      });
+    } catch (err) {
+      if (!(err instanceof SqliteSyncError) || err.kind !== "sql") throw err;
+      throw new SqliteSyncError(
+        "schema",
+        `setFilter(): ${describe(expression)} failed when evaluated over the rows of table ${
+          JSON.stringify(name)
+        }, nothing was changed: ${err.message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  /** See {@linkcode SyncDatabase.textMaterialize}. */
+  textMaterialize(table: string, column: string, pk: SqlValue[]): void {
+    const name = this.syncedTable(table, "textMaterialize()");
+    const driver = this.#host.driver;
+    assertColumn(driver, name, column);
+    if (!this.#isBlockColumn(name, column)) {
+      throw new SqliteSyncError(
+        "schema",
+        `textMaterialize(): column ${JSON.stringify(column)} of table ${
+          JSON.stringify(name)
+        } is not block-level; call setColumn(${JSON.stringify(name)}, ${
+          JSON.stringify(column)
+        }, { algorithm: "block" }) first.`,
+      );
+    }
+    const pkCount = tableColumns(driver, name).filter((c) => c.pk > 0).length;
+    if (pk.length !== pkCount) {
+      throw new TypeError(
+        `textMaterialize(): table ${
+          JSON.stringify(name)
+        } has ${pkCount} primary key column(s), got ${pk.length} value(s)`,
+      );
+    }
+    const marks = pk.map(() => "?").join(", ");
+    this.#host.call(
+      `SELECT cloudsync_text_materialize(?, ?, ${marks}) AS v`,
+      [name, column, ...pk],
+      "textMaterialize()",
+    );
+  }
+
+  /** See {@linkcode SyncDatabase.alter}; `fn` runs the DDL. */
+  alter(table: string, fn: () => unknown): void {
+    const name = this.syncedTable(table, "alter()");
+    if (typeof fn !== "function") {
+      throw new TypeError("alter(): expected a function running the DDL");
+    }
+    this.#host.driver.transaction(() => {
+      this.#host.call("SELECT cloudsync_begin_alter(?) AS v", [name], "alter()");
+      const result = fn();
+      if (result instanceof Promise) {
+        throw new TypeError(
+          "alter(): the function must be synchronous (DDL runs inside one transaction)",
+        );
+      }
+      // A rebuilt table may have gained ON CONFLICT REPLACE: refuse it while
+      // the DDL can still be rolled back.
+      for (const t of this.#blockTables) {
+        assertNoReplaceConflict(this.#createSql(t), t, "alter()");
+      }
+      this.#host.call("SELECT cloudsync_commit_alter(?) AS v", [name], "alter()");
+    });
+    this.refresh();
+  }
+
+  // Statements below are cached (finalized on close) rather than prepared per
+  // call: a statement left to the GC keeps a bun:sqlite connection alive.
+  #hasMeta(): boolean {
+    return this.#host.statement(HAS_META).get() !== undefined;
+  }
+
+  #isBlockColumn(table: string, column: string): boolean {
+    return this.#hasMeta() && this.#host.statement(IS_BLOCK).get(table, column) !== undefined;
+  }
+
+  #createSql(table: string): string {
+    return String(this.#host.statement(TABLE_SQL).get(table)?.sql ?? "");
+  }
+}
