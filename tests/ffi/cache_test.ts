@@ -4,10 +4,14 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import process from "node:process";
@@ -55,6 +59,35 @@ const meta = (binary: Uint8Array) => ({
   verifiedBy: "test",
   fetchedAt: new Date().toISOString(),
 });
+
+/**
+ * How to make a directory unwritable here: chmod for ordinary users; root
+ * ignores modes, so the immutable attribute (chattr +i, ext4 and friends).
+ */
+const readOnly: { set(dir: string): void; unset(dir: string): void } | undefined = (() => {
+  if (process.platform === "win32") return undefined;
+  if (process.getuid?.() !== 0) {
+    return { set: (d) => chmodSync(d, 0o555), unset: (d) => chmodSync(d, 0o755) };
+  }
+  const probe = mkdtempSync(join(tmpdir(), "sqlite-sync-ro-"));
+  try {
+    if (spawnSync("chattr", ["+i", probe]).status !== 0) return undefined;
+    let writable = true;
+    try {
+      writeFileSync(join(probe, "x"), "");
+    } catch {
+      writable = false;
+    }
+    spawnSync("chattr", ["-i", probe]);
+    if (writable) return undefined;
+    return {
+      set: (d) => void spawnSync("chattr", ["+i", d]),
+      unset: (d) => void spawnSync("chattr", ["-i", d]),
+    };
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
+})();
 
 describe("defaultCacheDir()", () => {
   it("defaultCacheDir() prefers SQLITE_SYNC_CACHE_DIR", () => {
@@ -416,25 +449,26 @@ describe("resolveExtension() with an unusable cache directory", () => {
   );
 
   it("resolveExtension() reports a read-only cache dir as a cache error", {
-    skip: process.getuid?.() === 0
-      ? "root ignores directory permissions"
-      : process.platform === "win32",
+    skip: readOnly === undefined
+      ? "cannot make a directory read-only here (root without chattr, or Windows)"
+      : false,
   }, async () => {
     const dir = tempDir();
+    const ro = join(dir.path, "ro");
     try {
-      mkdirSync(join(dir.path, "ro"));
-      chmodSync(join(dir.path, "ro"), 0o555);
+      mkdirSync(ro);
+      readOnly!.set(ro);
       await assert.rejects(
         resolveExtension({
           ...(await unreachable()),
-          cacheDir: join(dir.path, "ro"),
+          cacheDir: ro,
           version: V,
           platform: "linux-arm64",
         }),
         isKind("cache", /ro'/),
       );
     } finally {
-      chmodSync(join(dir.path, "ro"), 0o755);
+      readOnly!.unset(ro);
       dir.cleanup();
     }
   });
