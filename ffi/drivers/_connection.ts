@@ -105,11 +105,12 @@ export class AdaptedDriver<S> implements Driver {
 
   close(): void {
     if (!this.#open) return;
-    this.#open = false;
     try {
       this.#native.close();
     } catch (err) {
+      // Still open (e.g. SQLITE_BUSY with live statements): the caller may retry.
       throw sqlError(err);
     }
+    this.#open = false;
   }
 }
