@@ -4,7 +4,7 @@
  *
  * @example Usage
  * ```ts ignore
- * import { SyncDatabase } from "jsr:@sqliteai/sync";
+ * import { SyncDatabase } from "@sqliteai/sync";
  * await using db = await SyncDatabase.open("app.db");
  * db.exec("CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
  * db.init("notes");

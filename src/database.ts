@@ -28,7 +28,7 @@ export type { Algorithm, CleanupOptions, InitOptions } from "./_tables.ts";
  *
  * @example Usage
  * ```ts ignore
- * import { SyncDatabase } from "jsr:@sqliteai/sync";
+ * import { SyncDatabase } from "@sqliteai/sync";
  * await using db = await SyncDatabase.open("app.db");
  * db.exec("CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
  * db.init("notes");
@@ -97,7 +97,7 @@ export class SyncDatabase {
    *
    * @example Usage
    * ```ts ignore
-   * import { SyncDatabase } from "jsr:@sqliteai/sync";
+   * import { SyncDatabase } from "@sqliteai/sync";
    * const db = await SyncDatabase.open(":memory:");
    * console.log(db.version()); // "1.1.4"
    * db.close();

@@ -132,7 +132,7 @@ function assertAddress(value: unknown): string {
  *
  * @example Usage
  * ```ts ignore
- * import { SyncDatabase } from "jsr:@sqliteai/sync";
+ * import { SyncDatabase } from "@sqliteai/sync";
  * await using db = await SyncDatabase.open("app.db");
  * db.init("notes");
  * db.network.init({ databaseId: Deno.env.get("SQLITE_CLOUD_DATABASE_ID")!, apiKey: Deno.env.get("SQLITE_CLOUD_API_KEY")! });
