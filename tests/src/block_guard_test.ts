@@ -26,6 +26,34 @@ function refused(table: string): (err: unknown) => boolean {
   };
 }
 
+/** Two file replicas of `notes` with `schema`; `ship()` sends a's changes since a version to b. */
+async function replicaPair(schema: string, setup: (db: SyncDatabase) => void = () => {}) {
+  const dir = tempDir();
+  const extensionPath = await testExtensionPath();
+  const open = async (name: string) => {
+    const db = await SyncDatabase.open(join(dir.path, name), { extensionPath });
+    db.exec(schema);
+    db.init("notes");
+    setup(db);
+    return db;
+  };
+  const a = await open("a.db");
+  const b = await open("b.db");
+  return {
+    a,
+    b,
+    ship: (since = 0) => {
+      const payload = a.encodeChanges({ sinceDbVersion: since });
+      return payload === null ? 0 : b.applyChanges(payload);
+    },
+    done: () => {
+      a.close();
+      b.close();
+      dir.cleanup();
+    },
+  };
+}
+
 describe("assertNoBlockReplace()", () => {
   it("assertNoBlockReplace() refuses INSERT OR REPLACE and REPLACE INTO on a block table", () => {
     assert.throws(
@@ -102,33 +130,11 @@ describe("assertNoBlockReplace()", () => {
 });
 
 describe("block guard on replicas", () => {
-  async function replicas() {
-    const dir = tempDir();
-    const extensionPath = await testExtensionPath();
-    const open = async (name: string) => {
-      const db = await SyncDatabase.open(join(dir.path, name), { extensionPath });
-      db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT, title TEXT)");
-      db.init("notes");
-      db.setColumn("notes", "body", { algorithm: "block" });
-      return db;
-    };
-    const a = await open("a.db");
-    const b = await open("b.db");
-    return {
-      a,
-      b,
-      /** a's changes since `since` into b. */
-      ship: (since = 0) => {
-        const payload = a.encodeChanges({ sinceDbVersion: since });
-        return payload === null ? 0 : b.applyChanges(payload);
-      },
-      done: () => {
-        a.close();
-        b.close();
-        dir.cleanup();
-      },
-    };
-  }
+  const replicas = () =>
+    replicaPair(
+      "CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT, title TEXT)",
+      (db) => db.setColumn("notes", "body", { algorithm: "block" }),
+    );
 
   it("run('INSERT OR REPLACE …') on a block table is refused and changes nothing", async () => {
     const r = await replicas();
@@ -304,31 +310,7 @@ describe("schema-level ON CONFLICT REPLACE", () => {
   const REPLACE_PK =
     "CREATE TABLE notes (id TEXT PRIMARY KEY ON CONFLICT REPLACE NOT NULL, body TEXT, title TEXT)";
 
-  async function pair(schema: string) {
-    const dir = tempDir();
-    const extensionPath = await testExtensionPath();
-    const open = async (name: string) => {
-      const db = await SyncDatabase.open(join(dir.path, name), { extensionPath });
-      db.exec(schema);
-      db.init("notes");
-      return db;
-    };
-    const a = await open("a.db");
-    const b = await open("b.db");
-    return {
-      a,
-      b,
-      ship: (since = 0) => {
-        const payload = a.encodeChanges({ sinceDbVersion: since });
-        return payload === null ? 0 : b.applyChanges(payload);
-      },
-      done: () => {
-        a.close();
-        b.close();
-        dir.cleanup();
-      },
-    };
-  }
+  const pair = (schema: string) => replicaPair(schema);
 
   it("driver bypass: on a PRIMARY KEY ON CONFLICT REPLACE table a plain INSERT loses block data on the peer in 1.1.4", async () => {
     const r = await pair(REPLACE_PK);
