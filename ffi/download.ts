@@ -61,7 +61,7 @@ export const DEFAULT_MAX_BYTES = 200 * 1024 * 1024;
  * @example Usage
  * ```ts
  * import { redactUrl } from "./download.ts";
- * console.log(redactUrl("https://me:token@npm.example.com/x?sig=abc")); // "https://npm.example.com/x?…"
+ * console.log(redactUrl("https://me:hunter2@npm.example.com/x?sig=abc")); // "https://npm.example.com/x?…"
  * ```
  */
 export function redactUrl(url: string): string {
