@@ -38,7 +38,14 @@ import {
   tempDir,
   testExtensionPath,
 } from "../_helpers.ts";
-import { delayed, npmTarball, serveNpmPackage, sri, withFixture } from "./_fixture_server.ts";
+import {
+  delayed,
+  type Fixture,
+  npmTarball,
+  serveNpmPackage,
+  sri,
+  withFixture,
+} from "./_fixture_server.ts";
 
 const V = "0.0.0-test";
 const BINARY = new TextEncoder().encode("dummy cloudsync binary\n");
@@ -88,6 +95,13 @@ const readOnly: { set(dir: string): void; unset(dir: string): void } | undefined
     rmSync(probe, { recursive: true, force: true });
   }
 })();
+
+/** Serves a dummy linux-arm64 package of version V; returns its tarball path on the server. */
+async function serveArm64(f: Fixture): Promise<{ tarballPath: string }> {
+  const asset = platformAsset("linux-arm64");
+  const tarball = await npmTarball(asset.npmPackage, V, asset.binaryName, BINARY);
+  return serveNpmPackage(f.server, asset.npmPackage, V, tarball);
+}
 
 describe("defaultCacheDir()", () => {
   it("defaultCacheDir() prefers SQLITE_SYNC_CACHE_DIR", () => {
@@ -197,13 +211,7 @@ describe("fileIntegrity() and the per-process hash memo", () => {
 
   it("resolveExtension() hashes an unchanged cached binary once per process", async () => {
     await withFixture(async (f) => {
-      const asset = platformAsset("linux-arm64");
-      serveNpmPackage(
-        f.server,
-        asset.npmPackage,
-        V,
-        await npmTarball(asset.npmPackage, V, asset.binaryName, BINARY),
-      );
+      await serveArm64(f);
       const options = f.options({ version: V, platform: "linux-arm64" });
       const first = await resolveExtension(options);
       await withAgedFile(async () => {
@@ -221,9 +229,7 @@ describe("fileIntegrity() and the per-process hash memo", () => {
 
   it("resolveExtension() detects a binary tampered after a successful resolve in this process", async () => {
     await withFixture(async (f) => {
-      const asset = platformAsset("linux-arm64");
-      const tarball = await npmTarball(asset.npmPackage, V, asset.binaryName, BINARY);
-      const { tarballPath } = serveNpmPackage(f.server, asset.npmPackage, V, tarball);
+      const { tarballPath } = await serveArm64(f);
       const options = f.options({ version: V, platform: "linux-arm64" });
       const first = await resolveExtension(options);
       await withAgedFile(async () => {
@@ -282,9 +288,7 @@ describe("fileIntegrity() and the per-process hash memo", () => {
 describe("resolveExtension() and the cache", () => {
   it("resolveExtension() replaces a tampered cached binary with a fresh download", async () => {
     await withFixture(async (f) => {
-      const asset = platformAsset("linux-arm64");
-      const tarball = await npmTarball(asset.npmPackage, V, asset.binaryName, BINARY);
-      const { tarballPath } = serveNpmPackage(f.server, asset.npmPackage, V, tarball);
+      const { tarballPath } = await serveArm64(f);
       const options = f.options({ version: V, platform: "linux-arm64" });
       const first = await resolveExtension(options);
       flipByte(first.path);
@@ -298,13 +302,7 @@ describe("resolveExtension() and the cache", () => {
 
   it("resolveExtension() refuses a tampered cached binary when offline", async () => {
     await withFixture(async (f) => {
-      const asset = platformAsset("linux-arm64");
-      serveNpmPackage(
-        f.server,
-        asset.npmPackage,
-        V,
-        await npmTarball(asset.npmPackage, V, asset.binaryName, BINARY),
-      );
+      await serveArm64(f);
       const first = await resolveExtension(f.options({ version: V, platform: "linux-arm64" }));
       flipByte(first.path);
       await assert.rejects(
