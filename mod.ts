@@ -17,15 +17,15 @@ export { SyncDatabase } from "./src/database.ts";
 export type { Algorithm, CleanupOptions, EncodeOptions, InitOptions } from "./src/database.ts";
 export { CloudSyncNetwork } from "./src/network.ts";
 export type { NetworkHost, NetworkInitOptions, ServerStatus, SyncOptions } from "./src/network.ts";
-export { SqliteSyncError } from "./src/errors.ts";
-export type { SqliteSyncErrorKind, SqliteSyncErrorOptions } from "./src/errors.ts";
+export { SqliteSyncError } from "./common/errors.ts";
+export type { SqliteSyncErrorKind, SqliteSyncErrorOptions } from "./common/errors.ts";
 export type {
   ReceiveResult,
   SendResult,
   ServerFailure,
   SyncResult,
   SyncStatus,
-} from "./src/results.ts";
+} from "./common/sync_result.ts";
 export type { InitChecks } from "./src/schema.ts";
 export type { SettingKey } from "./src/settings.ts";
 export { resolveExtension } from "./ffi/resolve.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SqliteSyncError, type SqliteSyncErrorKind } from "../src/errors.ts";
+import { SqliteSyncError, type SqliteSyncErrorKind } from "../common/errors.ts";
 
 /**
  * Tells whether an error (or its cause) is a missing Deno permission.

@@ -19,7 +19,7 @@ import {
   type PlatformId,
 } from "./platform.ts";
 import type { DownloadProgress } from "./download.ts";
-import type { ResolveOptions, SourceName } from "./resolve.ts";
+import type { ResolveOptions, SourceName } from "./resolve_options.ts";
 
 /** What the sources need from the resolver's settings. */
 export interface SourceSettings {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SqliteSyncError } from "../src/errors.ts";
+import { SqliteSyncError } from "../common/errors.ts";
 import type { SourceSettings } from "./_settings.ts";
 import { type ExtensionFiles, extractVerified, type IntegrityCheck } from "./archive.ts";
 import { MIRROR_SIDECAR_LABEL } from "./cache.ts";

@@ -7,7 +7,7 @@
  */
 import { parseTar } from "nanotar";
 import { unzipSync } from "fflate";
-import { SqliteSyncError } from "../src/errors.ts";
+import { SqliteSyncError } from "../common/errors.ts";
 import { concatBytes, integrityOf, matchesIntegrity } from "./download.ts";
 
 /** The archive formats the extension is published in. */

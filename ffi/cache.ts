@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, posix, win32 } from "node:path";
 import process from "node:process";
-import { SqliteSyncError } from "../src/errors.ts";
+import { SqliteSyncError } from "../common/errors.ts";
 import { isPermissionError, permissionError } from "./_permission.ts";
 // Nothing here imports download.ts (and so node:crypto, ~13 ms to load in Deno): hashing uses
 // Web Crypto, and the rare non-sha512 comparison loads download.ts on demand.

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { SqliteSyncError } from "../src/errors.ts";
+import { SqliteSyncError } from "../common/errors.ts";
 import type { DriverName } from "./drivers/driver.ts";
 import { defaultDriverName, openDriver } from "./drivers/open_driver.ts";
 import { closeConnection, type OpenOptions, openWithExtension } from "./open.ts";

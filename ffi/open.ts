@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { SqliteSyncError } from "../src/errors.ts";
+import { SqliteSyncError } from "../common/errors.ts";
 import type { Driver, DriverName } from "./drivers/driver.ts";
 import { assertRuntimeSupported, openDriver } from "./drivers/open_driver.ts";
 // Type only: preflight.ts (and node:child_process) loads only when loading fails.

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
-import { SqliteSyncError } from "../src/errors.ts";
+import { SqliteSyncError } from "../common/errors.ts";
 
 /** The seven platforms for which upstream publishes a loadable extension. */
 export const PLATFORM_IDS = [

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Driver, SqlValue } from "../ffi/drivers/driver.ts";
-import { SqliteSyncError } from "./errors.ts";
+import { SqliteSyncError } from "../common/errors.ts";
 import { describe } from "./schema.ts";
 import { toSiteIdBytes } from "./site_id.ts";
 

@@ -8,7 +8,7 @@
  */
 import type { Driver, PreparedStatement, SqlValue } from "../ffi/drivers/driver.ts";
 import { assertNoReplaceConflict } from "./block_guard.ts";
-import { SqliteSyncError } from "./errors.ts";
+import { SqliteSyncError } from "../common/errors.ts";
 import { assertFilterExpression } from "./filter.ts";
 import {
   assertBlockCandidate,

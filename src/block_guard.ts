@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { SqliteSyncError } from "./errors.ts";
+import { SqliteSyncError } from "../common/errors.ts";
 
 // String literals and comments can hold anything: blank them before matching.
 const STRIP = /'(?:[^']|'')*'|--[^\n]*|\/\*[\s\S]*?\*\//g;

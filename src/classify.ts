@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SqliteSyncError, type SqliteSyncErrorKind } from "./errors.ts";
+import { SqliteSyncError, type SqliteSyncErrorKind } from "../common/errors.ts";
 import { syncResultFromMessage } from "./results.ts";
 
 const OFFLINE =

@@ -14,7 +14,7 @@ import { StatementCache } from "./_statement_cache.ts";
 import { type CleanupOptions, type InitOptions, Tables } from "./_tables.ts";
 import { assertNoBlockReplace } from "./block_guard.ts";
 import { classifyError, staleContext } from "./classify.ts";
-import { SqliteSyncError } from "./errors.ts";
+import { SqliteSyncError } from "../common/errors.ts";
 import { CloudSyncNetwork } from "./network.ts";
 import { assertIdentifier, describe } from "./schema.ts";
 import { type SettingKey, settingValue } from "./settings.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Driver } from "../ffi/drivers/driver.ts";
-import { SqliteSyncError } from "./errors.ts";
+import { SqliteSyncError } from "../common/errors.ts";
 import { describe, quoteIdentifier } from "./schema.ts";
 
 /** Longest filter accepted; real filters are a few dozen characters. */

@@ -7,15 +7,9 @@
  * @module
  */
 import type { SqlValue } from "../ffi/drivers/driver.ts";
-import { SqliteSyncError } from "./errors.ts";
-import {
-  parseReceiveResult,
-  parseSendResult,
-  parseSyncResult,
-  type ReceiveResult,
-  type SendResult,
-  type SyncResult,
-} from "./results.ts";
+import { SqliteSyncError } from "../common/errors.ts";
+import type { ReceiveResult, SendResult, SyncResult } from "../common/sync_result.ts";
+import { parseReceiveResult, parseSendResult, parseSyncResult } from "./results.ts";
 import { describe } from "./schema.ts";
 
 /** Options of {@linkcode CloudSyncNetwork.init}. */

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Driver, Row, SqlValue } from "../ffi/drivers/driver.ts";
-import { SqliteSyncError } from "./errors.ts";
+import { SqliteSyncError } from "../common/errors.ts";
 
 /** Longest identifier accepted. SQLite has no limit; real schemas stay far below. */
 const MAX_IDENTIFIER_LENGTH = 256;

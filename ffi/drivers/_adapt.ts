@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { SqliteSyncError, type SqliteSyncErrorKind } from "../../src/errors.ts";
+import { SqliteSyncError, type SqliteSyncErrorKind } from "../../common/errors.ts";
 import type { Row, SqlValue } from "./driver.ts";
 
 const CODE_NAMES: Record<number, string> = {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SqliteSyncError } from "../../src/errors.ts";
+import { SqliteSyncError } from "../../common/errors.ts";
 import { closedError, sqlError, toRow, toSqlValue } from "./_adapt.ts";
 import type { PreparedStatement, Row, RunResult, SqlValue } from "./driver.ts";
 

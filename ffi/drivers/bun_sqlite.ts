@@ -6,7 +6,7 @@
  * @module
  */
 import process from "node:process";
-import { SqliteSyncError } from "../../src/errors.ts";
+import { SqliteSyncError } from "../../common/errors.ts";
 import { sqlError } from "./_adapt.ts";
 import { AdaptedDriver } from "./_connection.ts";
 import type { StatementCalls } from "./_statement.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SqliteSyncError } from "../../src/errors.ts";
+import { SqliteSyncError } from "../../common/errors.ts";
 import { sqlError } from "./_adapt.ts";
 import { AdaptedDriver } from "./_connection.ts";
 import type { Driver } from "./driver.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { SqliteSyncError } from "../../src/errors.ts";
+import { SqliteSyncError } from "../../common/errors.ts";
 import { detectRuntime, type RuntimeInfo } from "../runtime.ts";
 import { sqlError } from "./_adapt.ts";
 import { AdaptedDriver } from "./_connection.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { SqliteSyncError } from "../../src/errors.ts";
+import { SqliteSyncError } from "../../common/errors.ts";
 import { detectRuntime, type RuntimeInfo } from "../runtime.ts";
 import { isBunSqliteDatabase, openBunSqlite, wrapBunSqlite } from "./bun_sqlite.ts";
 import { isDbSqliteDatabase, openDbSqlite, wrapDbSqlite } from "./db_sqlite.ts";

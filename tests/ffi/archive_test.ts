@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { detectArchiveFormat, gunzip, pickExtensionFiles, readArchive } from "../../ffi/archive.ts";
-import { SqliteSyncError } from "../../src/errors.ts";
+import { SqliteSyncError } from "../../common/errors.ts";
 import { gzip, tarGz, zip } from "./_fixture_server.ts";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);

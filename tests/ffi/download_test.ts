@@ -12,7 +12,7 @@ import {
   parseIntegrity,
   redactUrl,
 } from "../../ffi/download.ts";
-import { SqliteSyncError } from "../../src/errors.ts";
+import { SqliteSyncError } from "../../common/errors.ts";
 import { isKind, refusedPort, tempDir } from "../_helpers.ts";
 import {
   bytes,

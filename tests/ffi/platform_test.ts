@@ -11,7 +11,7 @@ import {
   platformIdOf,
 } from "../../ffi/platform.ts";
 import process from "node:process";
-import { SqliteSyncError } from "../../src/errors.ts";
+import { SqliteSyncError } from "../../common/errors.ts";
 
 function probe(files: Record<string, string>, glibc?: string): LibcProbe {
   return {

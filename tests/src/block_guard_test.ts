@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { tempDir, testExtensionPath } from "../_helpers.ts";
 import { assertNoBlockReplace, replaceConflicts } from "../../src/block_guard.ts";
 import { SyncDatabase } from "../../src/database.ts";
-import { SqliteSyncError } from "../../src/errors.ts";
+import { SqliteSyncError } from "../../common/errors.ts";
 
 const BLOCK = new Set(["notes", 'we"ird', "my notes"]);
 

@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { classifyError, redact, stripDriverSuffix } from "../../src/classify.ts";
-import { SqliteSyncError } from "../../src/errors.ts";
+import { SqliteSyncError } from "../../common/errors.ts";
 import { SyncDatabase } from "../../src/database.ts";
 import { testExtensionPath } from "../_helpers.ts";
 

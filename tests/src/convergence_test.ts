@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tempDir, testExtensionPath } from "../_helpers.ts";
 import { SyncDatabase } from "../../src/database.ts";
-import { SqliteSyncError } from "../../src/errors.ts";
+import { SqliteSyncError } from "../../common/errors.ts";
 
 /** mulberry32: a tiny, well-mixed 32-bit PRNG; the same seed gives the same stream. */
 function mulberry32(seed: number): () => number {

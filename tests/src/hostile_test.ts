@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tempDir, testExtensionPath } from "../_helpers.ts";
 import { SyncDatabase } from "../../src/database.ts";
-import { SqliteSyncError, type SqliteSyncErrorKind } from "../../src/errors.ts";
+import { SqliteSyncError, type SqliteSyncErrorKind } from "../../common/errors.ts";
 import type { SettingKey } from "../../src/settings.ts";
 
 /** What a case must throw: an argument error class, or a SqliteSyncError kind. */

@@ -25,7 +25,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { tempDir, testExtensionPath } from "../_helpers.ts";
 import { SyncDatabase } from "../../src/database.ts";
-import { SqliteSyncError } from "../../src/errors.ts";
+import { SqliteSyncError } from "../../common/errors.ts";
 
 /** The live configuration, or why the suite is skipped. */
 export interface LiveConfig {

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { listen, refusedPort, runtimeArgv, tempDir, testExtensionPath } from "../_helpers.ts";
 import { SyncDatabase } from "../../src/database.ts";
 import { CloudSyncNetwork, type NetworkHost } from "../../src/network.ts";
-import { SqliteSyncError, type SqliteSyncErrorKind } from "../../src/errors.ts";
+import { SqliteSyncError, type SqliteSyncErrorKind } from "../../common/errors.ts";
 
 const API_KEY = "sqa_TESTSECRET_123456";
 const FIXTURE = join(

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tempDir, testExtensionPath } from "../_helpers.ts";
 import { SyncDatabase } from "../../src/database.ts";
-import { SqliteSyncError } from "../../src/errors.ts";
+import { SqliteSyncError } from "../../common/errors.ts";
 import {
   assertColumn,
   assertIdentifier,

@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RUNTIME } from "../../_helpers.ts";
-import { SqliteSyncError } from "../../../src/errors.ts";
+import { SqliteSyncError } from "../../../common/errors.ts";
 import {
   isBunSqliteDatabase,
   openBunSqlite,

@@ -1,7 +1,7 @@
 /** @db/sqlite driver: lazy import failures (the contract is in driver_test.ts). */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { SqliteSyncError } from "../../../src/errors.ts";
+import { SqliteSyncError } from "../../../common/errors.ts";
 import { isDbSqliteDatabase, openDbSqlite } from "../../../ffi/drivers/db_sqlite.ts";
 import { dbSqliteDatabaseClass, dbSqliteSkip } from "./_fixtures.ts";
 

@@ -1,7 +1,7 @@
 /** node:sqlite driver: the runtime version gate (the contract is in driver_test.ts). */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { SqliteSyncError } from "../../../src/errors.ts";
+import { SqliteSyncError } from "../../../common/errors.ts";
 import {
   assertNodeSqliteSupported,
   isNodeSqliteDatabase,

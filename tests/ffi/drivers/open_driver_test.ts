@@ -5,7 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RUNTIME, testExtensionPath } from "../../_helpers.ts";
-import { SqliteSyncError } from "../../../src/errors.ts";
+import { SqliteSyncError } from "../../../common/errors.ts";
 import type { Driver } from "../../../ffi/drivers/driver.ts";
 import {
   assertRuntimeSupported,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { SyncResult } from "./results.ts";
+import type { SyncResult } from "./sync_result.ts";
 
 /** What went wrong, as a stable discriminant callers can switch on. */
 export type SqliteSyncErrorKind =

@@ -1,0 +1,91 @@
+/**
+ * The import graph of the library itself: layers depend one way
+ * (`common/` ← `ffi/` ← `src/`), nothing forms a cycle, and only the files
+ * that adapt a runtime touch `Deno.*` or `Bun.*`.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const LAYERS = ["common", "ffi", "src"] as const;
+const RANK: Record<string, number> = { common: 0, ffi: 1, src: 2 };
+/** Files allowed to call runtime globals: the runtime probe and the runtime-specific drivers. */
+const RUNTIME_ADAPTERS = new Set(["ffi/runtime.ts", "ffi/drivers/bun_sqlite.ts"]);
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(join(root, dir))) {
+    const rel = `${dir}/${name}`;
+    if (statSync(join(root, rel)).isDirectory()) out.push(...sourceFiles(rel));
+    else if (name.endsWith(".ts")) out.push(rel);
+  }
+  return out;
+}
+
+/** Relative imports of a file (static and dynamic, types included), as root-relative paths. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(root, file), "utf8")
+    // JSDoc examples import the module they document; they are not part of the graph.
+    .replace(/\/\*\*[\s\S]*?\*\//g, "");
+  const found: string[] = [];
+  for (const m of text.matchAll(/(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)) {
+    found.push(relative(root, resolve(root, dirname(file), m[1])).replaceAll("\\", "/"));
+  }
+  return found;
+}
+
+const files = LAYERS.flatMap((layer) => sourceFiles(layer));
+const graph = new Map(files.map((f) => [f, importsOf(f)]));
+
+describe("library layering", () => {
+  it("finds the library's files and their imports (the checks below see real data)", () => {
+    assert.ok(files.includes("common/errors.ts"));
+    assert.ok(files.includes("src/database.ts"));
+    assert.ok(graph.get("src/database.ts")!.includes("ffi/open.ts"));
+  });
+
+  it("imports run one way: common/ imports no layer above it, ffi/ never imports src/", () => {
+    const violations: string[] = [];
+    for (const [file, deps] of graph) {
+      const rank = RANK[file.split("/")[0]];
+      for (const dep of deps) {
+        const depRank = RANK[dep.split("/")[0]];
+        if (depRank === undefined || depRank > rank) violations.push(`${file} → ${dep}`);
+      }
+    }
+    assert.deepEqual(violations, []);
+  });
+
+  it("the library's modules form no import cycle", () => {
+    const cycles: string[] = [];
+    const state = new Map<string, "active" | "done">();
+    const stack: string[] = [];
+    const visit = (file: string): void => {
+      state.set(file, "active");
+      stack.push(file);
+      for (const dep of graph.get(file) ?? []) {
+        if (state.get(dep) === "active") {
+          cycles.push([...stack.slice(stack.indexOf(dep)), dep].join(" → "));
+        } else if (!state.has(dep)) visit(dep);
+      }
+      stack.pop();
+      state.set(file, "done");
+    };
+    for (const file of files) if (!state.has(file)) visit(file);
+    assert.deepEqual(cycles, []);
+  });
+
+  it("only runtime adapters call Deno.* or Bun.*", () => {
+    const offenders = files.filter((file) => {
+      if (RUNTIME_ADAPTERS.has(file)) return false;
+      const code = readFileSync(join(root, file), "utf8")
+        .replace(/\/\*[\s\S]*?\*\//g, "")
+        .replace(/\/\/[^\n]*/g, "");
+      return /\b(?:Deno|Bun)\s*\.\s*[a-zA-Z]/.test(code);
+    });
+    assert.deepEqual(offenders, []);
+  });
+});
