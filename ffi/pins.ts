@@ -6,7 +6,15 @@
  */
 import type { PlatformId } from "./platform.ts";
 
-/** The sqlite-sync extension version this library is built and tested against. */
+/**
+ * The sqlite-sync extension version this library is built and tested against.
+ *
+ * @example Usage
+ * ```ts
+ * import { EXTENSION_VERSION } from "./pins.ts";
+ * console.log(`sqlite-sync ${EXTENSION_VERSION}`); // "sqlite-sync 1.1.4"
+ * ```
+ */
 export const EXTENSION_VERSION = "1.1.4";
 
 /** Known hashes for one platform of one version (SRI strings, `sha512-<base64>`). */

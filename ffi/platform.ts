@@ -7,7 +7,15 @@ import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { SqliteSyncError } from "../common/errors.ts";
 
-/** The seven platforms for which upstream publishes a loadable extension. */
+/**
+ * The seven platforms for which upstream publishes a loadable extension.
+ *
+ * @example Usage
+ * ```ts
+ * import { PLATFORM_IDS } from "./platform.ts";
+ * console.log(PLATFORM_IDS.includes("linux-arm64")); // true
+ * ```
+ */
 export const PLATFORM_IDS = [
   "linux-x86_64",
   "linux-arm64",

@@ -90,12 +90,15 @@ function toReceive(value: unknown, text: string): ReceiveResult {
   const tables = Array.isArray(value.tables)
     ? value.tables.filter((t): t is string => typeof t === "string")
     : [];
+  // 1.1.4 always says whether the drain finished; a result that does not is a shape we do not
+  // know, and guessing "complete" would hide pending changes.
+  if (typeof value.complete !== "boolean") throw bad("receive", text);
   const out: ReceiveResult = {
     rows: num(value, "rows", "receive", text),
     tables,
     chunks: num(value, "chunks", "receive", text),
     bytes: num(value, "bytes", "receive", text),
-    complete: value.complete !== false,
+    complete: value.complete,
   };
   if (typeof value.error === "string") out.error = value.error;
   const lf = failure(value.lastFailure);

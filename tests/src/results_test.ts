@@ -160,11 +160,16 @@ describe("parseReceiveResult()", () => {
     });
   });
 
-  it("parseReceiveResult() takes a missing complete as true and drops non-string table names", () => {
-    const r = parseReceiveResult('{"receive":{"rows":1,"tables":["a",2,null]}}');
-    assert.equal(r.complete, true);
+  it("parseReceiveResult() rejects a result without a boolean complete (1.1.4 always sends one)", () => {
+    for (const text of ['{"receive":{"rows":1}}', '{"receive":{"rows":1,"complete":"yes"}}']) {
+      assert.throws(() => parseReceiveResult(text), sqlError(), text);
+    }
+  });
+
+  it("parseReceiveResult() drops non-string table names and reads missing tables as none", () => {
+    const r = parseReceiveResult('{"receive":{"rows":1,"tables":["a",2,null],"complete":true}}');
     assert.deepEqual(r.tables, ["a"]);
-    assert.deepEqual(parseReceiveResult('{"receive":{"rows":1}}').tables, []);
+    assert.deepEqual(parseReceiveResult('{"receive":{"rows":1,"complete":true}}').tables, []);
   });
 
   it("parseReceiveResult() rejects malformed JSON, a missing receive object and mistyped counts", () => {
