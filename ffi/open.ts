@@ -1,6 +1,6 @@
 /**
  * Opens a connection the way sqlite-sync needs it: extension resolved and
- * loaded, busy timeout, WAL, and the extension answering. The only place
+ * loaded, busy timeout, `recursive_triggers` on, WAL, and the extension answering. The only place
  * connections are opened, so every connection that writes a synced table has
  * the extension.
  *
@@ -199,6 +199,7 @@ export async function openWithExtension(
   try {
     // Before loading: the WAL switch below may need to wait for another connection.
     driver.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    enableRecursiveTriggers(driver, path);
     await loadOrExplain(driver, extension, options.preflightProbe);
     loaded = true;
     if (!readOnly && !isMemory(driver.path || path)) {
@@ -216,6 +217,24 @@ export async function openWithExtension(
   } catch (err) {
     abandon(driver, loaded, options.database !== undefined);
     throw err;
+  }
+}
+
+/**
+ * Without `recursive_triggers`, SQLite fires no DELETE trigger for the rows a
+ * REPLACE conflict resolution deletes, so cloudsync never records those
+ * deletes and peers keep the replaced rows (or fail on UNIQUE forever).
+ */
+function enableRecursiveTriggers(driver: Driver, path: string): void {
+  driver.exec("PRAGMA recursive_triggers = ON");
+  const value = query(driver, "PRAGMA recursive_triggers")?.recursive_triggers;
+  if (Number(value) !== 1) {
+    throw new SqliteSyncError(
+      "driver",
+      `Cannot turn on recursive_triggers on '${path}': SQLite answered ${JSON.stringify(value)}. ` +
+        "Without it the deletes done by REPLACE are not synced; use a SQLite build with " +
+        "triggers enabled, and do not turn the pragma off on this connection.",
+    );
   }
 }
 
@@ -245,7 +264,7 @@ function abandon(driver: Driver, loaded: boolean, userOwned: boolean): void {
 /**
  * Opens a database with sqlite-sync loaded: resolves the extension (explicit
  * path, environment, cache, download), opens the driver, sets the busy
- * timeout and WAL and loads the extension (a failed load raises; no extra query on the way).
+ * timeout, `recursive_triggers` and WAL and loads the extension (a failed load raises).
  *
  * @param path The database file, or `:memory:`.
  * @param options Where the extension comes from, and the connection settings.

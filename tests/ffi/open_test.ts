@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isKind, tempDir, testExtensionPath } from "../_helpers.ts";
+import { isKind, RUNTIME, tempDir, testExtensionPath } from "../_helpers.ts";
 import { openDriver } from "../../ffi/drivers/open_driver.ts";
 import { closeConnection, openDatabase, openWithExtension } from "../../ffi/open.ts";
 import { CA_BUNDLE_PATH, type PreflightProbe } from "../../ffi/preflight.ts";
@@ -144,5 +144,71 @@ describe("openDatabase()", () => {
       openDatabase(":memory:", { extensionPath: "/nonexistent/cloudsync.so" }),
       isKind("not-found"),
     );
+  });
+});
+
+/** The runtime's own SQLite database class, opened by the caller (as with the `database` option). */
+async function nativeDatabase(): Promise<{ exec(sql: string): unknown; close(): void }> {
+  if (RUNTIME === "deno") {
+    const { DatabaseSync } = await import("node:sqlite");
+    return new DatabaseSync(":memory:", { allowExtension: true });
+  }
+  const spec = "bun:sqlite";
+  const { Database } = await import(spec);
+  return new Database(":memory:");
+}
+
+describe("recursive_triggers", () => {
+  it("openDatabase(), openWithExtension() and a user-provided database all run with recursive_triggers on", async () => {
+    const dir = tempDir();
+    const path = join(dir.path, "app.db");
+    const { driver, extension } = await openDatabase(path, {
+      extensionPath: await testExtensionPath(),
+    });
+    const sibling = await openWithExtension(path, extension);
+    const adopted = await openWithExtension(":memory:", extension, {
+      database: await nativeDatabase(),
+    });
+    try {
+      for (const db of [driver, sibling, adopted]) {
+        assert.equal(Number(pragma(db, "recursive_triggers")), 1, db.path);
+      }
+    } finally {
+      for (const db of [adopted, sibling, driver]) closeConnection(db);
+      dir.cleanup();
+    }
+  });
+
+  it("openWithExtension() raises 'driver' when recursive_triggers does not take, and leaves the caller's database open", async () => {
+    const native = await nativeDatabase();
+    // A host that silently ignores the pragma.
+    const ignoring = new Proxy(native, {
+      get(target, key) {
+        if (key === "exec") {
+          return (sql: string) =>
+            /recursive_triggers\s*=\s*ON/i.test(sql) ? undefined : target.exec(sql);
+        }
+        const value = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    try {
+      await assert.rejects(
+        openWithExtension(
+          ":memory:",
+          {
+            path: await testExtensionPath(),
+          } as Parameters<typeof openWithExtension>[1],
+          {
+            database: ignoring,
+            driver: RUNTIME === "deno" ? "node:sqlite" : "bun:sqlite",
+          },
+        ),
+        isKind("driver", /Cannot turn on recursive_triggers on ':memory:': SQLite answered 0\b/),
+      );
+      assert.doesNotThrow(() => native.exec("select 1"));
+    } finally {
+      native.close();
+    }
   });
 });
