@@ -61,6 +61,18 @@ export interface Diagnostics {
     /** The cache directory. */
     cacheDir: string | null;
   };
+  /**
+   * The settings every connection gets, measured on the same in-memory connection (its journal
+   * mode is `memory`: files get WAL), or `null` when no connection opened.
+   */
+  connection: {
+    /** `PRAGMA recursive_triggers`: must be `true`, or REPLACE deletes are not synced. */
+    recursiveTriggers: boolean;
+    /** `PRAGMA journal_mode`. */
+    journalMode: string | null;
+    /** `PRAGMA busy_timeout`, in milliseconds. */
+    busyTimeoutMs: number | null;
+  } | null;
   /** The inspected database, when `databasePath` was given. */
   database: { path: string; journalMode: string | null } | null;
   /** The host checks (empty outside Linux glibc). */
@@ -136,6 +148,7 @@ export async function diagnostics(options: DiagnosticsOptions = {}): Promise<Dia
       source: null,
       cacheDir: null,
     },
+    connection: null,
     database: null,
     preflight: null,
     problems: [],
@@ -169,6 +182,20 @@ export async function diagnostics(options: DiagnosticsOptions = {}): Promise<Dia
         const row = driver.prepare("select sqlite_version() as s, cloudsync_version() as v").get();
         report.sqliteVersion = String(row?.s ?? "") || null;
         report.extension.version = String(row?.v ?? "") || null;
+        const pragma = (name: string) => {
+          const stmt = driver.prepare(`PRAGMA ${name}`);
+          try {
+            return Object.values(stmt.get() ?? {})[0] ?? null;
+          } finally {
+            stmt.finalize();
+          }
+        };
+        const timeout = pragma("busy_timeout");
+        report.connection = {
+          recursiveTriggers: Number(pragma("recursive_triggers")) === 1,
+          journalMode: String(pragma("journal_mode") ?? "") || null,
+          busyTimeoutMs: timeout === null ? null : Number(timeout),
+        };
       } finally {
         closeConnection(driver);
       }

@@ -141,3 +141,22 @@ describe("diagnostics()", () => {
     assert.equal(d.extension.version, null);
   });
 });
+
+describe("diagnostics() connection settings", () => {
+  it("diagnostics() reports recursive_triggers on, the journal mode and busy timeout of its connection", async () => {
+    const d = await diagnostics({ extensionPath: await testExtensionPath() });
+    assert.deepEqual(d.connection, {
+      recursiveTriggers: true,
+      journalMode: "memory",
+      busyTimeoutMs: 5000,
+    });
+  });
+
+  it("diagnostics() reports no connection settings when no connection opened", async () => {
+    const d = await diagnostics({
+      extensionPath: await testExtensionPath(),
+      runtime: { name: "deno", version: "2.9.6", denoDeploy: true },
+    });
+    assert.equal(d.connection, null);
+  });
+});
