@@ -1,8 +1,13 @@
 /** diagnostics(): every field filled, failures reported not thrown, no secret echoed. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
-import { RUNTIME, tempDir, testExtensionPath } from "../_helpers.ts";
+import { listen, RUNTIME, SHARED_TEST_CACHE, tempDir, testExtensionPath } from "../_helpers.ts";
+import { PINS } from "../../ffi/pins.ts";
+import { resolveExtension } from "../../ffi/resolve.ts";
 import { diagnostics } from "../../ffi/diagnostics.ts";
 import { closeConnection, openDatabase } from "../../ffi/open.ts";
 import { CA_BUNDLE_PATH, type PreflightProbe } from "../../ffi/preflight.ts";
@@ -14,7 +19,7 @@ const healthy: PreflightProbe = {
   glibcVersion: () => "2.36",
 };
 
-const SECRETS = ["sk-live-SECRET1", "TOKEN-SECRET2", "PASSWORD3", "QUERYSECRET4", "ENVSECRET5"];
+const SECRETS = ["PASSWORD3", "QUERYSECRET4", "GITHUBSECRET5", "ENVSECRET6"];
 
 describe("diagnostics()", () => {
   it("diagnostics() reports platform, runtime, driver, SQLite and extension", async () => {
@@ -32,10 +37,17 @@ describe("diagnostics()", () => {
     assert.equal(d.driver, RUNTIME === "bun" ? "bun:sqlite" : "node:sqlite");
     assert.match(d.sqliteVersion ?? "", /^3\.\d+\.\d+$/);
     assert.equal(d.extension.version, "1.1.4");
+    assert.equal(d.extension.resolvedVersion, "1.1.4");
     assert.equal(d.extension.path, extensionPath);
     assert.equal(d.extension.source, "option");
-    assert.equal(typeof d.extension.verified, "boolean");
-    assert.ok("cacheDir" in d.extension);
+    // An explicit path is verified exactly when its bytes are the pinned 1.1.4 binary.
+    const pinned = PINS["1.1.4"]["linux-x86_64"]?.binary;
+    const sha512 = `sha512-${
+      createHash("sha512").update(readFileSync(extensionPath)).digest("base64")
+    }`;
+    assert.equal(d.extension.verified, sha512 === pinned);
+    // No cache directory was involved.
+    assert.equal(d.extension.cacheDir, null);
     assert.deepEqual(d.preflight?.checks.map((c) => c.name), [
       "libssl.so.3",
       "libcrypto.so.3",
@@ -45,40 +57,73 @@ describe("diagnostics()", () => {
     assert.equal(d.database, null);
   });
 
-  it("diagnostics() JSON contains no string passed as a secret-looking option", async () => {
+  it("diagnostics() reports the cache directory and verification of a cached extension", async () => {
+    // The suite's shared cache holds the verified 1.1.4 binary once this has run.
+    await resolveExtension({ cacheDir: SHARED_TEST_CACHE, env: {} });
+    const d = await diagnostics({
+      cacheDir: SHARED_TEST_CACHE,
+      offline: true,
+      env: {},
+      preflightProbe: healthy,
+    });
+    assert.deepEqual(d.problems, []);
+    assert.equal(d.extension.source, "cache");
+    assert.equal(d.extension.cacheDir, SHARED_TEST_CACHE);
+    assert.equal(d.extension.verified, true);
+    assert.equal(
+      d.extension.path,
+      join(SHARED_TEST_CACHE, "1.1.4", "linux-x86_64", "cloudsync.so"),
+    );
+    assert.equal(d.extension.version, "1.1.4");
+  });
+
+  it("diagnostics() sends the credentials of the mirror, registry and GitHub URLs it reads, and its report shows none", async () => {
     const dir = tempDir();
+    const seen: { url: string; authorization?: string }[] = [];
+    const server = createServer((req, res) => {
+      seen.push({ url: req.url ?? "", authorization: req.headers.authorization });
+      res.writeHead(404, { "content-length": "0" });
+      res.end();
+    });
+    const port = await listen(server);
+    const host = `127.0.0.1:${port}`;
+    const [mirrorPass, query, githubPass, envPass] = SECRETS;
     try {
-      const secretish = {
-        apiKey: SECRETS[0],
-        token: SECRETS[1],
-        env: { SQLITE_CLOUD_TOKEN: SECRETS[4], HOME: dir.path },
-      };
-      // A working load, with unrelated secrets alongside.
-      const ok = await diagnostics(
-        {
-          extensionPath: await testExtensionPath(),
-          ...secretish,
-        } as Parameters<typeof diagnostics>[0],
-      );
-      // A failing download whose URLs carry credentials.
-      const failed = await diagnostics(
-        {
-          ...secretish,
-          cacheDir: join(dir.path, "cache"),
-          sources: ["mirror"],
-          mirror: `http://user:${SECRETS[2]}@127.0.0.1:9/m?token=${SECRETS[3]}`,
-          npmRegistry: `http://127.0.0.1:9/?token=${SECRETS[3]}`,
-          timeoutMs: 2000,
-        } as Parameters<typeof diagnostics>[0],
-      );
-      assert.equal(ok.extension.version, "1.1.4");
-      assert.equal(failed.problems.length, 1, JSON.stringify(failed.problems));
-      assert.equal(failed.problems[0].step, "resolve");
-      for (const report of [ok, failed]) {
+      const fromOptions = await diagnostics({
+        cacheDir: join(dir.path, "cache"),
+        sources: ["mirror", "npm", "github"],
+        mirror: `http://user:${mirrorPass}@${host}/m?token=${query}`,
+        npmRegistry: `http://${host}/npm/?token=${query}`,
+        githubBaseUrl: `http://gh:${githubPass}@${host}/gh`,
+        env: { HOME: dir.path },
+        timeoutMs: 5000,
+      });
+      const fromEnv = await diagnostics({
+        cacheDir: join(dir.path, "cache"),
+        sources: ["mirror"],
+        env: { SQLITE_SYNC_MIRROR: `http://me:${envPass}@${host}/env`, HOME: dir.path },
+        timeoutMs: 5000,
+      });
+      // Every credential reached the server: diagnostics() read and used each of them.
+      const basic = (user: string, pass: string) => `Basic ${btoa(`${user}:${pass}`)}`;
+      const authorizations = seen.map((r) => r.authorization);
+      assert.ok(authorizations.includes(basic("user", mirrorPass)), JSON.stringify(seen));
+      assert.ok(authorizations.includes(basic("gh", githubPass)), JSON.stringify(seen));
+      assert.ok(authorizations.includes(basic("me", envPass)), JSON.stringify(seen));
+      assert.ok(seen.some((r) => r.url.startsWith("/m?") && r.url.includes(query)));
+      assert.ok(seen.some((r) => r.url.startsWith("/npm/?") && r.url.includes(query)));
+      // Both failed to resolve, naming the sources tried, and neither report holds a secret.
+      for (const report of [fromOptions, fromEnv]) {
+        assert.equal(report.problems.length, 1, JSON.stringify(report.problems));
+        assert.equal(report.problems[0].step, "resolve");
+        assert.match(report.problems[0].message, new RegExp(`mirror: http://${host}/`));
         const json = JSON.stringify(report);
         for (const s of SECRETS) assert.ok(!json.includes(s), `${s} leaked: ${json}`);
       }
+      assert.match(fromOptions.problems[0].message, new RegExp(`npm: http://${host}/npm/`));
+      assert.match(fromOptions.problems[0].message, new RegExp(`github: http://${host}/gh/`));
     } finally {
+      await new Promise((resolve) => server.close(resolve));
       dir.cleanup();
     }
   });
