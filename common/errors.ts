@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { redact, redactError, redactValue } from "./redact.ts";
 import type { SyncResult } from "./sync_result.ts";
 
 /** What went wrong, as a stable discriminant callers can switch on. */
@@ -59,9 +60,29 @@ export interface SqliteSyncErrorOptions {
   status?: number;
 }
 
+/** What `JSON.stringify()` shows of a {@linkcode SqliteSyncError}: its safe fields only. */
+export interface SqliteSyncErrorJSON {
+  /** Always `SqliteSyncError`. */
+  name: string;
+  /** What went wrong. */
+  kind: SqliteSyncErrorKind;
+  /** The (redacted) message. */
+  message: string;
+  /** The machine-readable code, when there is one. */
+  code?: string;
+  /** The HTTP status, when there is one. */
+  status?: number;
+  /** The partial result, when there is one. */
+  partial?: SyncResult;
+  /** The (redacted) cause chain: names, messages and codes only. */
+  cause?: { name: string; message: string; code?: string }[];
+}
+
 /**
  * An error raised by @sqliteai/sync. Messages name the value at fault and the
- * way out; they never contain secrets.
+ * way out; they never contain secrets: the constructor itself redacts the
+ * message, every message and stack of the cause chain, the code and the
+ * partial result (see `common/redact.ts`), so no error escapes it.
  *
  * @example Usage
  * ```ts
@@ -71,6 +92,9 @@ export interface SqliteSyncErrorOptions {
  * } catch (err) {
  *   if (err instanceof SqliteSyncError && err.kind === "not-found") console.log(err.message);
  * }
+ * // Credentials never survive construction:
+ * console.log(new SqliteSyncError("http", "GET https://me:pw@npm.example.com/x: HTTP 500").message);
+ * // "GET https://npm.example.com/x: HTTP 500"
  * ```
  */
 export class SqliteSyncError extends Error {
@@ -95,11 +119,41 @@ export class SqliteSyncError extends Error {
     message: string,
     options: SqliteSyncErrorOptions = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      redact(message),
+      options.cause === undefined ? undefined : { cause: redactError(options.cause) },
+    );
     this.name = "SqliteSyncError";
     this.kind = kind;
-    if (options.code !== undefined) this.code = options.code;
+    if (options.code !== undefined) this.code = redact(options.code);
     if (options.status !== undefined) this.status = options.status;
-    if (options.partial !== undefined) this.partial = options.partial;
+    if (options.partial !== undefined) this.partial = redactValue(options.partial);
+  }
+
+  /**
+   * The safe fields, for `JSON.stringify(err)` and structured logs.
+   *
+   * @returns Name, kind, message, code, status, partial result and the cause chain's messages.
+   */
+  toJSON(): SqliteSyncErrorJSON {
+    const causes: { name: string; message: string; code?: string }[] = [];
+    for (let e = this.cause; e !== undefined && e !== null && causes.length < 8;) {
+      const code = (e as { code?: unknown }).code;
+      causes.push({
+        name: e instanceof Error ? e.name : typeof e,
+        message: redact(e instanceof Error ? e.message : String(e)),
+        ...(typeof code === "string" ? { code: redact(code) } : {}),
+      });
+      e = e instanceof Error ? e.cause : undefined;
+    }
+    return {
+      name: this.name,
+      kind: this.kind,
+      message: this.message,
+      ...(this.code === undefined ? {} : { code: this.code }),
+      ...(this.status === undefined ? {} : { status: this.status }),
+      ...(this.partial === undefined ? {} : { partial: this.partial }),
+      ...(causes.length === 0 ? {} : { cause: causes }),
+    };
   }
 }

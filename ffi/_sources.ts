@@ -9,7 +9,8 @@ import { SqliteSyncError } from "../common/errors.ts";
 import type { SourceSettings } from "./_settings.ts";
 import { type ExtensionFiles, extractVerified, type IntegrityCheck } from "./archive.ts";
 import { MIRROR_SIDECAR_LABEL } from "./cache.ts";
-import { fetchBytes, fetchJson, parseIntegrity, redactUrl } from "./download.ts";
+import { redact } from "../common/redact.ts";
+import { fetchBytes, fetchJson, parseIntegrity } from "./download.ts";
 
 /** A verified download. */
 export interface Downloaded {
@@ -39,11 +40,21 @@ const npm: Source = async (s) => {
     throw new SqliteSyncError(
       "not-found",
       `${
-        redactUrl(metaUrl)
+        redact(metaUrl)
       }: ${s.asset.npmPackage} has no version ${s.version} (latest published: ${known})`,
     );
   }
-  const tarball = new URL(dist.tarball, metaUrl);
+  let tarball: URL;
+  try {
+    tarball = new URL(dist.tarball, metaUrl);
+  } catch {
+    // Not shown, and no cause: URL parsing echoes the value and the base (the registry URL).
+    throw new SqliteSyncError(
+      "download",
+      `${redact(metaUrl)}: the registry's dist.tarball for ${s.asset.npmPackage}@${s.version} ` +
+        `is not a valid URL`,
+    );
+  }
   const registry = new URL(s.npmRegistry);
   if (tarball.host === registry.host && !tarball.username) {
     tarball.username = registry.username;
@@ -53,7 +64,7 @@ const npm: Source = async (s) => {
   if (dist.integrity !== undefined) {
     const sri = remoteIntegrity(
       dist.integrity,
-      `${redactUrl(metaUrl)}: the registry's dist.integrity`,
+      `${redact(metaUrl)}: the registry's dist.integrity`,
     );
     checks.push({ label: "the registry's dist.integrity", sri, target: "archive" });
   }
@@ -103,7 +114,7 @@ const mirror: Source = async (s) => {
     throw new SqliteSyncError(
       "integrity",
       `${
-        redactUrl(url)
+        redact(url)
       }: no integrity is known for ${s.version} on ${s.platform} (a mirror's .integrity ` +
         `file only guards against corruption), so the download was refused. Pass the archive's ` +
         `SRI (sha512-…) as the 'integrity' option to accept it.`,
@@ -116,7 +127,7 @@ const mirror: Source = async (s) => {
     throw err;
   });
   if (sidecar) {
-    const sri = remoteIntegrity(new TextDecoder().decode(sidecar), `${redactUrl(url)}.integrity`);
+    const sri = remoteIntegrity(new TextDecoder().decode(sidecar), `${redact(url)}.integrity`);
     checks.push({ label: MIRROR_SIDECAR_LABEL, sri, target: "archive" });
   }
   return await verify(s, url, archive, checks, `package/${s.asset.binaryName}`);
@@ -152,9 +163,10 @@ function remoteIntegrity(value: unknown, where: string): string {
   try {
     parseIntegrity(text);
   } catch {
+    // Redacted before it is cut short: a secret cut in half could not be recognised later.
     throw new SqliteSyncError(
       "integrity",
-      `${where} is not a valid SRI string: '${text.slice(0, 80)}'`,
+      `${where} is not a valid SRI string: '${redact(text).slice(0, 80)}'`,
     );
   }
   return text;
@@ -171,7 +183,7 @@ async function verify(
   if (s.pin?.binary) {
     checks.push({ label: "the pinned binary integrity", sri: s.pin.binary, target: "binary" });
   }
-  const where = redactUrl(url);
+  const where = redact(url);
   const verified = await extractVerified(archive, checks, {
     where,
     what: `${s.version} on ${s.platform}`,

@@ -7,6 +7,7 @@
  * @module
  */
 import { SqliteSyncError } from "../common/errors.ts";
+import { redact } from "../common/redact.ts";
 import type { DriverName } from "./drivers/driver.ts";
 import { defaultDriverName, openDriver } from "./drivers/open_driver.ts";
 import { closeConnection, type OpenOptions, openWithExtension } from "./open.ts";
@@ -30,7 +31,7 @@ export interface DiagnosticsProblem {
   step: "platform" | "resolve" | "load" | "database";
   /** The error kind (`SqliteSyncError.kind`), or the error's name. */
   kind: string;
-  /** The message, with URL credentials and query strings removed. */
+  /** The message, redacted like every error's (see common/redact.ts). */
   message: string;
 }
 
@@ -79,17 +80,6 @@ export interface Diagnostics {
   preflight: PreflightReport | null;
   /** What failed. */
   problems: DiagnosticsProblem[];
-}
-
-/**
- * Removes what may be a credential from a message: URL user info (`scheme://user:pass@`, and
- * `user:pass@host` without a scheme) and query strings.
- */
-function redact(message: string): string {
-  return message
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, "$1***@")
-    .replace(/(^|[\s'"`(<[=,])[^\s'"`(<[=,/@:]+:[^\s'"`/@]*@(?=[^\s@])/g, "$1***@")
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#'"]*)\?[^\s#'"]*/gi, "$1?***");
 }
 
 function problem(step: DiagnosticsProblem["step"], err: unknown): DiagnosticsProblem {

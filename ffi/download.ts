@@ -9,7 +9,9 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { SqliteSyncError } from "../common/errors.ts";
+import { redact, rememberUrlCredentials } from "../common/redact.ts";
 import { isPermissionError, permissionError } from "./_permission.ts";
+import { errorCode, rootCause } from "./_network_cause.ts";
 
 /** Progress of one download, as passed to `onProgress`. */
 export interface DownloadProgress {
@@ -52,31 +54,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export const DEFAULT_MAX_BYTES = 200 * 1024 * 1024;
 
 /**
- * Removes credentials from a URL so it can appear in messages: user and
- * password are dropped and a query string becomes `?…`.
- *
- * @param url The URL (or a local path, returned as is).
- * @returns The URL without secrets.
- *
- * @example Usage
- * ```ts
- * import { redactUrl } from "./download.ts";
- * console.log(redactUrl("https://me:hunter2@npm.example.com/x?sig=abc")); // "https://npm.example.com/x?…"
- * ```
+ * @deprecated Use `redact` from `common/redact.ts`, the library's one redaction (kept as an
+ * alias for existing imports).
  */
-export function redactUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return url;
-  }
-  parsed.username = "";
-  parsed.password = "";
-  const query = parsed.search ? "?…" : "";
-  parsed.search = "";
-  return parsed.href + query;
-}
+export { redact as redactUrl } from "../common/redact.ts";
 
 /**
  * Downloads a URL into memory. `http:`/`https:` go through `fetch` (redirects
@@ -88,8 +69,9 @@ export function redactUrl(url: string): string {
  * @returns The body.
  * @throws {SqliteSyncError} `http` (with `status`) for an HTTP error or a missing file,
  * `timeout` when no bytes arrive for `timeoutMs` or the download outlasts `deadlineMs`,
- * `offline` when the host cannot be reached, `download` for a truncated or oversized body or a
- * missing Deno permission (code `NotCapable`).
+ * `offline` when the host cannot be reached (the message names the root cause: DNS, refused,
+ * untrusted TLS certificate with the runtime's fix…), `download` for a truncated or oversized
+ * body or a missing Deno permission (code `NotCapable`).
  *
  * @example Usage
  * ```ts ignore
@@ -105,7 +87,9 @@ export async function fetchBytes(url: string, options: FetchOptions = {}): Promi
     onProgress,
     accept,
   } = options;
-  const shown = redactUrl(url);
+  // Credentials in the URL are remembered, so no later error (an echo, a cause) shows them.
+  rememberUrlCredentials(url);
+  const shown = redact(url);
   const parsed = new URL(url);
   if (parsed.protocol === "file:") return await readLocal(parsed, shown, maxBytes, onProgress);
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
@@ -158,11 +142,11 @@ export async function fetchBytes(url: string, options: FetchOptions = {}): Promi
     } catch (err) {
       if (timedOut) throw stalled(0);
       if (isPermissionError(err)) throw permissionError("download", err, `downloading ${shown}`);
-      const code = errorCode(err);
+      const root = rootCause(err);
       throw new SqliteSyncError(
-        "offline",
-        `${shown}: cannot connect${code ? ` (${code})` : ""}: ${messageOf(err)}`,
-        { cause: err, code },
+        root.kind === "timeout" ? "timeout" : "offline",
+        `${shown}: cannot connect: ${root.text}`,
+        { cause: err, code: root.code },
       );
     }
     if (!response.ok) {
@@ -230,7 +214,7 @@ async function readBody(response: Response, ctx: BodyContext): Promise<Uint8Arra
         "download",
         `${shown}: connection lost after ${received}${
           total === undefined ? "" : ` of ${total}`
-        } bytes: ${messageOf(err)}`,
+        } bytes: ${rootCause(err).text}`,
         { cause: err },
       );
     }
@@ -266,7 +250,8 @@ async function readLocal(
     if (isPermissionError(err)) throw permissionError("download", err, `reading ${shown}`);
     const code = errorCode(err);
     const status = code === "ENOENT" || code === "ENOTDIR" ? 404 : 500;
-    throw new SqliteSyncError("http", `${shown}: cannot read (${code ?? messageOf(err)})`, {
+    const why = code ?? (err instanceof Error ? err.message : String(err));
+    throw new SqliteSyncError("http", `${shown}: cannot read (${why})`, {
       cause: err,
       code,
       status,
@@ -293,7 +278,7 @@ export async function fetchJson(url: string, options: FetchOptions = {}): Promis
   try {
     return JSON.parse(new TextDecoder().decode(body));
   } catch (err) {
-    throw new SqliteSyncError("download", `${redactUrl(url)}: not valid JSON`, { cause: err });
+    throw new SqliteSyncError("download", `${redact(url)}: not valid JSON`, { cause: err });
   }
 }
 
@@ -397,21 +382,4 @@ export function concatBytes(chunks: Uint8Array[], size: number): Uint8Array {
     offset += chunk.byteLength;
   }
   return out;
-}
-
-function errorCode(err: unknown): string | undefined {
-  for (
-    let e: unknown = err, depth = 0;
-    e && depth < 4;
-    e = (e as { cause?: unknown }).cause, depth++
-  ) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string") return code;
-  }
-  return undefined;
-}
-
-function messageOf(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s'"]+/gi, (url) => redactUrl(url));
 }

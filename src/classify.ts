@@ -6,6 +6,7 @@
  * @module
  */
 import { SqliteSyncError, type SqliteSyncErrorKind } from "../common/errors.ts";
+import { redact, rememberSecret } from "../common/redact.ts";
 import { syncResultFromMessage } from "./results.ts";
 
 const OFFLINE =
@@ -43,37 +44,6 @@ export function stripDriverSuffix(message: string): string {
   return message.replace(DRIVER_SUFFIX, "");
 }
 
-/** Replaces every secret occurring in `text` with `***`. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join("***");
-  return out;
-}
-
-/**
- * The cause to attach: `err` itself, unless a secret occurs in its cause
- * chain; then a copy of the chain with redacted messages (name and code
- * kept), so no credential survives in `error.cause…message`.
- */
-function safeCause(err: unknown, secrets: readonly string[]): unknown {
-  const chain: unknown[] = [];
-  for (let e: unknown = err; e !== undefined && e !== null && chain.length < 8;) {
-    chain.push(e);
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  const text = (e: unknown) => (e instanceof Error ? e.message : String(e));
-  if (!chain.some((e) => redact(text(e), secrets) !== text(e))) return err;
-  let copy: Error | undefined;
-  for (const e of chain.reverse()) {
-    const next = new Error(redact(text(e), secrets), copy ? { cause: copy } : undefined);
-    if (e instanceof Error) next.name = e.name;
-    const code = (e as { code?: unknown } | undefined)?.code;
-    if (code !== undefined) (next as Error & { code?: unknown }).code = code;
-    copy = next;
-  }
-  return copy;
-}
-
 function serverError(
   message: string,
 ): { status?: number; code?: string; title?: string } | undefined {
@@ -103,7 +73,8 @@ function serverError(
  * @param err What the call threw (usually a driver `SqliteSyncError` of kind `sql`).
  * @param operation The method name, for the message (e.g. `"sync()"`).
  * @param options `network`: the call talks to the server, so an unrecognised
- *   message is taken as an HTTP error body; `secrets`: strings to redact.
+ *   message is taken as an HTTP error body; `secrets`: credentials in play, remembered
+ *   for redaction (`SqliteSyncError` redacts its message and cause chain itself).
  * @returns The classified error (argument errors pass through unchanged).
  *
  * @example Usage
@@ -119,12 +90,11 @@ export function classifyError(
   options: { network?: boolean; secrets?: readonly string[] } = {},
 ): Error {
   if (err instanceof TypeError || err instanceof RangeError) return err;
-  const secrets = options.secrets ?? [];
-  const raw = err instanceof Error ? err.message : String(err);
-  const message = redact(raw, secrets);
+  for (const secret of options.secrets ?? []) rememberSecret(secret);
+  // Redacted before anything is cut short: a secret cut in half could not be recognised later.
+  const message = redact(err instanceof Error ? err.message : String(err));
   // What the extension said, for matching; `message` (with any SQL location) is what we show.
   const text = stripDriverSuffix(message);
-  const cause = safeCause(err, secrets);
   const driverKind = err instanceof SqliteSyncError ? err.kind : undefined;
   const make = (
     kind: SqliteSyncErrorKind,
@@ -132,7 +102,7 @@ export function classifyError(
     extra: { status?: number; code?: string } = {},
   ) =>
     new SqliteSyncError(kind, `${operation} failed: ${shown}`, {
-      cause,
+      cause: err,
       code: extra.code ?? (err instanceof SqliteSyncError ? err.code : undefined),
       status: extra.status,
     });
@@ -149,7 +119,7 @@ export function classifyError(
       } (send status ${partial.send.status}); the extension does not say why (unreachable server, time-out or an HTTP error ` +
         `such as 401): network.receiveChanges() reports the cause. The partial result is ` +
         `attached as 'partial'.`,
-      { cause, partial },
+      { cause: err, partial },
     );
   }
   if (driverKind === "busy" || driverKind === "interrupted") return make(driverKind, message);

@@ -8,6 +8,8 @@
  */
 import type { SqlValue } from "../ffi/drivers/driver.ts";
 import { SqliteSyncError } from "../common/errors.ts";
+import { rememberSecret } from "../common/redact.ts";
+import { assertAddress, assertDatabaseId, assertSecret } from "./_network_options.ts";
 import type { ReceiveResult, SendResult, SyncResult } from "../common/sync_result.ts";
 import { parseReceiveResult, parseSendResult, parseSyncResult } from "./results.ts";
 import { describe } from "./schema.ts";
@@ -75,51 +77,8 @@ export interface NetworkHost {
   blockTables(): readonly string[];
 }
 
-/** Hosts where plain http:// keeps credentials on this machine. */
-const LOOPBACK = new Set(["127.0.0.1", "[::1]", "localhost"]);
-
 /** Credentials remembered for redaction: the current one and a few before it. */
 const MAX_SECRETS = 8;
-
-const DATABASE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,255}$/;
-
-function assertSecret(value: unknown, what: string): string {
-  // Never echo the value: it is a credential.
-  if (typeof value !== "string" || value.length === 0) {
-    throw new TypeError(`Invalid ${what}: expected a non-empty string`);
-  }
-  if (value.length > 16_384) throw new TypeError(`Invalid ${what}: longer than 16384 characters`);
-  // deno-lint-ignore no-control-regex
-  if (/[\x00-\x20\x7f]/.test(value)) {
-    throw new TypeError(`Invalid ${what}: it contains whitespace or control characters`);
-  }
-  return value;
-}
-
-function assertAddress(value: unknown): string {
-  let url: URL;
-  try {
-    url = new URL(String(value));
-  } catch {
-    throw new TypeError(
-      `Invalid address ${describe(value)}: expected an https:// URL of a SQLite Cloud endpoint`,
-    );
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new TypeError(`Invalid address: protocol ${url.protocol} is not http(s)`);
-  }
-  if (url.protocol === "http:" && !LOOPBACK.has(url.hostname.toLowerCase())) {
-    throw new TypeError(
-      `Invalid address ${describe(url.origin)}: plain http:// would send the API key or token ` +
-        `in cleartext; use https://, or http:// only for a loopback host (127.0.0.1, [::1], localhost)`,
-    );
-  }
-  if (url.username || url.password) {
-    throw new TypeError("Invalid address: credentials belong in apiKey or token, not in the URL");
-  }
-  if (url.search || url.hash) throw new TypeError("Invalid address: no query or fragment allowed");
-  return url.href.replace(/\/$/, "");
-}
 
 /**
  * Network sync of one database with SQLite Cloud's CloudSync service.
@@ -168,19 +127,16 @@ export class CloudSyncNetwork {
   init(options: NetworkInitOptions): void {
     this.#host.assertOpen();
     const { databaseId, address, apiKey, token } = options ?? ({} as NetworkInitOptions);
-    if (typeof databaseId !== "string" || !DATABASE_ID.test(databaseId)) {
-      throw new TypeError(
-        `Invalid databaseId ${
-          describe(databaseId)
-        }: expected the managed database id (letters, digits, - _ . :)`,
-      );
-    }
+    assertDatabaseId(databaseId);
     if (apiKey !== undefined && token !== undefined) {
       throw new TypeError("Pass either apiKey or token, not both");
     }
     const key = apiKey === undefined ? undefined : assertSecret(apiKey, "apiKey");
     const jwt = token === undefined ? undefined : assertSecret(token, "token");
     const base = address === undefined ? undefined : assertAddress(address);
+    // The id is no credential, but a key pasted in its place would travel in request paths
+    // that a server may echo: redact it like one.
+    rememberSecret(databaseId);
     this.#ready = false;
     this.#context = true;
     if (base === undefined) {
@@ -425,6 +381,9 @@ export class CloudSyncNetwork {
   }
 
   #remember(secret: string): void {
+    // Every later error of the process redacts it; `user:password` keys also by their password.
+    rememberSecret(secret);
+    if (secret.includes(":")) rememberSecret(secret.slice(secret.indexOf(":") + 1));
     // Most recent last; a token refreshed every few minutes must not grow the list forever.
     this.#secrets = [...this.#secrets.filter((s) => s !== secret), secret].slice(-MAX_SECRETS);
   }

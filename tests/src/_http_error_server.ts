@@ -9,6 +9,10 @@
  *
  *   <runtime> tests/src/_http_error_server.ts <status> <reason> <body>
  *
+ * Echo mode, for redaction tests: every `{{HEADERS}}` in <body> becomes the
+ * request's header lines (Authorization included), JSON-escaped when the body
+ * is JSON. The status stays the same fixed error whatever was asked.
+ *
  * Prints `PORT <n>` on stdout once listening; exits when stdin closes (the
  * parent died or closed it) or after 120 s at the latest.
  */
@@ -22,13 +26,23 @@ if (!Number.isInteger(status) || status < 400 || status > 599) {
   process.exit(2);
 }
 
-const payload = new TextEncoder().encode(body);
-const head = `HTTP/1.1 ${status} ${reason}\r\n` +
-  `Content-Type: application/json\r\n` +
-  `Content-Length: ${payload.length}\r\n` +
-  `Connection: close\r\n\r\n`;
-
 const HEADER_END = "\r\n\r\n";
+const ECHO = "{{HEADERS}}";
+
+/** The fixed response; in echo mode the request's header lines fill the placeholder. */
+function response(requestHead: string): { head: string; payload: Uint8Array } {
+  // The header lines only (not the request line), as received.
+  const headers = requestHead.split("\r\n").slice(1).join("\r\n");
+  const filled = body.includes(ECHO)
+    ? body.replaceAll(ECHO, body.startsWith("{") ? JSON.stringify(headers).slice(1, -1) : headers)
+    : body;
+  const payload = new TextEncoder().encode(filled);
+  const head = `HTTP/1.1 ${status} ${reason}\r\n` +
+    `Content-Type: application/json\r\n` +
+    `Content-Length: ${payload.length}\r\n` +
+    `Connection: close\r\n\r\n`;
+  return { head, payload };
+}
 
 function answerWhenRequestEnds(socket: Socket): void {
   let received = "";
@@ -43,6 +57,7 @@ function answerWhenRequestEnds(socket: Socket): void {
     const bodyLength = match ? Number(match[1]) : 0;
     if (received.length - (end + HEADER_END.length) < bodyLength) return;
     answered = true;
+    const { head, payload } = response(received.slice(0, end));
     socket.write(head);
     socket.end(payload);
   });

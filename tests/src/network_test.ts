@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { inspect } from "node:util";
 import { listen, refusedPort, runtimeArgv, tempDir, testExtensionPath } from "../_helpers.ts";
 import { SyncDatabase } from "../../src/database.ts";
 import { CloudSyncNetwork, type NetworkHost } from "../../src/network.ts";
@@ -104,13 +105,19 @@ async function openAt(
   return db;
 }
 
-/** The API key must appear nowhere: message, String(), JSON, nor any cause's message. */
+/**
+ * The API key must appear nowhere, in any letter case: message, String(), JSON, util.inspect,
+ * the partial result, nor any cause's message or stack.
+ */
 function assertRedacted(err: unknown): void {
-  const seen = [String(err), JSON.stringify(err)];
+  const seen = [String(err), JSON.stringify(err), inspect(err, { depth: 10 })];
+  seen.push(JSON.stringify((err as { partial?: unknown }).partial) ?? "");
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
     seen.push(e.message, String(e), e.stack ?? "");
   }
-  for (const text of seen) assert.ok(!text.includes(API_KEY), `the API key leaked: ${text}`);
+  for (const text of seen) {
+    assert.ok(!text.toLowerCase().includes(API_KEY.toLowerCase()), `the API key leaked: ${text}`);
+  }
 }
 
 /** Runs `fn`, expects a SqliteSyncError of `kind`, checks redaction, returns it. */
@@ -227,6 +234,57 @@ describe("network errors (non-protocol fixtures)", () => {
       dir.cleanup();
     }
   });
+});
+
+describe("network errors from a server echoing the request's headers", () => {
+  for (
+    const [label, status, reason, body, kind] of [
+      [
+        "401 with the headers in a JSON title",
+        401,
+        "Unauthorized",
+        '{"errors":[{"status":"401","code":"unauthorized","title":"Unauthorized: {{HEADERS}}"}]}',
+        "auth",
+      ],
+      [
+        "403 with the headers in plain text",
+        403,
+        "Forbidden",
+        "Forbidden. You sent: {{HEADERS}}",
+        "auth",
+      ],
+      [
+        "503 with the headers in a JSON title",
+        503,
+        "Service Unavailable",
+        '{"errors":[{"status":"503","code":"down","title":"Down. You sent: {{HEADERS}}"}]}',
+        "http",
+      ],
+    ] as const
+  ) {
+    it(`network calls against a server answering ${label} show the echo with the Authorization value masked`, async () => {
+      const dir = tempDir();
+      const server = await errorServer(status, reason, body);
+      const db = await openAt(dir.path, server.port, { dirty: true });
+      try {
+        for (
+          const call of [
+            () => db.network.sendChanges(),
+            () => db.network.sync(),
+            () => db.network.receiveChanges(),
+            () => db.network.status(),
+          ]
+        ) {
+          // The echo reached the message (so redaction had work to do), the key did not.
+          expectError(call, kind, /Host: 127\.0\.0\.1:\d+\r\n.*\r\nAuthorization: \*\*\*/s);
+        }
+      } finally {
+        db.close();
+        await server.stop();
+        dir.cleanup();
+      }
+    });
+  }
 });
 
 describe("network auth without the error envelope", () => {
@@ -525,6 +583,13 @@ describe("network state and arguments", () => {
       const secret = `${API_KEY} with space`;
       const cases: [unknown, RegExp][] = [
         [{ databaseId: "", apiKey: API_KEY }, /databaseId/],
+        // An API key pasted into the wrong field is described, never shown.
+        [{ databaseId: `${API_KEY}/x` }, /databaseId: a 23-character string .*it contains '\/'/],
+        [
+          { databaseId: "db", address: API_KEY },
+          /address: a 21-character string that is not a URL/,
+        ],
+        [{ databaseId: "db", address: `apikey:${API_KEY}` }, /address: its protocol is not http/],
         [{ databaseId: "db", address: "ftp://x", apiKey: API_KEY }, /protocol/],
         [{ databaseId: "db", address: `http://u:${API_KEY}@127.0.0.1:1` }, /credentials/],
         [{ databaseId: "db", apiKey: secret }, /apiKey: it contains whitespace/],
@@ -535,7 +600,7 @@ describe("network state and arguments", () => {
         assert.throws(() => db.network.init(options as any), (err) => {
           assert.ok(err instanceof TypeError, String(err));
           assert.match(err.message, pattern);
-          assert.ok(!err.message.includes(API_KEY), err.message);
+          assert.ok(!err.message.toLowerCase().includes(API_KEY.toLowerCase()), err.message);
           return true;
         });
       }

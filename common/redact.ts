@@ -1,0 +1,263 @@
+/**
+ * The one redaction of the library. {@linkcode SqliteSyncError} applies it to
+ * its message, its cause chain and its partial result, so every error the
+ * library raises passes through here; nothing else redacts.
+ *
+ * Two things are removed: the secrets the library was given (API keys,
+ * tokens, database ids, registry and mirror URL credentials, remembered with
+ * {@linkcode rememberSecret}), matched case-insensitively and in their
+ * percent-encoded and JSON-escaped forms; and generic credential shapes, so a
+ * secret nobody registered is still caught when it looks like one (URL user
+ * info, URL query strings, `Authorization:` values, `Bearer`/`Basic`
+ * credentials, `key=value` pairs named like a secret, JWTs).
+ *
+ * A value that fails validation cannot be redacted (it was never registered):
+ * describe it with {@linkcode shapeOf} instead of echoing it.
+ *
+ * @module
+ */
+
+/** What a removed secret becomes. */
+const MASK = "***";
+/** Shorter values are too likely to be ordinary words to redact. */
+const MIN_SECRET_LENGTH = 4;
+/** Secrets shorter than this match only as a whole word (not inside a longer run of letters/digits). */
+const BOUNDED_BELOW = 12;
+/** How many secrets the process remembers (most recent kept). */
+const MAX_REMEMBERED = 64;
+/** How deep a cause chain (or a partial result) is followed. */
+const MAX_DEPTH = 8;
+
+const SCHEME = String.raw`\b[a-z][a-z0-9+.-]*:\/\/`;
+/** Names that say the value next to them is a secret (`api_key`, `access_token`, `password`…). */
+const SECRET_NAME = String
+  .raw`(?:[a-z0-9]+[_-])*(?:api[_-]?key|apikey|token|secret|password|passwd|pwd|signature|sig|credentials?)`;
+/** The value after such a name: no spaces, not already masked. */
+const VALUE = String.raw`(?!\*\*\*)[^\s"'&,;}<>)]{4,}`;
+/** The generic credential shapes, applied after the registered secrets. */
+const SHAPES: readonly [RegExp, string | ((match: string, ...groups: string[]) => string)][] = [
+  // `scheme://user:pass@host` → `scheme://host` (greedy: a password may hold an unencoded @).
+  [new RegExp(`(${SCHEME})[^\\s/?#'"<>()]*@`, "gi"), "$1"],
+  // `user:pass@host` without a scheme (an env var such as `me:token@npm.corp.example/`).
+  [/(^|[\s'"`(<[=,])[^\s'"`(<[=,/@:]+:[^\s'"`/@]*@(?=[^\s@])/g, "$1"],
+  // URL query strings: `https://host/x?sig=…` → `https://host/x?…`.
+  [new RegExp(`(${SCHEME}[^\\s?#'"<>()]*)\\?[^\\s#'"<>()]*`, "gi"), "$1?…"],
+  // `Authorization: <anything up to the end of the line>` (headers echoed in a body).
+  [/\b((?:proxy-)?authorization["']?\s*[:=]\s*["']?)[^\r\n"']+/gi, `$1${MASK}`],
+  // `Bearer <token>`; `Basic <base64>` (length a multiple of 4, so "Basic usage" survives).
+  [/\b(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, `$1${MASK}`],
+  [/\b(Basic\s+)([A-Za-z0-9+/]{4,}={0,2})/g, (m, p, b64) => (b64.length % 4 === 0 ? p + MASK : m)],
+  // A value named like a secret: `apikey=…`, `"password":"…"`, `X-Api-Key: …` (header-like names
+  // only take a bare colon, so a sentence such as "invalid token: expected …" survives).
+  [new RegExp(`(\\b${SECRET_NAME}\\s*=\\s*["']?)${VALUE}`, "gi"), `$1${MASK}`],
+  [new RegExp(`(["']${SECRET_NAME}["']\\s*:\\s*["']?)${VALUE}`, "gi"), `$1${MASK}`],
+  [new RegExp(`(\\b(?:x-)?api[-_]?key\\s*:\\s*)${VALUE}`, "gi"), `$1${MASK}`],
+  // JWT-shaped tokens.
+  [/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, MASK],
+];
+
+const remembered = new Map<string, RegExp>();
+
+function hexBytes(char: string): string {
+  return [...new TextEncoder().encode(char)].map((b) => `%${b.toString(16).padStart(2, "0")}`)
+    .join("");
+}
+
+/** A case-insensitive pattern for a secret and its percent-encoded and JSON-escaped forms. */
+function patternFor(secret: string): RegExp {
+  let body = "";
+  for (const char of secret) {
+    const escaped = char.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+    if (/[A-Za-z0-9]/.test(char)) body += escaped;
+    else {
+      const alternatives = [escaped, hexBytes(char)];
+      if (char === '"' || char === "\\") alternatives.push(`\\\\${escaped}`);
+      body += `(?:${alternatives.join("|")})`;
+    }
+  }
+  const bounded = secret.length < BOUNDED_BELOW;
+  return new RegExp(bounded ? `(?<![A-Za-z0-9])${body}(?![A-Za-z0-9])` : body, "gi");
+}
+
+/**
+ * Remembers a secret for the rest of the process, so every later error
+ * removes it (in any letter case, percent-encoded or JSON-escaped). The
+ * network layer calls it for API keys, tokens and database ids, resolution
+ * for registry and mirror URL credentials. The most recent
+ * 64 are kept; values under 4 characters are ignored.
+ *
+ * @param value The secret (anything but a string is ignored).
+ *
+ * @example Usage
+ * ```ts
+ * import { redact, rememberSecret } from "./redact.ts";
+ * rememberSecret("Example-Key-0000");
+ * console.log(redact("Could not resolve host: example-key-0000.invalid")); // "Could not resolve host: ***.invalid"
+ * ```
+ */
+export function rememberSecret(value: unknown): void {
+  if (typeof value !== "string" || value.length < MIN_SECRET_LENGTH) return;
+  const pattern = remembered.get(value) ?? patternFor(value);
+  remembered.delete(value);
+  remembered.set(value, pattern);
+  while (remembered.size > MAX_REMEMBERED) remembered.delete(remembered.keys().next().value!);
+}
+
+/**
+ * Remembers the credentials of a URL: its password, or its user name when
+ * there is no password (`https://<token>@host`). Does nothing for a URL
+ * without credentials or a value that is not a URL.
+ *
+ * @param url A registry, mirror or release URL.
+ *
+ * @example Usage
+ * ```ts
+ * import { redact, rememberUrlCredentials } from "./redact.ts";
+ * rememberUrlCredentials("https://me:Example-Pass-0@npm.example.com/");
+ * console.log(redact("the server said: Example-Pass-0")); // "the server said: ***"
+ * ```
+ */
+export function rememberUrlCredentials(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return;
+  }
+  const secret = parsed.password || parsed.username;
+  if (!secret) return;
+  rememberSecret(secret);
+  try {
+    rememberSecret(decodeURIComponent(secret));
+  } catch {
+    // A malformed escape: the raw form is remembered.
+  }
+}
+
+/**
+ * Removes secrets from a text: every remembered secret, the extra `secrets`
+ * given, and generic credential shapes (URL user info and query strings,
+ * `Authorization:` values, `Bearer`/`Basic` credentials, secret-named
+ * `key=value` pairs, JWTs).
+ *
+ * @param text The text (anything else is converted with `String`).
+ * @param secrets More secrets to remove from this text only.
+ * @returns The text without them.
+ *
+ * @example Usage
+ * ```ts
+ * import { redact } from "./redact.ts";
+ * console.log(redact("https://me:hunter2@npm.example.com/x?sig=abc")); // "https://npm.example.com/x?…"
+ * console.log(redact("bad key Example-Key-1", ["Example-Key-1"])); // "bad key ***"
+ * ```
+ */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = typeof text === "string" ? text : String(text);
+  for (const s of secrets) {
+    if (typeof s === "string" && s.length >= MIN_SECRET_LENGTH) {
+      out = out.replace(remembered.get(s) ?? patternFor(s), MASK);
+    }
+  }
+  // Most recent first: a newer secret containing an older one is removed whole.
+  for (const pattern of [...remembered.values()].reverse()) out = out.replace(pattern, MASK);
+  for (const [pattern, replacement] of SHAPES) {
+    out = typeof replacement === "string"
+      ? out.replace(pattern, replacement)
+      : out.replace(pattern, replacement);
+  }
+  return out;
+}
+
+/**
+ * Redacts every string in a JSON-like value (plain objects and arrays),
+ * returning the value itself when nothing changed.
+ *
+ * @param value The value, e.g. a partial sync result.
+ * @returns The value, or a copy with its strings redacted.
+ *
+ * @example Usage
+ * ```ts
+ * import { redactValue } from "./redact.ts";
+ * console.log(redactValue({ error: "Bearer abc.def" })); // { error: "Bearer ***" }
+ * ```
+ */
+export function redactValue<T>(value: T, depth = 0): T {
+  if (typeof value === "string") return redact(value) as T;
+  if (depth > MAX_DEPTH || typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    const items = value.map((v) => redactValue(v, depth + 1));
+    return (items.some((v, i) => v !== value[i]) ? items : value) as T;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const entries = Object.entries(value).map(([k, v]) => [k, redactValue(v, depth + 1)] as const);
+  const changed = entries.some(([k, v]) => v !== (value as Record<string, unknown>)[k]);
+  return changed ? Object.fromEntries(entries) as T : value;
+}
+
+/**
+ * Returns an error (and its whole cause chain, `AggregateError.errors`
+ * included) with every message, stack and string property redacted: the
+ * error itself when nothing needed it, otherwise a copy keeping names, codes
+ * and the chain's shape. Used by `SqliteSyncError` for its `cause`.
+ *
+ * @param value An error, or any thrown value.
+ * @returns The same value, or its redacted copy.
+ *
+ * @example Usage
+ * ```ts
+ * import { redactError } from "./redact.ts";
+ * const safe = redactError(new Error("GET https://me:pw@host/x failed")) as Error;
+ * console.log(safe.message); // "GET https://host/x failed"
+ * ```
+ */
+export function redactError(value: unknown, depth = 0): unknown {
+  if (!(value instanceof Error)) return redactValue(value, depth);
+  if (depth > MAX_DEPTH) return new Error("(cause chain truncated)");
+  const e = value as Error & { errors?: unknown };
+  const message = redact(e.message);
+  const stack = typeof e.stack === "string" ? redact(e.stack) : e.stack;
+  const hasCause = "cause" in e;
+  const cause = hasCause ? redactError(e.cause, depth + 1) : undefined;
+  const errors = Array.isArray(e.errors)
+    ? e.errors.map((x) => redactError(x, depth + 1))
+    : undefined;
+  const props = Object.keys(e).filter((k) => !["cause", "errors", "message", "stack"].includes(k))
+    .map((k) => [k, redactValue((e as unknown as Record<string, unknown>)[k], depth + 1)] as const);
+  const changed = message !== e.message || stack !== e.stack || cause !== e.cause ||
+    errors?.some((x, i) => x !== (e.errors as unknown[])[i]) ||
+    props.some(([k, v]) => v !== (e as unknown as Record<string, unknown>)[k]);
+  if (!changed) return e;
+  const copy: Error = errors ? new AggregateError(errors, message) : new Error(message);
+  Object.defineProperty(copy, "name", { value: e.name, writable: true, configurable: true });
+  for (const [k, v] of props) (copy as unknown as Record<string, unknown>)[k] = v;
+  Object.defineProperty(copy, "stack", { value: stack, writable: true, configurable: true });
+  if (hasCause) {
+    Object.defineProperty(copy, "cause", { value: cause, writable: true, configurable: true });
+  }
+  return copy;
+}
+
+/**
+ * Describes a value without showing any of it, for messages about values
+ * that failed validation (an API key pasted into the wrong field must not be
+ * printed, and it was never registered, so it could not be redacted).
+ *
+ * @param value Any value.
+ * @returns E.g. `a 41-character string`, `an empty string`, `a number`, `undefined`.
+ *
+ * @example Usage
+ * ```ts
+ * import { shapeOf } from "./redact.ts";
+ * console.log(shapeOf("x".repeat(41))); // "a 41-character string"
+ * ```
+ */
+export function shapeOf(value: unknown): string {
+  if (typeof value === "string") {
+    return value.length === 0 ? "an empty string" : `a ${value.length}-character string`;
+  }
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return "an array";
+  const type = typeof value;
+  return `${/^[aeiou]/.test(type) ? "an" : "a"} ${type}`;
+}
