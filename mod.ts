@@ -54,5 +54,6 @@ export type {
   PreparedStatement,
   Row,
   RunResult,
+  SqliteLibrary,
   SqlValue,
 } from "./ffi/drivers/driver.ts";

@@ -9,6 +9,7 @@
 import { SqliteSyncError } from "../common/errors.ts";
 import type { Driver, DriverName } from "./drivers/driver.ts";
 import { assertRuntimeSupported, openDriver } from "./drivers/open_driver.ts";
+import { assertExtensionLibrary, recordExtensionLibrary } from "./drivers/_process_library.ts";
 // Type only: preflight.ts (and node:child_process) loads only when loading fails.
 import type { PreflightProbe } from "./preflight.ts";
 import { type ResolvedExtension, resolveExtension, type ResolveOptions } from "./resolve.ts";
@@ -78,7 +79,19 @@ export interface OpenedDatabase {
   extension: ResolvedExtension;
 }
 
-function isMemory(path: string): boolean {
+/**
+ * Tells whether a path names an in-memory database.
+ *
+ * @param path A database path or URI filename.
+ * @returns `true` for `""`, `:memory:`, `file::memory:…` and `mode=memory` URIs.
+ *
+ * @example Usage
+ * ```ts
+ * import { isMemory } from "./open.ts";
+ * console.log(isMemory(":memory:"), isMemory("app.db")); // true false
+ * ```
+ */
+export function isMemory(path: string): boolean {
   return path === "" || path === ":memory:" || path.startsWith("file::memory:") ||
     /[?&]mode=memory(&|$)/.test(path);
 }
@@ -137,8 +150,11 @@ async function loadOrExplain(
   extension: ResolvedExtension,
   probe?: PreflightProbe,
 ): Promise<void> {
+  // One SQLite library per process: a second one would crash it (see _process_library.ts).
+  assertExtensionLibrary(driver.library);
   try {
     driver.loadExtension(extension.path);
+    recordExtensionLibrary(driver.library);
   } catch (err) {
     if (err instanceof SqliteSyncError && err.kind === "unsupported-runtime") throw err;
     const { preflight } = await import("./preflight.ts");

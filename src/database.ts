@@ -8,7 +8,14 @@
  */
 import type { Driver, PreparedStatement, Row, SqlValue } from "../ffi/drivers/driver.ts";
 import type { ResolvedExtension } from "../ffi/resolve.ts";
-import { closeConnection, openDatabase, type OpenOptions, openWithExtension } from "../ffi/open.ts";
+import {
+  closeConnection,
+  isMemory,
+  openDatabase,
+  type OpenOptions,
+  openWithExtension,
+} from "../ffi/open.ts";
+import { siblingOptions } from "../ffi/drivers/open_driver.ts";
 import { applyChanges, encodeChanges, type EncodeOptions, type PayloadHost } from "./_payload.ts";
 import { StatementCache } from "./_statement_cache.ts";
 import { type CleanupOptions, type InitOptions, Tables } from "./_tables.ts";
@@ -136,12 +143,39 @@ export class SyncDatabase {
    * learns the synced tables when it opens: after `init()` of a new table,
    * call `init()` on already-open siblings too (it is idempotent).
    *
-   * @param options Connection options.
+   * The sibling runs on this connection's SQLite library: the same driver
+   * and, for `@db/sqlite`, the same `Database` class (sqlite-sync serves one
+   * SQLite library per process).
+   *
+   * @param options Connection options; `driver`, when given, must be this connection's.
    * @returns The sibling database.
+   * @throws {SqliteSyncError} `state` when this database is closed or private in-memory (a
+   *   second connection would open another, empty database); `driver` for another `driver`;
+   *   whatever opening raises.
    */
   async openSibling(options: OpenOptions = {}): Promise<SyncDatabase> {
     this.#assertOpen();
-    const driver = await openWithExtension(this.#driver.path, this.#extension, options);
+    const path = this.#driver.path;
+    if (isMemory(path) && !/[?&]cache=shared(&|$)/.test(path)) {
+      throw new SqliteSyncError(
+        "state",
+        `openSibling(): '${path}' is a private in-memory database, which no other connection ` +
+          "can open: a sibling would be a new, empty database. Open a database file (e.g. " +
+          "SyncDatabase.open('app.db')) to have sibling connections.",
+      );
+    }
+    const sibling = siblingOptions(this.#driver, path, options);
+    let driver: Driver;
+    try {
+      driver = await openWithExtension(path, this.#extension, {
+        ...options,
+        driver: sibling.driver,
+        database: sibling.database,
+      });
+    } catch (err) {
+      sibling.discard();
+      throw err;
+    }
     return SyncDatabase.#adopt(driver, this.#extension);
   }
 

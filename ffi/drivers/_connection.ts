@@ -8,12 +8,17 @@
 import { closedError, sqlError } from "./_adapt.ts";
 import { AdaptedStatement, type StatementCalls } from "./_statement.ts";
 import { TransactionRunner } from "./_transaction.ts";
-import type { Driver, DriverName, PreparedStatement } from "./driver.ts";
+import type { Driver, DriverName, PreparedStatement, SqliteLibrary } from "./driver.ts";
 
 /** What a driver supplies for its native connection and statements `S`. */
 export interface NativeConnection<S> {
   /** Which driver this is. */
   readonly name: DriverName;
+  /**
+   * The SQLite library, when one driver can have several in a process.
+   * @default { driver: name }
+   */
+  readonly library?: SqliteLibrary;
   /** Runs SQL without results. */
   exec(sql: string): unknown;
   /** Prepares a statement and sets it up to read exact integers. */
@@ -52,6 +57,7 @@ export interface AdaptedDriverOptions {
  */
 export class AdaptedDriver<S> implements Driver {
   readonly name: DriverName;
+  readonly library: SqliteLibrary;
   readonly path: string;
   #native: NativeConnection<S>;
   #open = true;
@@ -63,6 +69,7 @@ export class AdaptedDriver<S> implements Driver {
    */
   constructor(native: NativeConnection<S>, options: AdaptedDriverOptions) {
     this.name = native.name;
+    this.library = native.library ?? { driver: native.name };
     this.path = options.path;
     this.#native = native;
     this.#tx = new TransactionRunner({

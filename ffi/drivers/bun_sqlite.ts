@@ -198,6 +198,11 @@ function bunDriver(db: BunSqliteDatabase, path: string, options: BunSqliteOption
   const os = options.os ?? process.platform;
   return new AdaptedDriver({
     name: "bun:sqlite",
+    // One SQLite per Bun process (setCustomSQLite is process-wide): named for messages only.
+    library: {
+      driver: "bun:sqlite",
+      ...(customSQLiteInUse ? { detail: `custom SQLite ${customSQLiteInUse}` } : {}),
+    },
     exec: (sql) => db.exec(sql),
     prepare(sql) {
       const stmt = db.prepare(sql);

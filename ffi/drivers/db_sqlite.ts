@@ -48,8 +48,11 @@ export interface DbSqliteDatabase {
   readonly path?: string;
 }
 
+/** An `@db/sqlite` `Database` class: each copy of the module binds its own libsqlite3. */
+export type DbSqliteClass = new (path: string, options: object) => DbSqliteDatabase;
+
 interface DbSqliteModule {
-  Database: new (path: string, options: object) => DbSqliteDatabase;
+  Database: DbSqliteClass;
 }
 
 /** The JSR specifier imported when no `Database` is given. */
@@ -119,13 +122,36 @@ export async function openDbSqlite(path: string, options: DbSqliteOptions = {}):
       { cause },
     );
   }
-  let db: DbSqliteDatabase;
+  const readOnly = options.readOnly ?? false;
+  return dbDriver(newDbSqliteDatabase(mod.Database, path, readOnly), path, readOnly);
+}
+
+/**
+ * Opens a database with a given `@db/sqlite` `Database` class, as
+ * {@linkcode openDbSqlite} does: e.g. a sibling on its parent's class, so
+ * both run on the same libsqlite3 (sqlite-sync serves one per process).
+ *
+ * @param Database The class.
+ * @param path The file path, or `:memory:`.
+ * @param readOnly Open the file read-only.
+ * @returns The native database, not yet adapted (pass it as the `database` option).
+ * @throws {SqliteSyncError} `driver` when the file cannot be opened.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Database } from "jsr:@db/sqlite@0.13";
+ * import { newDbSqliteDatabase } from "./db_sqlite.ts";
+ * const db = newDbSqliteDatabase(Database, ":memory:");
+ * db.close();
+ * ```
+ */
+export function newDbSqliteDatabase(
+  Database: DbSqliteClass,
+  path: string,
+  readOnly = false,
+): DbSqliteDatabase {
   try {
-    db = new mod.Database(path, {
-      readonly: options.readOnly ?? false,
-      int64: true,
-      parseJson: false,
-    });
+    return new Database(path, { readonly: readOnly, int64: true, parseJson: false });
   } catch (cause) {
     throw new SqliteSyncError(
       "driver",
@@ -133,7 +159,6 @@ export async function openDbSqlite(path: string, options: DbSqliteOptions = {}):
       { cause },
     );
   }
-  return dbDriver(db, path, options.readOnly ?? false);
 }
 
 /**
@@ -160,6 +185,8 @@ export function wrapDbSqlite(db: DbSqliteDatabase, path?: string): Driver {
 function dbDriver(db: DbSqliteDatabase, path: string, readOnly: boolean): Driver {
   return new AdaptedDriver({
     name: "@db/sqlite",
+    // The class identifies the libsqlite3 it binds; a sibling reopens with it.
+    library: { driver: "@db/sqlite", binding: db.constructor },
     exec: (sql) => db.exec(sql),
     prepare(sql) {
       const stmt = db.prepare(sql);
@@ -197,7 +224,15 @@ function dbDriver(db: DbSqliteDatabase, path: string, readOnly: boolean): Driver
         (params.length ? stmt.get(params) : stmt.get()) as Record<string, unknown> | undefined,
       all: (stmt, params) =>
         (params.length ? stmt.all(params) : stmt.all()) as Record<string, unknown>[],
-      finalize: (stmt) => stmt.finalize(),
+      // sqlite3_finalize() frees the statement but returns its last step's error, which
+      // @db/sqlite throws: that error was already reported, and close() must not fail on it.
+      finalize(stmt) {
+        try {
+          stmt.finalize();
+        } catch {
+          // Freed all the same.
+        }
+      },
     },
   }, { path, readOnly });
 }

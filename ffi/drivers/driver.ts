@@ -34,10 +34,29 @@ export interface PreparedStatement {
   finalize(): void;
 }
 
+/**
+ * The SQLite library a connection runs on. sqlite-sync serves one per process
+ * (see `_process_library.ts`), so a sibling connection must use its parent's.
+ */
+export interface SqliteLibrary {
+  /** The driver. */
+  readonly driver: DriverName;
+  /**
+   * What tells two libraries of one driver apart: `@db/sqlite`'s `Database`
+   * class (each copy of that module binds its own libsqlite3). `undefined` for
+   * `node:sqlite` and `bun:sqlite`, which have one SQLite per process.
+   */
+  readonly binding?: unknown;
+  /** Where the library comes from, for messages (e.g. bun:sqlite's custom SQLite). */
+  readonly detail?: string;
+}
+
 /** An open SQLite connection. */
 export interface Driver {
   /** Which driver this is. */
   readonly name: DriverName;
+  /** The SQLite library the connection runs on. */
+  readonly library: SqliteLibrary;
   /** The database path the connection was opened with. */
   readonly path: string;
   /** Runs one or more statements without parameters or results. */

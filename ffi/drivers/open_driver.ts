@@ -7,7 +7,13 @@
 import { SqliteSyncError } from "../../common/errors.ts";
 import { detectRuntime, type RuntimeInfo } from "../runtime.ts";
 import { isBunSqliteDatabase, openBunSqlite, wrapBunSqlite } from "./bun_sqlite.ts";
-import { isDbSqliteDatabase, openDbSqlite, wrapDbSqlite } from "./db_sqlite.ts";
+import {
+  type DbSqliteClass,
+  isDbSqliteDatabase,
+  newDbSqliteDatabase,
+  openDbSqlite,
+  wrapDbSqlite,
+} from "./db_sqlite.ts";
 import type { Driver, DriverName } from "./driver.ts";
 import { isNodeSqliteDatabase, openNodeSqlite, wrapNodeSqlite } from "./node_sqlite.ts";
 
@@ -159,4 +165,77 @@ export async function openDriver(path: string, options: OpenDriverOptions = {}):
     default:
       return await openNodeSqlite(path, { readOnly, runtime });
   }
+}
+
+/** How to open a sibling connection: what {@linkcode siblingOptions} returns. */
+export interface SiblingOptions {
+  /** The parent's driver (`undefined` with the caller's own `database`: detected, then guarded). */
+  driver?: DriverName;
+  /**
+   * A database opened on the parent's library (`@db/sqlite`: its `Database`
+   * class), or the caller's own; pass it as the `database` option.
+   */
+  database?: unknown;
+  /** Closes `database` when it was opened here and the sibling failed to open. */
+  discard(): void;
+}
+
+/**
+ * Chooses how a sibling of `parent` is opened: on the same SQLite library
+ * (sqlite-sync serves one per process), so with the same driver and, for
+ * `@db/sqlite`, the parent's `Database` class (the default JSR import may be
+ * unreachable, or bind another libsqlite3).
+ *
+ * @param parent The parent connection.
+ * @param path The file to open.
+ * @param options The caller's `driver`, `database` and `readOnly` options.
+ * @returns The driver, the database to wrap, and how to discard it.
+ * @throws {SqliteSyncError} `driver` when `options.driver` is not the parent's; `driver` when
+ *   the `@db/sqlite` file cannot be opened.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { siblingOptions } from "./open_driver.ts";
+ * const sibling = siblingOptions(parent, parent.path, {});
+ * console.log(sibling.driver === parent.name); // true
+ * ```
+ */
+export function siblingOptions(
+  parent: Driver,
+  path: string,
+  options: { driver?: DriverName; database?: unknown; readOnly?: boolean },
+): SiblingOptions {
+  const library = parent.library;
+  if (options.driver !== undefined && options.driver !== library.driver) {
+    throw new SqliteSyncError(
+      "driver",
+      `openSibling() cannot use driver: ${JSON.stringify(options.driver)}: the parent ` +
+        `connection runs on ${library.driver}, and sqlite-sync serves one SQLite library per ` +
+        `process. Omit 'driver' (the sibling uses ${library.driver}).`,
+    );
+  }
+  const keep = () => {};
+  if (options.database !== undefined) {
+    // The caller's own connection: detected by shape; a foreign library is refused at load.
+    return { driver: options.driver, database: options.database, discard: keep };
+  }
+  if (library.driver !== "@db/sqlite" || typeof library.binding !== "function") {
+    return { driver: library.driver, discard: keep };
+  }
+  const database = newDbSqliteDatabase(
+    library.binding as DbSqliteClass,
+    path,
+    options.readOnly ?? false,
+  );
+  return {
+    driver: library.driver,
+    database,
+    discard() {
+      try {
+        database.close();
+      } catch {
+        // Best effort: the error that stopped the sibling is the one to report.
+      }
+    },
+  };
 }
