@@ -7,7 +7,7 @@
  * @module
  */
 import type { Driver, PreparedStatement, SqlValue } from "../ffi/drivers/driver.ts";
-import { assertNoReplaceConflict } from "./block_guard.ts";
+import { assertBlockTableName, dropKeyGuardSql, keyGuardSql } from "./block_guard.ts";
 import { SqliteSyncError } from "../common/errors.ts";
 import { assertFilterExpression } from "./filter.ts";
 import {
@@ -69,7 +69,8 @@ const IS_BLOCK =
   "SELECT 1 AS x FROM cloudsync_table_settings WHERE tbl_name = ? AND col_name = ? AND key = 'algo' AND value = 'block'";
 const BLOCK_TABLES =
   "SELECT DISTINCT lower(tbl_name) AS t FROM cloudsync_table_settings WHERE col_name != '*' AND key = 'algo' AND value = 'block'";
-const TABLE_SQL = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE";
+const BLOCK_TABLE_NAMES =
+  "SELECT DISTINCT tbl_name AS t FROM cloudsync_table_settings WHERE col_name != '*' AND key = 'algo' AND value = 'block'";
 
 /** The table configuration of one database. */
 export class Tables {
@@ -173,7 +174,11 @@ export class Tables {
           `cloudsync metadata and this device's site id. Pass { destroySiteIdentity: true } to confirm.`,
       );
     }
-    this.#host.call("SELECT cloudsync_cleanup(?) AS v", [name], "cleanup()");
+    this.#host.driver.transaction(() => {
+      this.#host.call("SELECT cloudsync_cleanup(?) AS v", [name], "cleanup()");
+      // cloudsync_cleanup drops only its own triggers: the key guard goes here.
+      this.#host.driver.exec(dropKeyGuardSql(name));
+    });
     this.refresh();
   }
 
@@ -195,7 +200,7 @@ export class Tables {
         `setColumn(): delimiter must be a string without NUL, got ${describe(options.delimiter)}`,
       );
     }
-    assertNoReplaceConflict(this.#createSql(name), name, "setColumn()");
+    assertBlockTableName(name);
     driver.transaction(() => {
       this.#host.call(
         "SELECT cloudsync_set_column(?, ?, 'algo', 'block') AS v",
@@ -209,6 +214,7 @@ export class Tables {
           "setColumn()",
         );
       }
+      this.#installKeyGuard(name);
     });
     this.refresh();
   }
@@ -284,12 +290,13 @@ export class Tables {
           "alter(): the function must be synchronous (DDL runs inside one transaction)",
         );
       }
-      // A rebuilt table may have gained ON CONFLICT REPLACE: refuse it while
-      // the DDL can still be rolled back.
-      for (const t of this.#blockTables) {
-        assertNoReplaceConflict(this.#createSql(t), t, "alter()");
-      }
       this.#host.call("SELECT cloudsync_commit_alter(?) AS v", [name], "alter()");
+      // A rebuilt table (CREATE new, copy, DROP, RENAME) lost its triggers, and
+      // its key may have changed: recreate every key guard.
+      for (const row of this.#host.statement(BLOCK_TABLE_NAMES).all()) {
+        const t = String(row.t);
+        if (tableColumns(this.#host.driver, t).length > 0) this.#installKeyGuard(t);
+      }
     });
     this.refresh();
   }
@@ -304,7 +311,10 @@ export class Tables {
     return this.#hasMeta() && this.#host.statement(IS_BLOCK).get(table, column) !== undefined;
   }
 
-  #createSql(table: string): string {
-    return String(this.#host.statement(TABLE_SQL).get(table)?.sql ?? "");
+  /** Refuses primary-key changes on `table` on every connection (see block_guard.ts). */
+  #installKeyGuard(table: string): void {
+    const keys = tableColumns(this.#host.driver, table).filter((c) => c.pk > 0)
+      .sort((a, b) => a.pk - b.pk).map((c) => c.name);
+    this.#host.driver.exec(keyGuardSql(table, keys));
   }
 }

@@ -19,7 +19,7 @@ import { siblingOptions } from "../ffi/drivers/open_driver.ts";
 import { applyChanges, encodeChanges, type EncodeOptions, type PayloadHost } from "./_payload.ts";
 import { StatementCache } from "./_statement_cache.ts";
 import { type CleanupOptions, type InitOptions, Tables } from "./_tables.ts";
-import { assertNoBlockReplace } from "./block_guard.ts";
+import { keyGuardRefusal } from "./block_guard.ts";
 import { classifyError, staleContext } from "./classify.ts";
 import { SqliteSyncError } from "../common/errors.ts";
 import { CloudSyncNetwork } from "./network.ts";
@@ -115,7 +115,11 @@ export class SyncDatabase {
     return SyncDatabase.#adopt(driver, extension);
   }
 
-  /** The underlying connection, for queries this class does not wrap. Bypasses the block-column guard. */
+  /**
+   * The underlying connection, for queries this class does not wrap. It runs
+   * with `recursive_triggers` on like every connection the library opens; the
+   * primary-key guard of block-column tables applies to it too (a trigger).
+   */
   get driver(): Driver {
     this.#assertOpen();
     return this.#driver;
@@ -179,21 +183,22 @@ export class SyncDatabase {
     return SyncDatabase.#adopt(driver, this.#extension);
   }
 
-  // ---- plain SQL, with the block-column guard --------------------------------
+  // ---- plain SQL -----------------------------------------------------------------
 
   /**
    * Runs one or more statements without parameters.
    *
    * @param sql The statements.
-   * @throws {SqliteSyncError} `schema` for `INSERT OR REPLACE`/`REPLACE INTO` on a table with
-   *   block columns; `sql`, `busy`… from SQLite.
+   * @throws {SqliteSyncError} `schema` for a primary-key change on a table with block columns
+   *   (refused by a trigger: insert a new row and delete the old one instead); `sql`, `busy`…
+   *   from SQLite.
    */
   exec(sql: string): void {
     this.#guard(sql);
     try {
       this.#driver.exec(sql);
     } catch (err) {
-      throw staleContext(err);
+      throw keyGuardRefusal(staleContext(err));
     }
   }
 
@@ -210,7 +215,7 @@ export class SyncDatabase {
     try {
       return this.#statements.user(sql).run(...params);
     } catch (err) {
-      throw staleContext(err);
+      throw keyGuardRefusal(staleContext(err));
     }
   }
 
@@ -226,7 +231,7 @@ export class SyncDatabase {
     try {
       return this.#statements.user(sql).get(...params);
     } catch (err) {
-      throw staleContext(err);
+      throw keyGuardRefusal(staleContext(err));
     }
   }
 
@@ -242,7 +247,7 @@ export class SyncDatabase {
     try {
       return this.#statements.user(sql).all(...params);
     } catch (err) {
-      throw staleContext(err);
+      throw keyGuardRefusal(staleContext(err));
     }
   }
 
@@ -337,15 +342,15 @@ export class SyncDatabase {
 
   /**
    * Makes a TEXT column block-level LWW: its value merges per line (or per
-   * `delimiter`). Writes to the table must then use `UPDATE`, never
-   * `INSERT OR REPLACE` (refused by this class).
+   * `delimiter`). It also installs a trigger refusing primary-key changes on
+   * the table, on every connection (1.1.4 empties the text on every replica
+   * when a key changes); `cleanup()` removes it.
    *
-   * @param table A synced table.
+   * @param table A synced table, named like a plain SQL identifier (1.1.4 does not quote it).
    * @param column A non-key TEXT column.
    * @param options `algorithm: "block"`, and an optional `delimiter` (default `"\n"`).
    * @throws {SqliteSyncError} `state` (table not synced) or `schema` (no such column, a key or
-   *   non-TEXT column, or a PRIMARY KEY/UNIQUE constraint declaring `ON CONFLICT REPLACE`, which
-   *   turns plain INSERTs into replaces).
+   *   non-TEXT column, a table name 1.1.4 cannot use).
    * @throws {TypeError} for another algorithm or a delimiter with NUL.
    */
   setColumn(
@@ -405,9 +410,7 @@ export class SyncDatabase {
    *
    * @param table A synced table.
    * @param fn Synchronous DDL, e.g. `(db) => db.exec("ALTER TABLE notes ADD COLUMN tags TEXT")`.
-   * @throws Whatever `fn` threw, after the rollback; {TypeError} for an async `fn`;
-   *   {SqliteSyncError} `schema` (rolled back) when a table with block columns gained
-   *   `ON CONFLICT REPLACE`.
+   * @throws Whatever `fn` threw, after the rollback; {TypeError} for an async `fn`.
    */
   alter(table: string, fn: (db: SyncDatabase) => void): void {
     this.#tables.alter(table, typeof fn === "function" ? () => fn(this) : fn);
@@ -539,10 +542,20 @@ export class SyncDatabase {
 
   /**
    * Frees the network context (when `network.init()` ran), terminates
-   * cloudsync and closes the connection: the 1.1.4 lifecycle. Idempotent; when
-   * closing throws, the database stays open and `close()` can be called again.
+   * cloudsync and closes the connection: the 1.1.4 lifecycle. Idempotent.
    *
-   * @throws {SqliteSyncError} when SQLite cannot close the connection.
+   * When the connection refuses to close (e.g. `SQLITE_BUSY` while a statement
+   * prepared on `db.driver` is not finalized, with a driver that reports it),
+   * the error is thrown and the database stays open and fully usable:
+   * cloudsync's context, which terminating dropped, is rebuilt from the
+   * configuration stored in the database (synced tables, algorithms, block
+   * columns, filters, site id, version counter), as loading the extension
+   * does. Only the network context stays freed: call `network.init()` again
+   * before the next network call. Remove the cause, then call `close()` again.
+   *
+   * @throws {SqliteSyncError} the driver's error when the connection cannot be
+   *   closed; `state` when, in addition, cloudsync's context cannot be rebuilt
+   *   (synced tables then refuse writes until `close()` succeeds).
    */
   close(): void {
     if (this.#closed) return;
@@ -552,7 +565,46 @@ export class SyncDatabase {
       // Best effort: closing matters more than freeing the context cleanly.
     }
     this.#statements.clear();
-    closeConnection(this.#driver);
+    try {
+      closeConnection(this.#driver);
+    } catch (err) {
+      // Still open, but cloudsync_terminate() ran: its context is gone, so writes to synced
+      // tables would fail ("Unable to retrieve table name …") and dbVersion() would say "not
+      // initialized". cloudsync_init() of one synced table reloads the whole context from the
+      // stored configuration; the stored algorithm is passed, the init-time schema checks are
+      // skipped (flags 7: the table passed them when first synced). A table without block
+      // columns is preferred: init() of a block table may add metadata rows.
+      try {
+        const row = (sql: string, ...params: SqlValue[]) => {
+          const stmt = this.#driver.prepare(sql);
+          try {
+            return stmt.get(...params);
+          } finally {
+            stmt.finalize();
+          }
+        };
+        const configured = row(
+          "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'cloudsync_table_settings'",
+        );
+        const table = configured && row(
+          "SELECT s.tbl_name AS t, s.value AS algo FROM cloudsync_table_settings s " +
+            "WHERE s.col_name = '*' AND s.key = 'algo' ORDER BY EXISTS (SELECT 1 FROM " +
+            "cloudsync_table_settings b WHERE b.tbl_name = s.tbl_name AND b.col_name != '*' " +
+            "AND b.key = 'algo' AND b.value = 'block'), s.tbl_name LIMIT 1",
+        );
+        if (table) row("SELECT cloudsync_init(?, ?, 7) AS v", table.t, table.algo);
+      } catch (restoreErr) {
+        const reason = (e: unknown) => (e instanceof Error ? e.message : String(e));
+        throw new SqliteSyncError(
+          "state",
+          `close() could not close the connection (${reason(err)}), and cloudsync's context, ` +
+            `dropped on the way, could not be rebuilt (${reason(restoreErr)}): the database ` +
+            "is open but its synced tables refuse writes. Remove the cause and call close() again.",
+          { cause: err },
+        );
+      }
+      throw err;
+    }
     this.#closed = true;
   }
 
@@ -596,6 +648,5 @@ export class SyncDatabase {
   #guard(sql: string): void {
     this.#assertOpen();
     if (typeof sql !== "string") throw new TypeError(`Expected SQL text, got ${describe(sql)}`);
-    assertNoBlockReplace(sql, this.#tables.blockTables);
   }
 }

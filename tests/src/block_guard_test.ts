@@ -1,51 +1,50 @@
 /**
- * The block-column guard: assertNoBlockReplace() on SQL text, and on two
- * local replicas that a refused replace changes nothing while UPDATE and
- * upserts keep peers correct.
+ * Block-column tables in 1.1.4: which table names setColumn() accepts, the
+ * primary-key guard trigger it installs (every connection, never a merge,
+ * removed by cleanup(), kept by alter()), and on two local replicas that
+ * UPDATE, upserts and REPLACE reach the peer intact (recursive_triggers is
+ * on). The full REPLACE matrix is in replace_matrix_test.ts.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { tempDir, testExtensionPath } from "../_helpers.ts";
-import { assertNoBlockReplace, replaceConflicts } from "../../src/block_guard.ts";
+import { isKind, tempDir, testExtensionPath } from "../_helpers.ts";
+import { openDriver } from "../../ffi/drivers/open_driver.ts";
 import { SyncDatabase } from "../../src/database.ts";
-import { SqliteSyncError } from "../../common/errors.ts";
 
-const BLOCK = new Set(["notes", 'we"ird', "my notes"]);
+const REFUSED =
+  /cannot change the primary key of a row in table "notes": it has block-level LWW columns.*Insert a row with the new key and delete the old row instead\./;
+const NOTES = "CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT, title TEXT)";
 
-function refused(table: string): (err: unknown) => boolean {
-  return (err) => {
-    assert.ok(err instanceof SqliteSyncError, String(err));
-    assert.equal(err.kind, "schema");
-    assert.ok(
-      err.message.toLowerCase().includes(JSON.stringify(table).toLowerCase()),
-      err.message,
-    );
-    assert.match(err.message, /Use UPDATE/);
-    return true;
-  };
-}
-
-/** Two file replicas of `notes` with `schema`; `ship()` sends a's changes since a version to b. */
-async function replicaPair(schema: string, setup: (db: SyncDatabase) => void = () => {}) {
+/** Two file replicas of `notes` with `schema`; `ship()` exchanges all changes both ways, twice. */
+async function replicaPair(schema = NOTES, block = true) {
   const dir = tempDir();
   const extensionPath = await testExtensionPath();
   const open = async (name: string) => {
     const db = await SyncDatabase.open(join(dir.path, name), { extensionPath });
     db.exec(schema);
     db.init("notes");
-    setup(db);
+    if (block) db.setColumn("notes", "body", { algorithm: "block" });
     return db;
   };
   const a = await open("a.db");
   const b = await open("b.db");
+  const send = (from: SyncDatabase, to: SyncDatabase) => {
+    const payload = from.encodeChanges();
+    if (payload !== null) to.applyChanges(payload);
+  };
   return {
     a,
     b,
-    ship: (since = 0) => {
-      const payload = a.encodeChanges({ sinceDbVersion: since });
-      return payload === null ? 0 : b.applyChanges(payload);
+    dir: dir.path,
+    extensionPath,
+    ship: () => {
+      for (let i = 0; i < 2; i++) {
+        send(a, b);
+        send(b, a);
+      }
     },
+    rows: (db: SyncDatabase) => db.all("SELECT * FROM notes ORDER BY 1, 2"),
     done: () => {
       a.close();
       b.close();
@@ -54,355 +53,329 @@ async function replicaPair(schema: string, setup: (db: SyncDatabase) => void = (
   };
 }
 
-describe("assertNoBlockReplace()", () => {
-  it("assertNoBlockReplace() refuses INSERT OR REPLACE and REPLACE INTO on a block table", () => {
-    assert.throws(
-      () => assertNoBlockReplace("INSERT OR REPLACE INTO notes (id, body) VALUES (1, 'x')", BLOCK),
-      refused("notes"),
-    );
-    assert.throws(
-      () => assertNoBlockReplace("REPLACE INTO notes VALUES (1, 'x')", BLOCK),
-      refused("notes"),
-    );
-  });
+const guardCount = (db: SyncDatabase, table = "notes") =>
+  Number(
+    db.get(
+      "SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+      `cloudsync_sdk_block_pk_guard_${table}`,
+    )?.n,
+  );
 
-  it("assertNoBlockReplace() is case- and whitespace-insensitive", () => {
-    for (
-      const sql of [
-        "insert or replace into notes values (1)",
-        "InSeRt\n  Or\tRePlAcE\n INTO NOTES values (1)",
-        "replace   into Notes values (1)",
-      ]
-    ) {
-      assert.throws(() => assertNoBlockReplace(sql, BLOCK), SqliteSyncError, sql);
+describe("setColumn() table names", () => {
+  // Each fails inside 1.1.4's cloudsync_set_column: it does not quote the name.
+  const BAD = [
+    "we'ird",
+    "a;b",
+    "sp ace",
+    "a-b",
+    "1abc",
+    "$x",
+    "a.b",
+    'dq"x',
+    "a`b",
+    "a[b]",
+    "a\tb",
+  ];
+  const GOOD = ["ünï", "日本", "order", "select", "x$", "_x", "Notes2"];
+  const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+  async function withTable(name: string, fn: (db: SyncDatabase) => void): Promise<void> {
+    const db = await SyncDatabase.open(":memory:", { extensionPath: await testExtensionPath() });
+    try {
+      db.exec(`CREATE TABLE ${q(name)} (id TEXT PRIMARY KEY NOT NULL, body TEXT)`);
+      db.init(name);
+      fn(db);
+    } finally {
+      db.close();
+    }
+  }
+
+  it("setColumn() refuses every table name that is not a plain SQL identifier with a schema error naming it", async () => {
+    for (const name of BAD) {
+      await withTable(name, (db) => {
+        assert.throws(
+          () => db.setColumn(name, "body", { algorithm: "block" }),
+          isKind("schema", /is not a plain SQL identifier/, /does not quote it/),
+          name,
+        );
+        assert.throws(() => db.setColumn(name, "body", { algorithm: "block" }), (err) => {
+          assert.ok((err as Error).message.includes(`table ${JSON.stringify(name)}`), name);
+          return true;
+        });
+        assert.equal(
+          db.get("SELECT count(*) AS n FROM cloudsync_table_settings WHERE col_name = 'body'")?.n,
+          0,
+        );
+      });
     }
   });
 
-  it("assertNoBlockReplace() sees through quoted and schema-qualified names", () => {
-    for (
-      const [sql, table] of [
-        ['INSERT OR REPLACE INTO "notes" VALUES (1)', "notes"],
-        ["INSERT OR REPLACE INTO `notes` VALUES (1)", "notes"],
-        ["INSERT OR REPLACE INTO [notes] VALUES (1)", "notes"],
-        ["INSERT OR REPLACE INTO main.notes VALUES (1)", "notes"],
-        ['REPLACE INTO "main"."notes" VALUES (1)', "notes"],
-        ['REPLACE INTO main . "NOTES" VALUES (1)', "NOTES"],
-        ['INSERT OR REPLACE INTO "we""ird" VALUES (1)', 'we"ird'],
-        ['INSERT OR REPLACE INTO "my notes" VALUES (1)', "my notes"],
-        ["SELECT 1; INSERT OR REPLACE INTO notes VALUES (1)", "notes"],
-      ]
-    ) {
-      assert.throws(() => assertNoBlockReplace(sql, BLOCK), refused(table), sql);
+  it("1.1.4's own cloudsync_set_column fails on every name setColumn() refuses (remove the check when this fails)", async () => {
+    for (const name of BAD) {
+      await withTable(name, (db) => {
+        assert.throws(
+          () =>
+            db.driver.prepare("SELECT cloudsync_set_column(?, 'body', 'algo', 'block')").get(name),
+          /Unable to create blocks table/,
+          name,
+        );
+      });
     }
   });
 
-  it("assertNoBlockReplace() ignores replaces inside string literals and comments", () => {
-    for (
-      const sql of [
-        "INSERT INTO notes (id, body) VALUES (1, 'INSERT OR REPLACE INTO notes VALUES (2)')",
-        "INSERT INTO notes (id, body) VALUES (1, 'it''s REPLACE INTO notes')",
-        "-- REPLACE INTO notes VALUES (1)\nUPDATE notes SET body = 'x'",
-        "/* INSERT OR REPLACE INTO notes */ UPDATE notes SET body = 'x'",
-        "SELECT replace(body, 'a', 'b') FROM notes",
-        "UPDATE notes SET body = replace(body, 'into', 'onto')",
-      ]
-    ) {
-      assert.doesNotThrow(() => assertNoBlockReplace(sql, BLOCK), sql);
+  it("setColumn() accepts keywords, non-ASCII and a later '$', and their block columns work", async () => {
+    for (const name of GOOD) {
+      await withTable(name, (db) => {
+        db.setColumn(name, "body", { algorithm: "block" });
+        db.exec(
+          `INSERT INTO ${q(name)} VALUES ('x', 'l1\nl2'); UPDATE ${q(name)} SET body = 'l1\nl3'`,
+        );
+        assert.equal(db.get(`SELECT body FROM ${q(name)}`)?.body, "l1\nl3", name);
+        assert.equal(guardCount(db, name.toLowerCase()), 1, name);
+      });
     }
-  });
-
-  it("assertNoBlockReplace() allows replaces on other tables and everything when no table has blocks", () => {
-    assert.doesNotThrow(() =>
-      assertNoBlockReplace("INSERT OR REPLACE INTO tags VALUES (1)", BLOCK)
-    );
-    assert.doesNotThrow(() => assertNoBlockReplace("REPLACE INTO notes_archive VALUES (1)", BLOCK));
-    assert.doesNotThrow(() => assertNoBlockReplace('REPLACE INTO "notes2" VALUES (1)', BLOCK));
-    assert.doesNotThrow(() =>
-      assertNoBlockReplace("INSERT OR REPLACE INTO notes VALUES (1)", new Set())
-    );
-    assert.doesNotThrow(() =>
-      assertNoBlockReplace(
-        "INSERT INTO notes VALUES (1) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-        BLOCK,
-      )
-    );
   });
 });
 
-describe("block guard on replicas", () => {
-  const replicas = () =>
-    replicaPair(
-      "CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT, title TEXT)",
-      (db) => db.setColumn("notes", "body", { algorithm: "block" }),
-    );
-
-  it("run('INSERT OR REPLACE …') on a block table is refused and changes nothing", async () => {
-    const r = await replicas();
+describe("primary-key guard on block tables", () => {
+  it("a key change through exec, run, get and all is refused with a schema error and changes nothing", async () => {
+    const r = await replicaPair();
     try {
-      r.a.run("INSERT INTO notes (id, body) VALUES ('n', ?)", "AAA\nBBB\nCCC");
+      r.a.run("INSERT INTO notes (id, body, title) VALUES ('n1', ?, 't')", "a\nb\nc");
       const version = r.a.dbVersion();
-      const payload = r.a.encodeChanges();
       for (
         const attempt of [
-          () => r.a.run("INSERT OR REPLACE INTO notes (id, body) VALUES ('n', 'ZZZ')"),
-          () => r.a.exec("REPLACE INTO main.\"notes\" (id, body) VALUES ('n', 'ZZZ')"),
-          () => r.a.get("INSERT OR REPLACE INTO notes (id, body) VALUES ('n', 'ZZZ') RETURNING id"),
-          () => r.a.all("insert or replace into NOTES (id, body) values ('n', 'ZZZ') returning id"),
+          () => r.a.exec("UPDATE notes SET id = 'n3' WHERE id = 'n1'"),
+          () => r.a.run("UPDATE notes SET id = ? WHERE id = 'n1'", "n3"),
+          () => r.a.get("UPDATE notes SET id = 'n3' WHERE id = 'n1' RETURNING id"),
+          () => r.a.all("UPDATE OR REPLACE notes SET id = 'n3' RETURNING id"),
+          () =>
+            r.a.run(
+              "INSERT INTO notes (id, body) VALUES ('n1', 'x') ON CONFLICT(id) DO UPDATE SET id = 'n3'",
+            ),
         ]
       ) {
-        assert.throws(attempt, refused("notes"));
+        assert.throws(attempt, isKind("schema", REFUSED));
       }
-      assert.equal(r.a.get("SELECT body AS v FROM notes")?.v, "AAA\nBBB\nCCC");
+      assert.deepEqual(r.rows(r.a), [{ id: "n1", body: "a\nb\nc", title: "t" }]);
       assert.equal(r.a.dbVersion(), version);
-      assert.deepEqual(r.a.encodeChanges(), payload);
     } finally {
       r.done();
     }
   });
 
-  it("run('UPDATE …') and ON CONFLICT DO UPDATE on a block table keep the peer correct", async () => {
-    const r = await replicas();
-    try {
-      r.a.run("INSERT INTO notes (id, body, title) VALUES ('n', ?, 't')", "AAA\nBBB\nCCC");
-      r.ship();
-      assert.equal(r.b.get("SELECT body AS v FROM notes WHERE id = 'n'")?.v, "AAA\nBBB\nCCC");
-
-      let since = r.a.dbVersion();
-      r.a.run("UPDATE notes SET body = ? WHERE id = 'n'", "AAA\nXXX\nCCC");
-      assert.ok(r.ship(since) > 0);
-      assert.deepEqual(r.b.get("SELECT body, title FROM notes WHERE id = 'n'"), {
-        body: "AAA\nXXX\nCCC",
-        title: "t",
-      });
-
-      // A shorter value: the stale trailing blocks of the 1.1.4 replace bug must not come back.
-      since = r.a.dbVersion();
-      r.a.run(
-        "INSERT INTO notes (id, body) VALUES ('n', ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-        "ZZZ",
-      );
-      assert.equal(r.a.get("SELECT body AS v FROM notes WHERE id = 'n'")?.v, "ZZZ");
-      assert.ok(r.ship(since) > 0);
-      assert.deepEqual(r.b.get("SELECT body, title FROM notes WHERE id = 'n'"), {
-        body: "ZZZ",
-        title: "t",
-      });
-
-      // An upsert that inserts a new row arrives too.
-      since = r.a.dbVersion();
-      r.a.run(
-        "INSERT INTO notes (id, body) VALUES ('m', ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-        "one\ntwo",
-      );
-      r.ship(since);
-      assert.equal(r.b.get("SELECT body AS v FROM notes WHERE id = 'm'")?.v, "one\ntwo");
-      assert.equal(Number(r.b.get("SELECT count(*) AS n FROM notes")?.n), 2);
-    } finally {
-      r.done();
-    }
-  });
-
-  it("driver bypass: the INSERT OR REPLACE the guard refuses does corrupt the peer in 1.1.4", async () => {
-    const r = await replicas();
-    try {
-      r.a.run("INSERT INTO notes (id, body, title) VALUES ('n', ?, 't')", "AAA\nBBB\nCCC");
-      r.ship();
-      const since = r.a.dbVersion();
-      // db.driver skips the guard: this is the write it exists to stop.
-      r.a.driver.exec("INSERT OR REPLACE INTO notes (id, body, title) VALUES ('n', 'ZZZ', 't')");
-      assert.equal(r.a.get("SELECT body AS v FROM notes WHERE id = 'n'")?.v, "ZZZ");
-      r.ship(since);
-      const peer = r.b.get("SELECT body AS v FROM notes WHERE id = 'n'")?.v;
-      assert.notEqual(
-        peer,
-        "ZZZ",
-        "1.1.4 replaces now reach peers intact: the guard may be relaxed",
-      );
-    } finally {
-      r.done();
-    }
-  });
-
-  it("run('INSERT OR REPLACE …') stays allowed on tables without block columns", async () => {
-    const r = await replicas();
-    try {
-      r.a.exec("CREATE TABLE tags (id TEXT PRIMARY KEY NOT NULL, name TEXT)");
-      r.a.init("tags");
-      r.a.run("INSERT OR REPLACE INTO tags (id, name) VALUES ('t', 'one')");
-      r.a.run("INSERT OR REPLACE INTO tags (id, name) VALUES ('t', 'two')");
-      assert.equal(r.a.get("SELECT name AS v FROM tags")?.v, "two");
-    } finally {
-      r.done();
-    }
-  });
-
-  it("setColumn() arms the guard at once and cleanup() disarms it", async () => {
+  it("the guard holds on the raw driver, a sibling opened before setColumn() and a connection without this library", async () => {
     const dir = tempDir();
-    const db = await SyncDatabase.open(join(dir.path, "g.db"), {
-      extensionPath: await testExtensionPath(),
-    });
+    const path = join(dir.path, "g.db");
+    const extensionPath = await testExtensionPath();
+    const db = await SyncDatabase.open(path, { extensionPath });
+    db.exec(NOTES);
+    db.init("notes");
+    const sibling = await db.openSibling();
+    db.setColumn("notes", "body", { algorithm: "block" });
+    // Loads the extension by hand: no recursive_triggers, no SyncDatabase.
+    const foreign = await openDriver(path);
+    foreign.loadExtension(extensionPath);
     try {
-      db.exec(
-        "CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT);" +
-          "CREATE TABLE keep (id TEXT PRIMARY KEY NOT NULL, v TEXT)",
-      );
-      db.init("keep");
-      db.init("notes");
-      db.run("INSERT OR REPLACE INTO notes (id, body) VALUES ('n', 'a')");
-      db.setColumn("notes", "body", { algorithm: "block" });
-      assert.throws(
-        () => db.run("INSERT OR REPLACE INTO notes (id, body) VALUES ('n', 'b')"),
-        refused("notes"),
-      );
-      db.cleanup("notes");
-      db.run("INSERT OR REPLACE INTO notes (id, body) VALUES ('n', 'c')");
-      assert.equal(db.get("SELECT body AS v FROM notes")?.v, "c");
+      db.run("INSERT INTO notes (id, body) VALUES ('n1', 'a\nb')");
+      const change = "UPDATE notes SET id = 'n3' WHERE id = 'n1'";
+      assert.throws(() => db.driver.exec(change), isKind("sql", REFUSED));
+      assert.throws(() => sibling.exec(change), isKind("schema", REFUSED));
+      assert.throws(() => sibling.driver.exec(change), isKind("sql", REFUSED));
+      assert.throws(() => foreign.exec(change), REFUSED);
+      assert.deepEqual(db.all("SELECT id, body FROM notes"), [{ id: "n1", body: "a\nb" }]);
     } finally {
+      foreign.exec("SELECT cloudsync_terminate()");
+      foreign.close();
+      sibling.close();
       db.close();
       dir.cleanup();
     }
   });
-});
 
-describe("schema-level ON CONFLICT REPLACE", () => {
-  it("replaceConflicts() names PRIMARY KEY and UNIQUE constraints declaring ON CONFLICT REPLACE", () => {
-    assert.deepEqual(
-      replaceConflicts(
-        "CREATE TABLE notes (id TEXT PRIMARY KEY ON CONFLICT REPLACE NOT NULL, body TEXT)",
-      ),
-      ['PRIMARY KEY of column "id"'],
+  it("the guard allows updates that keep the key and refuses changing any column of a composite key", async () => {
+    const r = await replicaPair(
+      "CREATE TABLE notes (a TEXT NOT NULL, b TEXT NOT NULL, body TEXT, PRIMARY KEY (a, b))",
     );
-    assert.deepEqual(
-      replaceConflicts(
-        'CREATE TABLE t ("my id" TEXT NOT NULL PRIMARY KEY DESC ON CONFLICT REPLACE, ' +
-          "price DECIMAL(10,2), slug TEXT UNIQUE on conflict replace)",
-      ),
-      ['PRIMARY KEY of column "my id"', 'UNIQUE of column "slug"'],
-    );
-    assert.deepEqual(
-      replaceConflicts(
-        "CREATE TABLE t (a TEXT, b TEXT, CONSTRAINT pk PRIMARY KEY (a, b) ON CONFLICT REPLACE)",
-      ),
-      ["PRIMARY KEY (a, b)"],
-    );
-    assert.deepEqual(
-      replaceConflicts(
-        "CREATE TABLE t (a TEXT PRIMARY KEY, b TEXT, UNIQUE(b)\n ON CONFLICT REPLACE)",
-      ),
-      ["UNIQUE (b)"],
-    );
-  });
-
-  it("replaceConflicts() ignores NOT NULL ON CONFLICT REPLACE, other conflict clauses, literals and comments", () => {
-    for (
-      const sql of [
-        "CREATE TABLE t (id TEXT PRIMARY KEY, body TEXT NOT NULL ON CONFLICT REPLACE DEFAULT '')",
-        "CREATE TABLE t (id TEXT PRIMARY KEY ON CONFLICT ABORT, u TEXT UNIQUE ON CONFLICT IGNORE)",
-        "CREATE TABLE t (id TEXT PRIMARY KEY, body TEXT DEFAULT 'UNIQUE ON CONFLICT REPLACE')",
-        "CREATE TABLE t (id TEXT PRIMARY KEY /* ON CONFLICT REPLACE */, body TEXT)",
-        "CREATE TABLE t (id TEXT PRIMARY KEY -- ON CONFLICT REPLACE\n, body TEXT)",
-      ]
-    ) {
-      assert.deepEqual(replaceConflicts(sql), [], sql);
+    try {
+      r.a.run("INSERT INTO notes (a, b, body) VALUES ('x', 'y', 'l1\nl2')");
+      r.a.run("UPDATE notes SET a = a, b = 'y', body = 'l1\nl3'");
+      assert.throws(() => r.a.run("UPDATE notes SET a = 'x2'"), isKind("schema", REFUSED));
+      assert.throws(() => r.a.run("UPDATE notes SET b = 'y2'"), isKind("schema", REFUSED));
+      r.ship();
+      assert.deepEqual(r.rows(r.b), [{ a: "x", b: "y", body: "l1\nl3" }]);
+    } finally {
+      r.done();
     }
   });
 
-  const REPLACE_PK =
-    "CREATE TABLE notes (id TEXT PRIMARY KEY ON CONFLICT REPLACE NOT NULL, body TEXT, title TEXT)";
-
-  const pair = (schema: string) => replicaPair(schema);
-
-  it("driver bypass: on a PRIMARY KEY ON CONFLICT REPLACE table a plain INSERT loses block data on the peer in 1.1.4", async () => {
-    const r = await pair(REPLACE_PK);
+  it("the guard still refuses a key change while the table is disable()d", async () => {
+    const r = await replicaPair();
     try {
-      // What setColumn() now refuses, done through the raw connection on both replicas.
-      for (const db of [r.a, r.b]) {
-        db.driver.prepare("SELECT cloudsync_set_column('notes', 'body', 'algo', 'block')").get();
-      }
-      r.a.run("INSERT INTO notes (id, body, title) VALUES ('n', ?, 't')", "AAA\nBBB\nCCC");
-      r.ship();
-      const since = r.a.dbVersion();
-      // No OR REPLACE in the text: the block guard cannot see it; the schema turns it into a replace.
-      r.a.run("INSERT INTO notes (id, body, title) VALUES ('n', 'ZZZ', 't')");
-      assert.equal(r.a.get("SELECT body AS v FROM notes WHERE id = 'n'")?.v, "ZZZ");
-      r.ship(since);
-      const peer = r.b.get("SELECT body AS v FROM notes WHERE id = 'n'")?.v;
-      console.log(`ON CONFLICT REPLACE bypass: writer has "ZZZ", peer has ${JSON.stringify(peer)}`);
-      assert.notEqual(
-        peer,
-        "ZZZ",
-        "1.1.4 replaces now reach peers intact: the check may be relaxed",
+      r.a.run("INSERT INTO notes (id, body) VALUES ('n1', 'a\nb')");
+      r.a.disable("notes");
+      assert.equal(r.a.get("SELECT cloudsync_is_sync('notes') AS v")?.v, 1);
+      assert.throws(
+        () => r.a.run("UPDATE notes SET id = 'n3' WHERE id = 'n1'"),
+        isKind("schema", REFUSED),
       );
     } finally {
       r.done();
     }
   });
 
-  it("setColumn() refuses a table whose PRIMARY KEY or UNIQUE constraint has ON CONFLICT REPLACE, naming it and the fix", async () => {
-    for (
-      const [schema, named] of [
-        [REPLACE_PK, /PRIMARY KEY of column "id"/],
-        [
-          "CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT, slug TEXT, UNIQUE (slug) ON CONFLICT REPLACE)",
-          /UNIQUE \(slug\)/,
-        ],
-      ] as const
-    ) {
-      const r = await pair(schema);
-      try {
-        assert.throws(
-          () => r.a.setColumn("notes", "body", { algorithm: "block" }),
-          (err) => {
-            assert.ok(err instanceof SqliteSyncError, String(err));
-            assert.equal(err.kind, "schema");
-            assert.match(err.message, named);
-            assert.match(err.message, /ON CONFLICT REPLACE.*Rebuild the table without/);
-            return true;
-          },
-        );
-        // Nothing was configured: the table has no block column.
-        assert.equal(
-          r.a.get(
-            "SELECT count(*) AS n FROM cloudsync_table_settings WHERE col_name = 'body'",
-          )?.n,
-          0,
-        );
-        r.a.run("INSERT INTO notes (id, body) VALUES ('n', 'x')");
-      } finally {
-        r.done();
-      }
+  it("the guard never fires during a merge, and the fix it names (insert new key, delete old) keeps the text everywhere", async () => {
+    const r = await replicaPair();
+    try {
+      r.a.exec(
+        "INSERT INTO notes VALUES ('n1', 'a\nb\nc', 't1'), ('n2', 'p\nq', 't2'), ('n4', 'gone', 't4')",
+      );
+      r.ship();
+      r.a.exec(
+        "INSERT INTO notes (id, body, title) SELECT 'n3', body, title FROM notes WHERE id = 'n1';" +
+          "DELETE FROM notes WHERE id = 'n1';" +
+          "INSERT OR REPLACE INTO notes VALUES ('n2', 'P\nq', 't2b');" +
+          "DELETE FROM notes WHERE id = 'n4';" +
+          "UPDATE notes SET body = 'a\nB\nc' WHERE id = 'n3'",
+      );
+      r.b.run("INSERT INTO notes (id, body, title) VALUES ('n5', 'from\nb', 't5')");
+      r.ship();
+      const expected = [
+        { id: "n2", body: "P\nq", title: "t2b" },
+        { id: "n3", body: "a\nB\nc", title: "t1" },
+        { id: "n5", body: "from\nb", title: "t5" },
+      ];
+      assert.deepEqual(r.rows(r.a), expected);
+      assert.deepEqual(r.rows(r.b), expected);
+    } finally {
+      r.done();
     }
   });
 
-  it("alter() on a table with block columns rolls back DDL that adds ON CONFLICT REPLACE", async () => {
-    const r = await pair(
-      "CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT, title TEXT)",
+  it("cleanup() removes the table's guard and leaves the other tables' guards", async () => {
+    const r = await replicaPair();
+    try {
+      r.a.exec("CREATE TABLE docs (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
+      r.a.init("docs");
+      r.a.setColumn("docs", "body", { algorithm: "block" });
+      r.a.run("INSERT INTO notes (id, body) VALUES ('n1', 'x')");
+      r.a.run("INSERT INTO docs (id, body) VALUES ('d1', 'x')");
+      assert.equal(guardCount(r.a), 1);
+      r.a.cleanup("notes");
+      assert.equal(guardCount(r.a), 0);
+      r.a.run("UPDATE notes SET id = 'n3' WHERE id = 'n1'");
+      assert.equal(r.a.get("SELECT id FROM notes")?.id, "n3");
+      assert.equal(guardCount(r.a, "docs"), 1);
+      assert.throws(() => r.a.run("UPDATE docs SET id = 'd3'"), isKind("schema", /table "docs"/));
+    } finally {
+      r.done();
+    }
+  });
+
+  it("the guard survives alter(): ADD COLUMN keeps it, a table rebuild gets it back", async () => {
+    const r = await replicaPair();
+    try {
+      r.a.run("INSERT INTO notes (id, body) VALUES ('n1', 'a\nb')");
+      r.a.alter("notes", (db) => db.exec("ALTER TABLE notes ADD COLUMN tags TEXT"));
+      assert.throws(() => r.a.run("UPDATE notes SET id = 'n3'"), isKind("schema", REFUSED));
+      r.a.alter("notes", (db) =>
+        db.exec(
+          "CREATE TABLE notes_new (id TEXT PRIMARY KEY NOT NULL, body TEXT, title TEXT, tags TEXT);" +
+            "INSERT INTO notes_new SELECT id, body, title, tags FROM notes;" +
+            "DROP TABLE notes;" +
+            "ALTER TABLE notes_new RENAME TO notes",
+        ));
+      assert.equal(guardCount(r.a), 1);
+      assert.throws(() => r.a.run("UPDATE notes SET id = 'n3'"), isKind("schema", REFUSED));
+      assert.equal(r.a.get("SELECT body FROM notes")?.body, "a\nb");
+    } finally {
+      r.done();
+    }
+  });
+
+  it("without the guard a key change leaves only the delimiters of the text on both replicas in 1.1.4 (remove the guard when this fails)", async () => {
+    const r = await replicaPair();
+    try {
+      r.a.run("INSERT INTO notes (id, body, title) VALUES ('n1', 'x\ny\nz', 't')");
+      r.ship();
+      r.a.driver.exec("DROP TRIGGER cloudsync_sdk_block_pk_guard_notes");
+      r.a.run("UPDATE notes SET id = 'n3' WHERE id = 'n1'");
+      r.ship();
+      for (const db of [r.a, r.b]) {
+        assert.deepEqual(r.rows(db), [{ id: "n3", body: "\n\n", title: "t" }]);
+      }
+    } finally {
+      r.done();
+    }
+  });
+});
+
+describe("block tables on replicas", () => {
+  it("UPDATE and ON CONFLICT DO UPDATE on a block table keep the peer correct", async () => {
+    const r = await replicaPair();
+    try {
+      r.a.run("INSERT INTO notes (id, body, title) VALUES ('n', ?, 't')", "AAA\nBBB\nCCC");
+      r.a.run("UPDATE notes SET body = ? WHERE id = 'n'", "AAA\nXXX\nCCC");
+      r.ship();
+      assert.deepEqual(r.b.get("SELECT body, title FROM notes WHERE id = 'n'"), {
+        body: "AAA\nXXX\nCCC",
+        title: "t",
+      });
+      // A shorter value: stale trailing blocks must not come back.
+      r.a.run(
+        "INSERT INTO notes (id, body) VALUES ('n', ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+        "ZZZ",
+      );
+      // An upsert that inserts a new row.
+      r.a.run(
+        "INSERT INTO notes (id, body) VALUES ('m', ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+        "one\ntwo",
+      );
+      r.ship();
+      assert.deepEqual(r.rows(r.b), [
+        { id: "m", body: "one\ntwo", title: null },
+        { id: "n", body: "ZZZ", title: "t" },
+      ]);
+    } finally {
+      r.done();
+    }
+  });
+
+  it("INSERT OR REPLACE and REPLACE INTO with a shorter value on a block table reach the peer intact", async () => {
+    const r = await replicaPair();
+    try {
+      r.a.run("INSERT INTO notes (id, body, title) VALUES ('n', ?, 't')", "AAA\nBBB\nCCC");
+      r.ship();
+      r.a.run("INSERT OR REPLACE INTO notes (id, body, title) VALUES ('n', 'ZZZ', 't2')");
+      r.ship();
+      assert.deepEqual(r.rows(r.b), [{ id: "n", body: "ZZZ", title: "t2" }]);
+      r.a.exec("REPLACE INTO main.\"notes\" (id, body) VALUES ('n', 'Y\nZZZ')");
+      r.ship();
+      assert.deepEqual(r.rows(r.a), [{ id: "n", body: "Y\nZZZ", title: null }]);
+      assert.deepEqual(r.rows(r.b), [{ id: "n", body: "Y\nZZZ", title: null }]);
+    } finally {
+      r.done();
+    }
+  });
+
+  it("setColumn() accepts a table declaring ON CONFLICT REPLACE; a plain INSERT that replaces reaches the peer intact", async () => {
+    const r = await replicaPair(
+      "CREATE TABLE notes (id TEXT PRIMARY KEY ON CONFLICT REPLACE NOT NULL, body TEXT, " +
+        "slug TEXT UNIQUE ON CONFLICT REPLACE)",
     );
     try {
-      r.a.setColumn("notes", "body", { algorithm: "block" });
-      r.a.run("INSERT INTO notes (id, body) VALUES ('n', ?)", "AAA\nBBB");
-      const schema = r.a.all("SELECT name, sql FROM sqlite_master ORDER BY name");
-      assert.throws(
-        () =>
-          r.a.alter("notes", (db) => {
-            db.exec(
-              "CREATE TABLE notes_new (id TEXT PRIMARY KEY ON CONFLICT REPLACE NOT NULL, body TEXT, title TEXT);" +
-                "INSERT INTO notes_new SELECT id, body, title FROM notes;" +
-                "DROP TABLE notes;" +
-                "ALTER TABLE notes_new RENAME TO notes",
-            );
-          }),
-        (err) => {
-          assert.ok(err instanceof SqliteSyncError, String(err));
-          assert.equal(err.kind, "schema");
-          assert.match(err.message, /^alter\(\): table "notes" declares ON CONFLICT REPLACE/);
-          return true;
-        },
-      );
-      assert.deepEqual(r.a.all("SELECT name, sql FROM sqlite_master ORDER BY name"), schema);
-      assert.equal(r.a.get("SELECT body AS v FROM notes")?.v, "AAA\nBBB");
-      // A plain alter still works.
-      r.a.alter("notes", (db) => db.exec("ALTER TABLE notes ADD COLUMN tags TEXT"));
+      r.a.run("INSERT INTO notes (id, body, slug) VALUES ('n', 'AAA\nBBB\nCCC', 's')");
+      r.a.run("INSERT INTO notes (id, body, slug) VALUES ('m', 'x', 'm')");
+      r.ship();
+      r.a.run("INSERT INTO notes (id, body, slug) VALUES ('n', 'ZZZ', 's')");
+      r.a.run("INSERT INTO notes (id, body, slug) VALUES ('k', 'new', 'm')");
+      r.ship();
+      const expected = [
+        { id: "k", body: "new", slug: "m" },
+        { id: "n", body: "ZZZ", slug: "s" },
+      ];
+      assert.deepEqual(r.rows(r.a), expected);
+      assert.deepEqual(r.rows(r.b), expected);
     } finally {
       r.done();
     }
