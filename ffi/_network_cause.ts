@@ -105,7 +105,7 @@ function innermostMessage(chain: unknown[]): string {
   const messages = chain.map((e) => (e instanceof Error ? e.message : String(e)))
     .filter((m) => m.length > 0);
   const last = messages.at(-1) ?? "unknown error";
-  return last.replace(/^error sending request for url \([^)]*\): /, "");
+  return last.replace(/^error sending request for url \([^)]*\): (?:client error \(\w+\): )?/, "");
 }
 
 /**

@@ -5,8 +5,9 @@
  * node:http on 127.0.0.1, so it runs in Deno and Bun. Not a CloudSync server:
  * it only hands out files.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { Server, Socket } from "node:net";
 import { createHash } from "node:crypto";
 import { createTar } from "nanotar";
 import { zipSync } from "fflate";
@@ -30,25 +31,36 @@ export interface FixtureServer {
   close(): Promise<void>;
 }
 
-/** Starts a fixture server on 127.0.0.1 and a free port. */
-export async function startFixtureServer(): Promise<FixtureServer> {
+/** Options of {@linkcode startFixtureServer}. */
+export interface FixtureServerOptions {
+  /** Serve https with this PEM key and certificate chain; the URL becomes `https://…`. */
+  tls?: { key: string; cert: string };
+}
+
+/** Starts a fixture server on 127.0.0.1 and a free port (http, or https with `tls`). */
+export async function startFixtureServer(
+  options: FixtureServerOptions = {},
+): Promise<FixtureServer> {
   const routes = new Map<string, Handler>();
   const counts = new Map<string, number>();
   const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     counts.set(path, (counts.get(path) ?? 0) + 1);
     const handler = routes.get(path);
     if (handler) handler(req, res);
     else status(404)(req, res);
-  });
+  };
+  const server: Server = options.tls
+    ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handle)
+    : createServer(handle);
   server.on("connection", (socket: Socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
   const port = await listen(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,
     route: (path, handler) => routes.set(path, handler),
     count: (path) => counts.get(path) ?? 0,
     close: () =>
