@@ -542,10 +542,20 @@ export class SyncDatabase {
 
   /**
    * Frees the network context (when `network.init()` ran), terminates
-   * cloudsync and closes the connection: the 1.1.4 lifecycle. Idempotent; when
-   * closing throws, the database stays open and `close()` can be called again.
+   * cloudsync and closes the connection: the 1.1.4 lifecycle. Idempotent.
    *
-   * @throws {SqliteSyncError} when SQLite cannot close the connection.
+   * When the connection refuses to close (e.g. `SQLITE_BUSY` while a statement
+   * prepared on `db.driver` is not finalized, with a driver that reports it),
+   * the error is thrown and the database stays open and fully usable:
+   * cloudsync's context, which terminating dropped, is rebuilt from the
+   * configuration stored in the database (synced tables, algorithms, block
+   * columns, filters, site id, version counter), as loading the extension
+   * does. Only the network context stays freed: call `network.init()` again
+   * before the next network call. Remove the cause, then call `close()` again.
+   *
+   * @throws {SqliteSyncError} the driver's error when the connection cannot be
+   *   closed; `state` when, in addition, cloudsync's context cannot be rebuilt
+   *   (synced tables then refuse writes until `close()` succeeds).
    */
   close(): void {
     if (this.#closed) return;
@@ -555,7 +565,46 @@ export class SyncDatabase {
       // Best effort: closing matters more than freeing the context cleanly.
     }
     this.#statements.clear();
-    closeConnection(this.#driver);
+    try {
+      closeConnection(this.#driver);
+    } catch (err) {
+      // Still open, but cloudsync_terminate() ran: its context is gone, so writes to synced
+      // tables would fail ("Unable to retrieve table name …") and dbVersion() would say "not
+      // initialized". cloudsync_init() of one synced table reloads the whole context from the
+      // stored configuration; the stored algorithm is passed, the init-time schema checks are
+      // skipped (flags 7: the table passed them when first synced). A table without block
+      // columns is preferred: init() of a block table may add metadata rows.
+      try {
+        const row = (sql: string, ...params: SqlValue[]) => {
+          const stmt = this.#driver.prepare(sql);
+          try {
+            return stmt.get(...params);
+          } finally {
+            stmt.finalize();
+          }
+        };
+        const configured = row(
+          "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'cloudsync_table_settings'",
+        );
+        const table = configured && row(
+          "SELECT s.tbl_name AS t, s.value AS algo FROM cloudsync_table_settings s " +
+            "WHERE s.col_name = '*' AND s.key = 'algo' ORDER BY EXISTS (SELECT 1 FROM " +
+            "cloudsync_table_settings b WHERE b.tbl_name = s.tbl_name AND b.col_name != '*' " +
+            "AND b.key = 'algo' AND b.value = 'block'), s.tbl_name LIMIT 1",
+        );
+        if (table) row("SELECT cloudsync_init(?, ?, 7) AS v", table.t, table.algo);
+      } catch (restoreErr) {
+        const reason = (e: unknown) => (e instanceof Error ? e.message : String(e));
+        throw new SqliteSyncError(
+          "state",
+          `close() could not close the connection (${reason(err)}), and cloudsync's context, ` +
+            `dropped on the way, could not be rebuilt (${reason(restoreErr)}): the database ` +
+            "is open but its synced tables refuse writes. Remove the cause and call close() again.",
+          { cause: err },
+        );
+      }
+      throw err;
+    }
     this.#closed = true;
   }
 

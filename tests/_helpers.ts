@@ -3,12 +3,13 @@
  * current runtime, localhost ports, error assertions. Runs unchanged in Deno and Bun.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawn } from "node:child_process";
+import { describe, it } from "node:test";
 import process from "node:process";
 import { SqliteSyncError } from "../common/errors.ts";
 
@@ -123,4 +124,110 @@ export function isKind(kind: string, ...patterns: RegExp[]): (err: unknown) => b
     for (const pattern of patterns) assert.match(err.message, pattern);
     return true;
   };
+}
+
+// ---- skips -------------------------------------------------------------------------
+//
+// Every skip goes through itUnless()/describeUnless(), never a raw `skip:` option:
+// scripts/test.mjs lists each one with its reason (JUnit reports carry no reason, Bun
+// drops skipped describe groups and Deno counts them as one test), and under CI=true
+// fails the run for any skip that is not an opt-in suite's. A test that belongs to
+// one runtime only is registered only there (`if (RUNTIME === "deno") describe(…)`),
+// so the other runtime neither runs nor skips it.
+
+/** Environment variable naming the file skips are appended to (set by scripts/test.mjs). */
+export const SKIP_LOG_ENV = "SQLITE_SYNC_SKIP_LOG";
+
+/** A skip that CI may take: an opt-in suite that needs something CI is not given (credentials). */
+export interface OptInSkip {
+  readonly reason: string;
+  readonly optIn: true;
+}
+
+/** Why a test cannot run here: a reason, an opt-in skip, or `undefined`/`false` when it runs. */
+export type SkipReason = string | OptInSkip | undefined | false;
+
+/** Marks `reason` as an opt-in suite's skip (allowed under CI=true); `undefined` passes through. */
+export function optIn(reason: string | undefined | false): OptInSkip | undefined {
+  return reason ? { reason, optIn: true } : undefined;
+}
+
+/** One line of the skip log. */
+export interface SkipRecord {
+  runner: "deno" | "bun";
+  file: string;
+  name: string;
+  reason: string;
+  optIn: boolean;
+}
+
+/** The test file that registered the test calling this (from the stack), relative to ROOT. */
+function callerFile(): string {
+  const stack = new Error().stack ?? "";
+  for (const line of stack.split("\n")) {
+    const m = /((?:file:\/\/)?\/[^\s():]*?\/tests\/[^\s():]+\.ts)/.exec(line);
+    if (!m || m[1].endsWith("/tests/_helpers.ts")) continue;
+    const path = m[1].startsWith("file://") ? fileURLToPath(m[1]) : m[1];
+    return path.startsWith(ROOT) ? path.slice(ROOT.length + 1) : path;
+  }
+  return "?";
+}
+
+/** Appends a skip to the log scripts/test.mjs reads; returns the reason text. */
+function recordSkip(skip: string | OptInSkip, name: string): string {
+  const reason = typeof skip === "string" ? skip : skip.reason;
+  const log = process.env[SKIP_LOG_ENV];
+  if (log) {
+    const record: SkipRecord = {
+      runner: RUNTIME,
+      file: callerFile(),
+      name,
+      reason,
+      optIn: typeof skip !== "string",
+    };
+    appendFileSync(log, JSON.stringify(record) + "\n");
+  }
+  return reason;
+}
+
+/** Options passed through to `it()`. */
+export interface ItOptions {
+  timeout?: number;
+}
+
+type TestFn = () => void | Promise<void>;
+
+/**
+ * Registers a test, or — when `skip` gives a reason — registers it skipped and
+ * records the skip for scripts/test.mjs.
+ */
+export function itUnless(skip: SkipReason, name: string, fn: TestFn): void;
+export function itUnless(skip: SkipReason, name: string, options: ItOptions, fn: TestFn): void;
+export function itUnless(
+  skip: SkipReason,
+  name: string,
+  a: ItOptions | TestFn,
+  b?: TestFn,
+): void {
+  const options = typeof a === "function" ? {} : a;
+  const fn = typeof a === "function" ? a : b!;
+  if (!skip) {
+    it(name, options, fn);
+    return;
+  }
+  it(name, { ...options, skip: recordSkip(skip, name) }, fn);
+}
+
+/**
+ * Registers a group, or — when `skip` gives a reason — one skipped test in its
+ * place (named after the group), recorded for scripts/test.mjs. Its tests are
+ * not registered, so each runtime reports exactly one skipped test for it.
+ */
+export function describeUnless(skip: SkipReason, name: string, fn: () => void): void {
+  if (!skip) {
+    describe(name, fn);
+    return;
+  }
+  const label = `${name} (every test of the group)`;
+  it(label, { skip: recordSkip(skip, label) }, () => {});
 }
