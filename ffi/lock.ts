@@ -5,7 +5,8 @@
  * whose lease has lapsed (no renewal for 3 × `leaseMs`: its holder crashed or
  * hangs), whose holder is certainly dead (same host), or that is older than
  * `staleMs` is taken over — atomically: renamed aside, re-read, and only then
- * replaced. Waiters poll with a short backoff.
+ * replaced. Waiters poll with a short backoff. Time, waits and the lease timer
+ * come from a {@linkcode LockClock} (tests inject one; the default is the system's).
  *
  * @module
  */
@@ -38,6 +39,31 @@ export interface LockInfo {
   token: string;
 }
 
+/** The time source and timers of {@linkcode acquireLock}: the system's by default. */
+export interface LockClock {
+  /** The current time, in ms since the epoch. */
+  now(): number;
+  /** Resolves after `ms` milliseconds. */
+  sleep(ms: number): Promise<void>;
+  /**
+   * Calls `fn` every `ms` milliseconds, without keeping the process alive for it.
+   * @returns A function that stops the calls.
+   */
+  every(ms: number, fn: () => void): () => void;
+}
+
+/** The system clock: `Date.now()`, `setTimeout` and an unref'd `setInterval`. */
+export const systemClock: LockClock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  every: (ms, fn) => {
+    const timer = setInterval(fn, ms);
+    // The lease must not keep a process alive that has nothing else to do.
+    timer.unref();
+    return () => clearInterval(timer);
+  },
+};
+
 /** Options of {@linkcode acquireLock}. */
 export interface LockOptions {
   /**
@@ -67,6 +93,12 @@ export interface LockOptions {
    * another process has already produced what the lock protects).
    */
   whileWaiting?: () => boolean | Promise<boolean>;
+  /**
+   * The time source and timers: lock times, staleness, waits between polls and
+   * the lease renewal.
+   * @default systemClock
+   */
+  clock?: LockClock;
 }
 
 /** How {@linkcode isLockStale} judges a lock. */
@@ -184,23 +216,30 @@ export async function acquireLock(
   path: string,
   options: LockOptions = {},
 ): Promise<LockHandle | undefined> {
-  const { staleMs = 600_000, leaseMs = 5000, pollMs = 20, maxPollMs = 250, whileWaiting } = options;
+  const {
+    staleMs = 600_000,
+    leaseMs = 5000,
+    pollMs = 20,
+    maxPollMs = 250,
+    whileWaiting,
+    clock = systemClock,
+  } = options;
   let delay = pollMs;
   for (;;) {
-    const handle = tryCreate(path, leaseMs);
+    const handle = tryCreate(path, leaseMs, clock);
     if (handle) return handle;
-    if (takeOverIfStale(path, { staleMs, leaseMs })) continue;
+    if (takeOverIfStale(path, { staleMs, leaseMs, now: clock.now() })) continue;
     if (whileWaiting && await whileWaiting()) return undefined;
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    await clock.sleep(delay);
     delay = Math.min(maxPollMs, Math.ceil(delay * 1.5));
   }
 }
 
-function tryCreate(path: string, leaseMs: number): LockHandle | undefined {
+function tryCreate(path: string, leaseMs: number, clock: LockClock): LockHandle | undefined {
   const info: LockInfo = {
     pid: process.pid,
     host: hostName(),
-    time: Date.now(),
+    time: clock.now(),
     token: Math.random().toString(36).slice(2),
   };
   let fd: number;
@@ -215,24 +254,22 @@ function tryCreate(path: string, leaseMs: number): LockHandle | undefined {
   } finally {
     closeSync(fd);
   }
-  const renew = setInterval(() => {
+  const stopRenewing = clock.every(leaseMs, () => {
     try {
       // Not ours at this instant (taken over, or briefly renamed aside by a waiter that will put
       // it back): skip this tick and keep renewing until release().
       if (readLock(path)?.token !== info.token) return;
-      const now = new Date();
+      const now = new Date(clock.now());
       utimesSync(path, now, now);
     } catch {
       // Unwritable for now: the next tick tries again.
     }
-  }, leaseMs);
-  // The lease must not keep a process alive that has nothing else to do.
-  renew.unref();
+  });
   let released = false;
   const release = (): void => {
     if (released) return;
     released = true;
-    clearInterval(renew);
+    stopRenewing();
     if (readLock(path)?.token === info.token) rmSync(path, { force: true });
   };
   return { path, release, [Symbol.dispose]: release };

@@ -12,10 +12,60 @@ import {
 import { hostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { acquireLock, isLockStale, isProcessAlive, removeStaleLock } from "../../ffi/lock.ts";
+import {
+  acquireLock,
+  isLockStale,
+  isProcessAlive,
+  type LockClock,
+  removeStaleLock,
+} from "../../ffi/lock.ts";
 import { tempDir } from "../_helpers.ts";
 
 const DEAD_PID = 2_147_483_646;
+
+/**
+ * A clock the test drives: `sleep(ms)` advances the time at once (recording `ms`) and
+ * runs the lease timers that fall due on the way, so waits and leases are exact.
+ */
+function fakeClock(start = Date.now()): LockClock & {
+  slept: number[];
+  advance(ms: number): void;
+} {
+  let now = start;
+  const timers = new Set<{ every: number; next: number; fn: () => void }>();
+  const slept: number[] = [];
+  const advance = (ms: number) => {
+    const end = now + ms;
+    for (;;) {
+      const due = [...timers].filter((t) => t.next <= end).sort((a, b) => a.next - b.next)[0];
+      if (!due) break;
+      now = due.next;
+      due.next += due.every;
+      due.fn();
+    }
+    now = end;
+  };
+  return {
+    slept,
+    advance,
+    now: () => now,
+    sleep: async (ms) => {
+      slept.push(ms);
+      advance(ms);
+      await Promise.resolve();
+    },
+    every: (ms, fn) => {
+      const timer = { every: ms, next: now + ms, fn };
+      timers.add(timer);
+      return () => void timers.delete(timer);
+    },
+  };
+}
+
+/** Sets a file's modification time, in ms since the epoch. */
+function touch(path: string, ms: number): void {
+  utimesSync(path, ms / 1000, ms / 1000);
+}
 
 async function withDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
   const dir = tempDir("sqlite-sync-lock-");
@@ -30,31 +80,39 @@ describe("acquireLock()", () => {
   it("acquireLock() creates the lock file with pid, host and time, and release() removes it", async () => {
     await withDir(async (dir) => {
       const path = join(dir, "x.lock");
-      const lock = await acquireLock(path);
+      const lock = await acquireLock(path, { clock: fakeClock(1_700_000_000_000) });
       assert.ok(lock);
       const info = JSON.parse(readFileSync(path, "utf8"));
       assert.equal(info.pid, process.pid);
       assert.equal(info.host, hostname());
-      assert.ok(Math.abs(Date.now() - info.time) < 5000);
+      assert.equal(info.time, 1_700_000_000_000);
       lock.release();
       lock.release();
       assert.ok(!existsSync(path));
     });
   });
 
-  it("acquireLock() waits while a live holder keeps the lock, polling with backoff", async () => {
+  it("acquireLock() waits while a live holder keeps the lock, polling with a backoff capped at maxPollMs", async () => {
     await withDir(async (dir) => {
       const path = join(dir, "x.lock");
-      const first = await acquireLock(path);
+      const clock = fakeClock();
+      const first = await acquireLock(path, { clock });
       assert.ok(first);
       let polls = 0;
-      setTimeout(() => first.release(), 150);
-      const started = Date.now();
-      const second = await acquireLock(path, { whileWaiting: () => (polls++, false) });
+      const second = await acquireLock(path, {
+        clock,
+        // The holder lets go during the 10th wait.
+        whileWaiting: () => {
+          if (++polls === 10) first.release();
+          return false;
+        },
+      });
       assert.ok(second);
-      assert.ok(Date.now() - started >= 140);
-      assert.ok(polls >= 2 && polls < 20, `polls: ${polls}`);
+      assert.equal(polls, 10);
+      // ×1.5 from pollMs (20), rounded up, capped at maxPollMs (250); then the lock was free.
+      assert.deepEqual(clock.slept, [20, 30, 45, 68, 102, 153, 230, 250, 250, 250]);
       second.release();
+      assert.ok(!existsSync(path));
     });
   });
 
@@ -139,23 +197,56 @@ describe("lock leases", () => {
     });
   });
 
-  it("acquireLock() renews its lease, so a waiter does not take over a live holder's lock", async () => {
+  it("acquireLock() renews its lease every leaseMs, so a waiter does not take over a live holder's lock", async () => {
     await withDir(async (dir) => {
       const path = join(dir, "x.lock");
-      const holder = await acquireLock(path, { leaseMs: 40 });
+      const clock = fakeClock();
+      const holder = await acquireLock(path, { leaseMs: 40, clock });
       assert.ok(holder);
-      const old = (Date.now() - 60_000) / 1000;
-      utimesSync(path, old, old);
-      await new Promise((resolve) => setTimeout(resolve, 120));
-      assert.ok(Date.now() - statSync(path).mtimeMs < 1000, "the holder touched the lock");
-      const started = Date.now();
+      // The file looks a minute old until the holder's next renewal, one lease later.
+      touch(path, clock.now() - 60_000);
+      clock.advance(39);
+      assert.equal(Math.round(clock.now() - statSync(path).mtimeMs), 60_039);
+      clock.advance(1);
+      assert.equal(Math.round(statSync(path).mtimeMs), clock.now(), "the holder touched the lock");
+      // A waiter that would take over a lease lapsed for 120 ms waits 25 leases and gives up.
+      const started = clock.now();
+      let polls = 0;
       const waiter = await acquireLock(path, {
         leaseMs: 40,
-        whileWaiting: () => Date.now() - started > 400,
+        clock,
+        whileWaiting: () => (polls++, clock.now() - started >= 1000),
       });
       assert.equal(waiter, undefined, "the waiter gave up instead of taking over");
+      assert.ok(polls > 5, `polls: ${polls}`);
       holder.release();
       assert.ok(!existsSync(path));
+    });
+  });
+
+  it("acquireLock() takes over a silent holder's lock once its lease lapsed (3 × leaseMs), not before", async () => {
+    await withDir(async (dir) => {
+      const path = join(dir, "x.lock");
+      const clock = fakeClock();
+      const started = clock.now();
+      // Alive by pid, but never renews: a hung holder.
+      writeFileSync(
+        path,
+        JSON.stringify({ pid: process.pid, host: hostname(), time: started, token: "hung" }),
+      );
+      touch(path, started);
+      const polled: number[] = [];
+      const lock = await acquireLock(path, {
+        leaseMs: 40,
+        clock,
+        whileWaiting: () => (polled.push(clock.now() - started), false),
+      });
+      assert.ok(lock);
+      // Polled at 0, 20, 50 and 95 ms (lease not lapsed); at 163 ms (> 120) it took over.
+      assert.deepEqual(polled, [0, 20, 50, 95]);
+      assert.equal(clock.now() - started, 163);
+      assert.notEqual(JSON.parse(readFileSync(path, "utf8")).token, "hung");
+      lock.release();
     });
   });
 });
