@@ -12,76 +12,17 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Socket } from "node:net";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { inspect } from "node:util";
-import { listen, refusedPort, runtimeArgv, tempDir, testExtensionPath } from "../_helpers.ts";
+import { refusedPort, tempDir, testExtensionPath } from "../_helpers.ts";
+import { errorServer, silentListener } from "./_error_servers.ts";
 import { SyncDatabase } from "../../src/database.ts";
 import { CloudSyncNetwork, type NetworkHost } from "../../src/network.ts";
 import { SqliteSyncError, type SqliteSyncErrorKind } from "../../common/errors.ts";
 
 const API_KEY = "sqa_TESTSECRET_123456";
-const FIXTURE = join(
-  import.meta.dirname ?? new URL(".", import.meta.url).pathname,
-  "_http_error_server.ts",
-);
 const PAUSED = '{"errors":[{"status":"503","code":"database_paused","title":"Database paused"}]}';
 const UNAUTHORIZED = '{"errors":[{"status":"401","code":"unauthorized","title":"Unauthorized"}]}';
-
-/** An in-process listener that accepts connections and never answers. */
-async function silentListener(): Promise<{ port: number; close: () => Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-  });
-  const port = await listen(server);
-  return {
-    port,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/** The fixed-error HTTP server in a child process (see _http_error_server.ts). */
-async function errorServer(
-  status: number,
-  reason: string,
-  body: string,
-): Promise<{ port: number; stop: () => Promise<void> }> {
-  const [cmd, ...args] = runtimeArgv(FIXTURE, [String(status), reason, body]);
-  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (d) => (stderr += d));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`fixture did not start: ${stderr}`)), 20_000);
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const m = /PORT (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`fixture exited with ${code}: ${stderr}`));
-    });
-  });
-  return {
-    port,
-    stop: async () => {
-      child.stdin!.end();
-      child.kill();
-      await exited;
-    },
-  };
-}
 
 /** A file database with one synced table, 2 s time-outs and the network pointed at `port`. */
 async function openAt(
