@@ -93,23 +93,21 @@ describe("fetchBytes()", () => {
     );
   });
 
+  // How long these take is measured, not asserted, by bench/timeouts_bench.ts.
   it("fetchBytes() times out when the headers never arrive", async () => {
-    const started = Date.now();
     await assert.rejects(
       fetchBytes(`${server.url}/silent`, { timeoutMs: 150 }),
       isKind("timeout", /timed out, no data for 150 ms \(timeoutMs\) after 0 bytes/),
     );
-    assert.ok(Date.now() - started < 2000);
   });
 
   it("fetchBytes() gives up at deadlineMs on a body that drips in just inside timeoutMs", async () => {
-    const started = Date.now();
+    // One byte every 100 ms: the 300 ms idle time-out never fires, the body (200 bytes) would
+    // take 20 s; only the 1 s deadline can end it, and the message says which limit did.
     await assert.rejects(
       fetchBytes(`${server.url}/drip`, { timeoutMs: 300, deadlineMs: 1000 }),
       isKind("timeout", /not finished within the 1000 ms deadline \(deadlineMs\) after \d+ bytes/),
     );
-    const took = Date.now() - started;
-    assert.ok(took >= 900 && took < 2500, `took ${took} ms`);
   });
 
   it("fetchBytes() reports a refused connection as offline", async () => {
