@@ -1,0 +1,108 @@
+/**
+ * A child process of queue_test.ts: a queue worker in its own process, on a real file.
+ *
+ *   loop  <queue> <jobs> <seed>         request → claim → work 5–20 ms → complete, until it
+ *                                       completed <jobs>; prints `done <jobId> <fence>`
+ *   crash <queue> <data>                request → claim → write rows to <data> (each committed,
+ *                                       then printed `row <id>`) → complete, forever (killed)
+ *   drain <queue> <data>                like crash, but exits once the queue is empty
+ *   hold  <queue>                       request → claim with a long lease → print the claim
+ *                                       as JSON → exit without completing
+ *   pid                                 print `pid <pid>` and exit (a pid that is then gone)
+ */
+import process from "node:process";
+import { openDriver } from "../../../ffi/drivers/open_driver.ts";
+import { makeOwner, SyncQueue } from "../../../src/scheduler/queue.ts";
+
+const [mode, queuePath, arg2, arg3] = process.argv.slice(2);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const write = (line: string) => process.stdout.write(`${line}\n`);
+
+/** A small seeded PRNG (mulberry32), so each child's timings are reproducible. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+if (mode === "pid") {
+  write(`pid ${process.pid}`);
+  process.exit(0);
+}
+
+const owner = makeOwner();
+const queue = await SyncQueue.open(queuePath, { maxAttempts: 3, historyLimit: 2000 });
+
+if (mode === "hold") {
+  queue.request("hold", { now: Date.now() });
+  const claim = queue.claim({ owner, now: Date.now(), leaseMs: 600_000 });
+  write(JSON.stringify(claim.claimed ? { jobId: claim.job.id, fence: claim.fence, owner } : {}));
+  process.exit(0);
+}
+
+if (mode === "loop") {
+  const target = Number(arg2);
+  const random = prng(Number(arg3));
+  let done = 0;
+  const deadline = Date.now() + 30_000;
+  while (done < target && Date.now() < deadline) {
+    queue.request(`loop:${process.pid}`, { now: Date.now() });
+    const claim = queue.claim({ owner, now: Date.now(), leaseMs: 10_000 });
+    if (!claim.claimed) {
+      await sleep(1 + Math.floor(random() * 3));
+      continue;
+    }
+    const startedAt = Date.now();
+    await sleep(5 + Math.floor(random() * 16));
+    const finishedAt = Date.now();
+    const ok = queue.complete(claim.job.id, claim.fence, {
+      now: Date.now(),
+      startedAt,
+      finishedAt,
+    });
+    if (!ok) throw new Error(`complete refused for job ${claim.job.id} fence ${claim.fence}`);
+    write(`done ${claim.job.id} ${claim.fence}`);
+    done++;
+  }
+  queue.close();
+  process.exit(done === target ? 0 : 3);
+}
+
+// crash / drain: jobs that write rows to a second SQLite file.
+const data = await openDriver(arg2);
+data.exec("PRAGMA busy_timeout = 5000");
+data.prepare("PRAGMA journal_mode = WAL").get();
+data.exec(
+  "CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY AUTOINCREMENT, job INTEGER, fence INTEGER)",
+);
+const insert = data.prepare("INSERT INTO rows (job, fence) VALUES (?, ?)");
+const random = prng(process.pid);
+write("ready");
+for (;;) {
+  if (mode === "crash") queue.request("crash", { now: Date.now() });
+  const claim = queue.claim({ owner, now: Date.now(), leaseMs: 30_000 });
+  if (!claim.claimed) {
+    if (mode === "drain" && claim.reason === "empty") break;
+    if (claim.reason === "leased") throw new Error(`lease still held by ${claim.holder}`);
+    await sleep(1);
+    continue;
+  }
+  const { job, fence } = claim;
+  const startedAt = Date.now();
+  const batches = 2 + Math.floor(random() * 3);
+  for (let i = 0; i < batches; i++) {
+    const id = data.transaction(() => insert.run(job.id, fence).lastInsertRowid);
+    write(`row ${id}`);
+    await sleep(Math.floor(random() * 4));
+  }
+  const ok = queue.complete(job.id, fence, { now: Date.now(), startedAt, rowsSent: batches });
+  write(`${ok ? "done" : "fenced"} ${job.id} ${fence}`);
+}
+queue.close();
+data.close();
+process.exit(0);
