@@ -1,8 +1,13 @@
 /**
  * Test-only child process: resolves the extension with the options given as
  * JSON in argv, loads it with this runtime's own SQLite and prints one JSON
- * line `{ source, version }`. Also exports the loader for in-process tests.
+ * line `{ source, version, path, started, resolved }` (`started`/`resolved`: Date.now()
+ * before and after resolving). With SQLITE_SYNC_TEST_STARTED_DIR set, it first
+ * creates a file named after its pid there, so a test can tell when all children
+ * are about to resolve. Also exports the loader for in-process tests.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import process from "node:process";
 import { resolveExtension, type ResolveOptions } from "../../ffi/resolve.ts";
 
@@ -42,9 +47,21 @@ export async function cloudsyncVersion(path: string): Promise<string> {
 if (import.meta.main) {
   const options = JSON.parse(process.argv[process.argv.length - 1]) as ResolveOptions;
   try {
+    const startedDir = process.env.SQLITE_SYNC_TEST_STARTED_DIR;
+    const started = Date.now();
+    if (startedDir) writeFileSync(join(startedDir, String(process.pid)), String(started));
     const resolved = await resolveExtension({ ...options, env: {} });
+    const done = Date.now();
     const version = await cloudsyncVersion(resolved.path);
-    console.log(JSON.stringify({ source: resolved.source, version, path: resolved.path }));
+    console.log(
+      JSON.stringify({
+        source: resolved.source,
+        version,
+        path: resolved.path,
+        started,
+        resolved: done,
+      }),
+    );
   } catch (err) {
     console.log(JSON.stringify({ error: String(err) }));
     process.exit(1);

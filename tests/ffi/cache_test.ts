@@ -31,6 +31,7 @@ import { platformAsset } from "../../ffi/platform.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   isKind,
+  itUnless,
   refusedPort,
   ROOT,
   run,
@@ -39,7 +40,6 @@ import {
   testExtensionPath,
 } from "../_helpers.ts";
 import {
-  delayed,
   type Fixture,
   npmTarball,
   serveNpmPackage,
@@ -347,41 +347,68 @@ describe("resolveExtension() and the cache", () => {
   });
 
   const host = `${process.platform}-${process.arch}`;
-  it("resolveExtension() in four processes at once downloads once and all four load the binary", {
-    skip: host === "linux-x64"
-      ? false
+  itUnless(
+    host === "linux-x64"
+      ? undefined
       : `the real binary only loads on linux-x64, this host is ${host}`,
-  }, async () => {
-    const real = readFileSync(await testExtensionPath());
-    await withFixture(async (f) => {
-      const version = "0.0.0-concurrent";
-      const asset = platformAsset("linux-x86_64");
-      const tarball = await npmTarball(asset.npmPackage, version, asset.binaryName, real);
-      const { tarballPath } = serveNpmPackage(f.server, asset.npmPackage, version, tarball);
-      f.server.route(
-        tarballPath,
-        delayed(300, (_req, res) => {
-          res.writeHead(200, { "content-length": String(tarball.byteLength) });
-          res.end(tarball);
-        }),
-      );
-      const options = JSON.stringify(
-        f.options({ version, platform: "linux-x86_64", env: undefined }),
-      );
-      const child = join(ROOT, "tests", "ffi", "_resolve_child.ts");
-      const results = await Promise.all(
-        [1, 2, 3, 4].map(() => run(runtimeArgv(child, [options]), { timeoutMs: 30_000 })),
-      );
-      const outputs = results.map((r) => {
-        assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-        return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
-      });
-      assert.deepEqual(outputs.map((o) => o.version), ["1.1.4", "1.1.4", "1.1.4", "1.1.4"]);
-      assert.equal(outputs.filter((o) => o.source === "npm").length, 1);
-      assert.equal(f.server.count(tarballPath), 1);
-      assert.ok(!existsSync(join(f.cacheDir, version, "linux-x86_64.lock")));
-    });
-  });
+    "resolveExtension() in four processes at once downloads once; the other three wait on the lock, then all four load the binary",
+    async () => {
+      const real = readFileSync(await testExtensionPath());
+      const started = tempDir("sqlite-sync-started-");
+      try {
+        await withFixture(async (f) => {
+          const version = "0.0.0-concurrent";
+          const asset = platformAsset("linux-x86_64");
+          const tarball = await npmTarball(asset.npmPackage, version, asset.binaryName, real);
+          const { tarballPath } = serveNpmPackage(f.server, asset.npmPackage, version, tarball);
+          // The one download holds the lock until all four children are resolving: run one
+          // after another, they would never get there (the first would time out).
+          let sentAt = 0;
+          f.server.route(tarballPath, (_req, res) => {
+            const poll = setInterval(() => {
+              if (readdirSync(started.path).length < 4) return;
+              clearInterval(poll);
+              sentAt = Date.now();
+              res.writeHead(200, { "content-length": String(tarball.byteLength) });
+              res.end(tarball);
+            }, 10);
+          });
+          const options = JSON.stringify(
+            f.options({ version, platform: "linux-x86_64", env: undefined }),
+          );
+          const child = join(ROOT, "tests", "ffi", "_resolve_child.ts");
+          const results = await Promise.all(
+            [1, 2, 3, 4].map(() =>
+              run(runtimeArgv(child, [options]), {
+                timeoutMs: 30_000,
+                env: { SQLITE_SYNC_TEST_STARTED_DIR: started.path },
+              })
+            ),
+          );
+          const outputs = results.map((r) => {
+            assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+            return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+          });
+          assert.deepEqual(outputs.map((o) => o.version), ["1.1.4", "1.1.4", "1.1.4", "1.1.4"]);
+          assert.equal(f.server.count(tarballPath), 1);
+          const downloaders = outputs.filter((o) => o.source === "npm");
+          const waiters = outputs.filter((o) => o.source !== "npm");
+          assert.equal(downloaders.length, 1);
+          assert.deepEqual(waiters.map((o) => o.source), ["cache", "cache", "cache"]);
+          // Each waiter was resolving while the download held the lock, and got the binary
+          // only after the download was sent: it waited on the lock, then read the cache.
+          assert.ok(sentAt > 0);
+          for (const w of waiters) {
+            assert.ok(w.started < sentAt, `a waiter started at ${w.started}, sent at ${sentAt}`);
+            assert.ok(w.resolved > sentAt, `a waiter resolved at ${w.resolved}, sent at ${sentAt}`);
+          }
+          assert.ok(!existsSync(join(f.cacheDir, version, "linux-x86_64.lock")));
+        });
+      } finally {
+        started.cleanup();
+      }
+    },
+  );
 });
 
 describe("resolveExtension() with an unusable cache directory", () => {
@@ -418,11 +445,9 @@ describe("resolveExtension() with an unusable cache directory", () => {
     }
   });
 
-  it(
+  itUnless(
+    process.platform === "linux" ? undefined : "/proc exists on Linux only",
     "resolveExtension() reports a cache dir under /proc (or where no lock file can be created) as a cache error",
-    {
-      skip: process.platform === "linux" ? false : "/proc exists on Linux only",
-    },
     async () => {
       await assert.rejects(
         resolveExtension({
@@ -446,30 +471,32 @@ describe("resolveExtension() with an unusable cache directory", () => {
     },
   );
 
-  it("resolveExtension() reports a read-only cache dir as a cache error", {
-    skip: readOnly === undefined
+  itUnless(
+    readOnly === undefined
       ? "cannot make a directory read-only here (root without chattr, or Windows)"
-      : false,
-  }, async () => {
-    const dir = tempDir();
-    const ro = join(dir.path, "ro");
-    try {
-      mkdirSync(ro);
-      readOnly!.set(ro);
-      await assert.rejects(
-        resolveExtension({
-          ...(await unreachable()),
-          cacheDir: ro,
-          version: V,
-          platform: "linux-arm64",
-        }),
-        isKind("cache", /ro'/),
-      );
-    } finally {
-      readOnly!.unset(ro);
-      dir.cleanup();
-    }
-  });
+      : undefined,
+    "resolveExtension() reports a read-only cache dir as a cache error",
+    async () => {
+      const dir = tempDir();
+      const ro = join(dir.path, "ro");
+      try {
+        mkdirSync(ro);
+        readOnly!.set(ro);
+        await assert.rejects(
+          resolveExtension({
+            ...(await unreachable()),
+            cacheDir: ro,
+            version: V,
+            platform: "linux-arm64",
+          }),
+          isKind("cache", /ro'/),
+        );
+      } finally {
+        readOnly!.unset(ro);
+        dir.cleanup();
+      }
+    },
+  );
 
   it("resolveExtension() without HOME, XDG_CACHE_HOME or cacheDir throws a cache error", async () => {
     await assert.rejects(
