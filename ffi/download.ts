@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { SqliteSyncError } from "../common/errors.ts";
-import { redact, rememberUrlCredentials } from "../common/redact.ts";
+import { redact, rememberUrlCredentials, shapeOf } from "../common/redact.ts";
 import { isPermissionError, permissionError } from "./_permission.ts";
 import { errorCode, rootCause } from "./_network_cause.ts";
 
@@ -90,7 +90,13 @@ export async function fetchBytes(url: string, options: FetchOptions = {}): Promi
   // Credentials in the URL are remembered, so no later error (an echo, a cause) shows them.
   rememberUrlCredentials(url);
   const shown = redact(url);
-  const parsed = new URL(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // URL parsing echoes the whole value, credentials included.
+    throw new TypeError(`Cannot download: ${shapeOf(url)} that is not a URL`);
+  }
   if (parsed.protocol === "file:") return await readLocal(parsed, shown, maxBytes, onProgress);
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new TypeError(

@@ -23,7 +23,8 @@ import {
   stallAfterHeaders,
   status,
 } from "./ffi/_fixture_server.ts";
-import { expectCanaryFreeAsync, FORMS, PASSWORD } from "./_canary.ts";
+import { assertNoCanary, expectCanaryFreeAsync, FORMS, PASSWORD } from "./_canary.ts";
+import { fetchBytes } from "../ffi/download.ts";
 
 const V = "0.0.0-test";
 const PLATFORM: PlatformId = "darwin-arm64";
@@ -238,6 +239,18 @@ describe("secrets canary: resolution errors", () => {
       );
     }),
   );
+
+  it("fetchBytes() of a malformed URL holding the password never shows it", async () => {
+    let caught: unknown;
+    try {
+      await fetchBytes(`http://canary:${PASSWORD}@[not-a-host/x`);
+    } catch (err) {
+      caught = err;
+    }
+    assert.ok(caught instanceof TypeError, String(caught));
+    assert.match(caught.message, /not a URL/);
+    assertNoCanary(caught, "fetchBytes malformed URL");
+  });
 
   it(
     "diagnostics() of a failing resolution shows no password in its JSON",
