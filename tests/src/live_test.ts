@@ -23,11 +23,11 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import process from "node:process";
-import { tempDir, testExtensionPath } from "../_helpers.ts";
+import { itUnless, optIn, tempDir, testExtensionPath } from "../_helpers.ts";
 import { SyncDatabase } from "../../src/database.ts";
 import { SqliteSyncError } from "../../common/errors.ts";
 
-/** The live configuration, or why the suite is skipped. */
+/** The live configuration. */
 export interface LiveConfig {
   databaseId: string;
   apiKey: string;
@@ -38,11 +38,11 @@ export interface LiveConfig {
  * Reads the live configuration from an environment.
  *
  * @param env The environment (process.env).
- * @returns The configuration, or a skip message naming the missing variables.
+ * @returns The configuration, or why the suite cannot run (naming the missing variables).
  */
 export function liveConfig(
   env: Record<string, string | undefined>,
-): { config: LiveConfig; skip: false } | { config?: undefined; skip: string } {
+): { config: LiveConfig; missing: false } | { config?: undefined; missing: string } {
   const databaseId = env.SQLITE_SYNC_LIVE_DATABASE_ID?.trim();
   const apiKey = env.SQLITE_SYNC_LIVE_API_KEY?.trim();
   const address = env.SQLITE_SYNC_LIVE_ADDRESS?.trim() || undefined;
@@ -52,10 +52,11 @@ export function liveConfig(
       apiKey ? undefined : "SQLITE_SYNC_LIVE_API_KEY",
     ].filter(Boolean).join(" and ");
     return {
-      skip: `live SQLite Cloud suite: set ${missing} (optional SQLITE_SYNC_LIVE_ADDRESS) to run it`,
+      missing:
+        `live SQLite Cloud suite: set ${missing} (optional SQLITE_SYNC_LIVE_ADDRESS) to run it`,
     };
   }
-  return { config: { databaseId, apiKey, ...(address ? { address } : {}) }, skip: false };
+  return { config: { databaseId, apiKey, ...(address ? { address } : {}) }, missing: false };
 }
 
 const live = liveConfig(process.env);
@@ -94,16 +95,16 @@ describe("live SQLite Cloud sync (opt-in)", () => {
   it("liveConfig() skips with a message naming the variables unless both are set", () => {
     const none = liveConfig({});
     assert.equal(
-      none.skip,
+      none.missing,
       "live SQLite Cloud suite: set SQLITE_SYNC_LIVE_DATABASE_ID and " +
         "SQLITE_SYNC_LIVE_API_KEY (optional SQLITE_SYNC_LIVE_ADDRESS) to run it",
     );
     assert.match(
-      String(liveConfig({ SQLITE_SYNC_LIVE_DATABASE_ID: "db" }).skip),
+      String(liveConfig({ SQLITE_SYNC_LIVE_DATABASE_ID: "db" }).missing),
       /set SQLITE_SYNC_LIVE_API_KEY \(/,
     );
     assert.match(
-      String(liveConfig({ SQLITE_SYNC_LIVE_API_KEY: " " }).skip),
+      String(liveConfig({ SQLITE_SYNC_LIVE_API_KEY: " " }).missing),
       /DATABASE_ID and .*API_KEY/,
     );
     assert.deepEqual(
@@ -112,13 +113,14 @@ describe("live SQLite Cloud sync (opt-in)", () => {
         SQLITE_SYNC_LIVE_API_KEY: "k",
         SQLITE_SYNC_LIVE_ADDRESS: "",
       }),
-      { config: { databaseId: "db", apiKey: "k" }, skip: false },
+      { config: { databaseId: "db", apiKey: "k" }, missing: false },
     );
   });
 
-  it(
+  itUnless(
+    optIn(live.missing),
     "network.sync() carries an insert from A to B and B's update back to A through SQLite Cloud",
-    { skip: live.skip, timeout: LIVE_TIMEOUT_MS },
+    { timeout: LIVE_TIMEOUT_MS },
     async () => {
       const config = live.config!;
       const dir = tempDir("sqlite-sync-live-");
@@ -129,6 +131,7 @@ describe("live SQLite Cloud sync (opt-in)", () => {
         db.get(`SELECT body FROM ${TABLE} WHERE id = ?`, id)?.body as string | undefined;
       try {
         a.run(`INSERT INTO ${TABLE} (id, body) VALUES (?, ?)`, id, "written by A");
+        assert.equal(a.network.hasUnsentChanges(), true, "A's insert is not on the server yet");
         const sent = a.network.sync();
         assert.ok(sent.send.localVersion >= 1, JSON.stringify(sent));
         assert.ok(
@@ -139,9 +142,14 @@ describe("live SQLite Cloud sync (opt-in)", () => {
         syncUntil(b, () => body(b) === "written by A", "A's insert on B");
 
         b.run(`UPDATE ${TABLE} SET body = ? WHERE id = ?`, "edited by B", id);
+        const sentByB = b.network.sync();
+        assert.ok(sentByB.send.localVersion >= 1, JSON.stringify(sentByB));
+        assert.notEqual(sentByB.send.status, "error", JSON.stringify(sentByB));
         syncUntil(a, () => body(a) === "edited by B", "B's update on A");
         assert.equal(body(b), "edited by B");
-        assert.equal(typeof a.network.hasUnsentChanges(), "boolean");
+        // A's insert reached the server (B received it) and B's update came back: nothing pending.
+        assert.equal(a.network.hasUnsentChanges(), false);
+        assert.equal(b.network.hasUnsentChanges(), false);
       } finally {
         try {
           // Leave only tombstones behind.
@@ -157,9 +165,10 @@ describe("live SQLite Cloud sync (opt-in)", () => {
     },
   );
 
-  it(
+  itUnless(
+    optIn(live.missing),
     "network.sendChanges() with a wrong API key fails with kind 'auth' or 'http' and a 4xx status",
-    { skip: live.skip, timeout: LIVE_TIMEOUT_MS },
+    { timeout: LIVE_TIMEOUT_MS },
     async () => {
       const config = live.config!;
       const dir = tempDir("sqlite-sync-live-");
@@ -170,9 +179,10 @@ describe("live SQLite Cloud sync (opt-in)", () => {
         assert.throws(() => db.network.sendChanges(), (err) => {
           assert.ok(err instanceof SqliteSyncError, String(err));
           assert.ok(err.kind === "auth" || err.kind === "http", `${err.kind}: ${err.message}`);
+          const status = err.status;
           assert.ok(
-            err.status === undefined || (err.status >= 400 && err.status < 500),
-            err.message,
+            Number.isInteger(status) && status! >= 400 && status! < 500,
+            `status ${status}: ${err.message}`,
           );
           for (const text of [err.message, String(err), JSON.stringify(err)]) {
             assert.ok(!text.includes(wrongKey) && !text.includes(config.apiKey), "a key leaked");

@@ -9,48 +9,45 @@ import {
   wrapBunSqlite,
 } from "../../../ffi/drivers/bun_sqlite.ts";
 
-const bunOnly = RUNTIME === "bun" ? undefined : "bun:sqlite exists only in Bun";
-
 describe("bun:sqlite driver", () => {
-  it("loadExtension() failing on macOS explains 'brew install sqlite' and customSQLite", {
-    skip: bunOnly,
-  }, async () => {
-    const spec = "bun:sqlite";
-    const { Database } = await import(spec);
-    const db = wrapBunSqlite(new Database(":memory:"), ":memory:", { os: "darwin" });
-    try {
-      assert.throws(() => db.loadExtension("/nonexistent/cloudsync.dylib"), (err) => {
-        assert.ok(err instanceof SqliteSyncError);
-        assert.equal(err.kind, "unsupported-runtime");
-        assert.match(err.message, /brew install sqlite/);
-        assert.match(err.message, /customSQLite/);
-        return true;
-      });
-    } finally {
-      db.close();
-    }
-  });
+  // bun:sqlite exists only in Bun: Deno registers only the tests about its absence.
+  if (RUNTIME === "bun") {
+    it("loadExtension() failing on macOS explains 'brew install sqlite' and customSQLite", async () => {
+      const spec = "bun:sqlite";
+      const { Database } = await import(spec);
+      const db = wrapBunSqlite(new Database(":memory:"), ":memory:", { os: "darwin" });
+      try {
+        assert.throws(() => db.loadExtension("/nonexistent/cloudsync.dylib"), (err) => {
+          assert.ok(err instanceof SqliteSyncError);
+          assert.equal(err.kind, "unsupported-runtime");
+          assert.match(err.message, /brew install sqlite/);
+          assert.match(err.message, /customSQLite/);
+          return true;
+        });
+      } finally {
+        db.close();
+      }
+    });
 
-  it("loadExtension() failing on Linux is a plain 'load' error", { skip: bunOnly }, async () => {
-    const db = await openBunSqlite(":memory:", { os: "linux" });
-    try {
-      assert.throws(
-        () => db.loadExtension("/nonexistent/cloudsync.so"),
-        (err) => err instanceof SqliteSyncError && err.kind === "load",
+    it("loadExtension() failing on Linux is a plain 'load' error", async () => {
+      const db = await openBunSqlite(":memory:", { os: "linux" });
+      try {
+        assert.throws(
+          () => db.loadExtension("/nonexistent/cloudsync.so"),
+          (err) => err instanceof SqliteSyncError && err.kind === "load",
+        );
+      } finally {
+        db.close();
+      }
+    });
+  } else {
+    it("openBunSqlite() outside Bun raises 'driver'", async () => {
+      await assert.rejects(
+        openBunSqlite(":memory:"),
+        (err) => err instanceof SqliteSyncError && err.kind === "driver",
       );
-    } finally {
-      db.close();
-    }
-  });
-
-  it("openBunSqlite() outside Bun raises 'driver'", {
-    skip: RUNTIME === "bun" ? "this runtime has bun:sqlite" : undefined,
-  }, async () => {
-    await assert.rejects(
-      openBunSqlite(":memory:"),
-      (err) => err instanceof SqliteSyncError && err.kind === "driver",
-    );
-  });
+    });
+  }
 
   it("isBunSqliteDatabase() rejects plain objects", () => {
     assert.equal(isBunSqliteDatabase({ prepare() {} }), false);

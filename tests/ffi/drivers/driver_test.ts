@@ -2,11 +2,11 @@
  * The Driver contract, run against every driver the current runtime has:
  * Deno → node:sqlite and @db/sqlite (fixture), Bun → bun:sqlite.
  */
-import { describe, it } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isKind, tempDir, testExtensionPath } from "../../_helpers.ts";
+import { describeUnless, isKind, tempDir, testExtensionPath } from "../../_helpers.ts";
 import type { Driver } from "../../../ffi/drivers/driver.ts";
 import { DRIVER_CANDIDATES } from "./_fixtures.ts";
 
@@ -15,7 +15,7 @@ function count(db: Driver, table = "t"): number {
 }
 
 for (const candidate of DRIVER_CANDIDATES) {
-  describe(`Driver contract (${candidate.name})`, { skip: candidate.skip }, () => {
+  describeUnless(candidate.skip, `Driver contract (${candidate.name})`, () => {
     async function withDb(fn: (db: Driver) => void | Promise<void>): Promise<void> {
       const db = await candidate.open(":memory:");
       try {
