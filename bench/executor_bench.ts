@@ -1,0 +1,326 @@
+/**
+ * The executor vs the same network call inline on the main thread, side by
+ * side in one run of the current runtime, against non-protocol fixtures only
+ * (a listener that never answers, a server answering every request with 503).
+ *
+ *   deno run -A bench/executor_bench.ts
+ *   bun bench/executor_bench.ts
+ *   node --disable-warning=ExperimentalWarning bench/executor_bench.ts   (Node ≥ 22.18)
+ *
+ * (a) stall:    longest gap of a 5 ms main-thread interval while one sync hangs on a
+ *               listener that never answers (request time-out BENCH_HANG_S), executor
+ *               (worker and process) vs inline `db.network.sync()`. Goal: executor ≤ 20 ms.
+ * (b) overhead: `executor.sync()` vs inline `db.network.sync()` against a 503 server,
+ *               interleaved, median of BENCH_CALLS each. Goal: ≤ +5 ms. The executor
+ *               also stores both time-outs (one small commit) before every sync.
+ * (c) memory:   RSS of a process holding one opened database and an idle, initialised
+ *               executor, over the same process without one (fresh processes; a child
+ *               executor's own RSS is added). Goal: ≤ +15 MB with a Worker.
+ *
+ * Env: BENCH_HANG_S (default 3), BENCH_CALLS (default 50), SQLITE_SYNC_TEST_EXTENSION.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { SyncDatabase } from "../src/database.ts";
+import { resolveExtension } from "../ffi/resolve.ts";
+import { detectRuntime } from "../ffi/runtime.ts";
+import { createExecutor, type Executor, type ExecutorKind } from "../src/scheduler/executor.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const SELF = fileURLToPath(import.meta.url);
+const HANG_S = Number(process.env.BENCH_HANG_S ?? 3);
+const CALLS = Number(process.env.BENCH_CALLS ?? 50);
+const KINDS: ExecutorKind[] = ["worker", "process"];
+const runtime = detectRuntime();
+
+const extensionPath = process.env.SQLITE_SYNC_TEST_EXTENSION ??
+  (await resolveExtension({
+    cacheDir: process.env.SQLITE_SYNC_TEST_CACHE ?? join(ROOT, ".cache", "test-extension"),
+  })).path;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** The argv that runs a script in this runtime. */
+function selfArgv(script: string, args: string[]): string[] {
+  switch (runtime.name) {
+    case "deno":
+      return [process.execPath, "run", "-A", "--no-check", script, ...args];
+    case "bun":
+      return [process.execPath, script, ...args];
+    case "node":
+      return [process.execPath, "--disable-warning=ExperimentalWarning", script, ...args];
+  }
+}
+
+/** A database file with one synced table and one unsent local change. */
+async function openDirty(path: string): Promise<SyncDatabase> {
+  const db = await SyncDatabase.open(path, { extensionPath });
+  db.exec("CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
+  db.init("notes");
+  db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "local");
+  return db;
+}
+
+/** Runs `work` while a 5 ms interval measures the longest main-thread gap. */
+async function stall(work: () => unknown): Promise<{ gapMs: number; ms: number }> {
+  let last = performance.now();
+  let gapMs = 0;
+  const tick = setInterval(() => {
+    const now = performance.now();
+    gapMs = Math.max(gapMs, now - last);
+    last = now;
+  }, 5);
+  await new Promise((r) => setTimeout(r, 50)); // the interval is running
+  const started = performance.now();
+  try {
+    await work();
+  } catch {
+    // The failure is the point.
+  }
+  const ms = performance.now() - started;
+  await new Promise((r) => setTimeout(r, 20)); // let the interval see the end of a blocking call
+  clearInterval(tick);
+  return { gapMs, ms };
+}
+
+// ---- (c) memory: the child side ------------------------------------------------------
+
+if (process.argv[2] === "--rss") {
+  const kind = process.argv[3] as ExecutorKind | "none";
+  const dir = mkdtempSync(join(tmpdir(), "executor-bench-rss-"));
+  const path = join(dir, "rss.db");
+  const db = await openDirty(path);
+  let executor: Executor | undefined;
+  if (kind !== "none") {
+    executor = await createExecutor({ kind, path, extensionPath, driver: db.driver.name });
+    await executor.init({ databaseId: "bench", address: "http://127.0.0.1:9", tables: ["notes"] });
+  }
+  await new Promise((r) => setTimeout(r, 1500)); // idle, polling
+  (globalThis as { gc?: () => void }).gc?.();
+  const rss = process.memoryUsage().rss;
+  const pid = executor?.pid;
+  const child = pid !== undefined && pid !== process.pid ? pid : undefined;
+  console.log(JSON.stringify({
+    rss,
+    childRss: child === undefined ? 0 : procKb(child, "status", "VmRSS"),
+    pss: procKb(process.pid, "smaps_rollup", "Pss"),
+    childPss: child === undefined ? 0 : procKb(child, "smaps_rollup", "Pss"),
+  }));
+  await executor?.close();
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+
+/** A `<field>: N kB` line of /proc/<pid>/<file>, in bytes (NaN off Linux). */
+function procKb(pid: number, file: string, field: string): number {
+  const path = `/proc/${pid}/${file}`;
+  if (!existsSync(path)) return NaN;
+  const kb = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(readFileSync(path, "utf8"))?.[1];
+  return kb === undefined ? NaN : Number(kb) * 1024;
+}
+
+interface Memory {
+  rss: number;
+  childRss: number;
+  /** Proportional set size: shared pages (the runtime's binary) split between the processes. */
+  pss: number;
+  childPss: number;
+}
+
+function runRss(kind: ExecutorKind | "none"): Promise<Memory> {
+  const [cmd, ...args] = selfArgv(SELF, ["--rss", kind]);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.on("close", () => {
+      try {
+        resolvePromise(JSON.parse(out.trim().split("\n").at(-1)!));
+      } catch (err) {
+        reject(new Error(`rss child failed: ${out} ${err}`));
+      }
+    });
+  });
+}
+
+// ---- fixtures ------------------------------------------------------------------------
+
+async function silentListener(): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+async function errorServer503(): Promise<{ port: number; stop: () => void }> {
+  const script = join(ROOT, "tests", "src", "_http_error_server.ts");
+  const [cmd, ...args] = selfArgv(script, [
+    "503",
+    "Service Unavailable",
+    '{"errors":[{"status":"503","code":"database_paused","title":"Database paused"}]}',
+  ]);
+  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolvePromise, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolvePromise(Number(m[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`503 server exited with ${code}`)));
+  });
+  return {
+    port,
+    stop: () => {
+      child.stdin!.end();
+      child.kill();
+    },
+  };
+}
+
+// ---- the run -------------------------------------------------------------------------
+
+const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const dir = mkdtempSync(join(tmpdir(), "executor-bench-"));
+console.log(
+  `executor bench: ${runtime.name} ${runtime.version}, hang time-out ${HANG_S} s, ${CALLS} calls`,
+);
+
+try {
+  // (a) stall during a hung sync
+  const listener = await silentListener();
+  const address = `http://127.0.0.1:${listener.port}`;
+  const stalls: Record<string, { gapMs: number; ms: number }> = {};
+  for (const kind of KINDS) {
+    const path = join(dir, `hang-${kind}.db`);
+    const db = await openDirty(path);
+    const executor = await createExecutor({
+      kind,
+      path,
+      extensionPath,
+      driver: db.driver.name,
+      connection: { connectTimeoutS: HANG_S, requestTimeoutS: HANG_S },
+    });
+    await executor.init({ databaseId: "bench", address, tables: ["notes"] });
+    stalls[`executor (${kind})`] = await stall(() => executor.sync());
+    await executor.close();
+    db.close();
+  }
+  {
+    const db = await openDirty(join(dir, "hang-inline.db"));
+    db.set("network_connect_timeout", HANG_S);
+    db.set("network_request_timeout", HANG_S);
+    db.network.init({ databaseId: "bench", address });
+    stalls["inline network.sync()"] = await stall(() => db.network.sync());
+    db.close();
+  }
+  await listener.close();
+  const inlineGap = stalls["inline network.sync()"].gapMs;
+  console.log(`\n(a) longest main-thread stall while one sync hangs (goal: executor ≤ 20 ms)`);
+  for (const [name, r] of Object.entries(stalls)) {
+    const ratio = name.startsWith("inline")
+      ? ""
+      : `   inline/executor ${(inlineGap / r.gapMs).toFixed(0)}×`;
+    console.log(
+      `  ${name.padEnd(24)} stall ${fmt(r.gapMs).padStart(10)}   call ${
+        fmt(r.ms).padStart(10)
+      }${ratio}`,
+    );
+  }
+
+  // (b) overhead against a 503 server
+  const server = await errorServer503();
+  const path = join(dir, "overhead.db");
+  const db = await openDirty(path);
+  db.set("network_connect_timeout", 5);
+  db.set("network_request_timeout", 5);
+  db.network.init({ databaseId: "bench", address: `http://127.0.0.1:${server.port}` });
+  const executors: Record<string, Executor> = {};
+  for (const kind of KINDS) {
+    executors[kind] = await createExecutor({
+      kind,
+      path,
+      extensionPath,
+      driver: db.driver.name,
+      connection: { connectTimeoutS: 5, requestTimeoutS: 5 },
+    });
+    await executors[kind].init({
+      databaseId: "bench",
+      address: `http://127.0.0.1:${server.port}`,
+    });
+  }
+  const cases: Record<string, () => Promise<unknown>> = {
+    "inline network.sync()": () => Promise.resolve().then(() => db.network.sync()),
+    "executor (worker)": () => executors.worker.sync(),
+    "executor (process)": () => executors.process.sync(),
+  };
+  const times: Record<string, number[]> = {};
+  for (const [name, run] of Object.entries(cases)) {
+    times[name] = [];
+    for (let i = 0; i < 3; i++) await run().catch(() => {}); // warm-up
+  }
+  for (let i = 0; i < CALLS; i++) {
+    const names = Object.keys(cases);
+    if (i % 2) names.reverse();
+    for (const name of names) {
+      const t0 = performance.now();
+      const kind = await cases[name]().then(() => "ok", (e) => e?.kind);
+      times[name].push(performance.now() - t0);
+      if (kind !== "http") throw new Error(`${name}: expected an http error, got ${kind}`);
+    }
+  }
+  for (const e of Object.values(executors)) await e.close();
+  db.close();
+  server.stop();
+  const inline = median(times["inline network.sync()"]);
+  console.log(`\n(b) one sync against a 503 server, median of ${CALLS} (goal: ≤ +5 ms)`);
+  for (const [name, xs] of Object.entries(times)) {
+    const m = median(xs);
+    const extra = name.startsWith("inline")
+      ? ""
+      : `   +${(m - inline).toFixed(2)} ms, ${(m / inline).toFixed(2)}× inline`;
+    console.log(`  ${name.padEnd(24)} ${fmt(m).padStart(10)}${extra}`);
+  }
+
+  // (c) memory
+  const bare = await runRss("none");
+  console.log(
+    `\n(c) memory of an idle executor over a bare opened database (goal: worker ≤ +15 MB);\n` +
+      `    RSS counts the runtime's shared pages in both processes, PSS splits them`,
+  );
+  console.log(
+    `  bare database            RSS ${mb(bare.rss).padStart(9)}   PSS ${mb(bare.pss).padStart(9)}`,
+  );
+  for (const kind of KINDS) {
+    const r = await runRss(kind);
+    const rss = r.rss + r.childRss;
+    const pss = r.pss + r.childPss;
+    console.log(
+      `  executor (${kind})`.padEnd(25) +
+        `RSS ${mb(rss).padStart(9)} (+${mb(rss - bare.rss)}, ${(rss / bare.rss).toFixed(2)}×)   ` +
+        `PSS ${mb(pss).padStart(9)} (+${mb(pss - bare.pss)}, ${(pss / bare.pss).toFixed(2)}×)`,
+    );
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,892 @@
+/**
+ * The executor: runs `cloudsync_network_sync` and friends off the main
+ * thread, on a connection of its own, so the main event loop never stalls
+ * while libcurl waits for the server (up to the request time-out, 300 s by
+ * the extension's default).
+ *
+ * Two kinds, both available everywhere:
+ * - `"worker"`: a `node:worker_threads` Worker. Cheap (no second runtime).
+ * - `"process"`: a child process of the current runtime (`process.execPath`),
+ *   talking newline-delimited JSON over stdin/stdout. Costs a runtime's
+ *   memory; can always be SIGKILLed, and isolates crashes.
+ *
+ * No runtime interrupts a thread blocked in native code, so what `close()`
+ * can promise depends on the kind and the runtime (see
+ * {@linkcode defaultExecutorKind}): Deno's `node:worker_threads` Worker lets
+ * the process exit after `terminate()`; Bun's and Node's Workers keep it
+ * alive until the native call returns; a child process can be killed in
+ * every runtime.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { SqliteSyncError } from "../../common/errors.ts";
+import type { SyncResult } from "../../common/sync_result.ts";
+import type { DriverName } from "../../ffi/drivers/driver.ts";
+import { detectRuntime, type RuntimeName } from "../../ffi/runtime.ts";
+import { type Channel, type ChannelExit, openChannel } from "./_executor_channel.ts";
+import {
+  type ConnectionInfo,
+  type ExecutorKind,
+  fromErrorData,
+  type InitReply,
+  PROTOCOL_VERSION,
+  type Reply,
+  type Request,
+  type TableSpec,
+} from "./_executor_protocol.ts";
+
+export type { ConnectionInfo, ExecutorKind, InitReply, TableSpec };
+
+/** Connection settings of the executor; every one has a sane default. */
+export interface ExecutorConnectionOptions {
+  /**
+   * How long a statement on the executor's connection waits for another
+   * connection's lock, in ms.
+   * @default 5000
+   */
+  busyTimeoutMs?: number;
+  /**
+   * `network_connect_timeout`, set before every sync, in seconds (DNS included).
+   * @default 10
+   */
+  connectTimeoutS?: number;
+  /**
+   * `network_request_timeout`, set before every sync, in seconds. It bounds
+   * each request, not the call: one sync makes several requests.
+   * @default 60
+   */
+  requestTimeoutS?: number;
+}
+
+/** What {@linkcode ExecutorOptions.onCrash} receives. */
+export interface ExecutorCrash {
+  /** `exited`: the executor died (killed, crashed); `deadline`: a sync exceeded `deadlineMs` and was ended. */
+  reason: "exited" | "deadline";
+  /** The exit code, when known. */
+  code: number | null;
+  /** The signal that ended a child process, when known. */
+  signal: string | null;
+  /** The job in flight, when there was one. */
+  jobId?: number;
+  /** A one-line description (no secret). */
+  message: string;
+}
+
+/** What {@linkcode ExecutorOptions.onDataVersionChange} receives. */
+export interface DataVersionChange {
+  /** `cloudsync_db_version()` now. */
+  dbVersion: number;
+  /** The version when the executor last looked (`-1` when no table was synced then). */
+  previous: number;
+}
+
+/** Options of {@linkcode createExecutor}. */
+export interface ExecutorOptions {
+  /**
+   * Worker or child process.
+   * @default defaultExecutorKind(): "worker" in Deno, "process" in Bun and Node
+   */
+  kind?: ExecutorKind;
+  /** The database file (a file: the executor opens its own connection to it). */
+  path: string;
+  /** The extension binary, already resolved (e.g. `db.extension.path`). */
+  extensionPath: string;
+  /**
+   * The driver of the executor's connection; use the main side's.
+   * @default "node:sqlite" in Deno and Node, "bun:sqlite" in Bun
+   */
+  driver?: DriverName;
+  /** Busy timeout and network time-outs. */
+  connection?: ExecutorConnectionOptions;
+  /**
+   * How often the idle executor reads `PRAGMA data_version`, in ms; 0 turns
+   * change detection off.
+   * @default 250
+   */
+  pollMs?: number;
+  /**
+   * Called when the executor dies without `close()` (pending calls reject
+   * with kind `interrupted`), or was ended because a sync passed its
+   * `deadlineMs`. Call {@linkcode Executor.restart} to get a new one.
+   */
+  onCrash?: (crash: ExecutorCrash) => void;
+  /**
+   * Called when another connection (this process's or another's) committed
+   * a change to a synced table. Commits of the executor's own connection
+   * (a sync applying rows) do not call it. It must not throw: an exception
+   * is rethrown asynchronously (an uncaught error).
+   */
+  onDataVersionChange?: (change: DataVersionChange) => void;
+  /**
+   * The entry module the Worker or child runs.
+   * @default executorEntry()
+   */
+  entry?: string | URL;
+  /**
+   * Replaces the runtime flags on a child's command line (before the entry),
+   * e.g. Deno permissions.
+   * @default defaultRuntimeArgs(runtime)
+   */
+  runtimeArgs?: readonly string[];
+  /**
+   * How long the Worker or child may take to start, in ms.
+   * @default 30000
+   */
+  startTimeoutMs?: number;
+}
+
+/** Options of {@linkcode Executor.init}: the network, as `db.network.init()` takes it, and tables. */
+export interface ExecutorInitOptions {
+  /** The SQLite Cloud managed database id. */
+  databaseId: string;
+  /** The CloudSync address; leave unset for SQLite Cloud's. */
+  address?: string;
+  /** An API key (exclusive with `token`). Kept in memory only. */
+  apiKey?: string;
+  /** An access token (exclusive with `apiKey`). Kept in memory only. */
+  token?: string;
+  /** Tables to `init()` when not yet synced (a name, or a name with init options). */
+  tables?: readonly (string | TableSpec)[];
+}
+
+/** Options of {@linkcode Executor.sync}. */
+export interface ExecutorSyncOptions {
+  /** The caller's job id (reported by `onCrash` when the job was in flight). */
+  jobId?: number;
+  /** Pause between receive attempts that found nothing, in ms. @default 100 */
+  waitMs?: number;
+  /** Total receive attempts (the extension's `max_retries`). @default 1 */
+  maxAttempts?: number;
+  /** Overrides `connection.connectTimeoutS` for this sync. */
+  connectTimeoutS?: number;
+  /** Overrides `connection.requestTimeoutS` for this sync. */
+  requestTimeoutS?: number;
+  /** A fresh token, set before the sync (and kept for `restart()`). */
+  token?: string;
+  /** Diagnose a failed receive phase with one `/status` request (see `db.network.sync`). @default true */
+  diagnose?: boolean;
+  /**
+   * When the sync has not returned after this many ms, the executor is ended
+   * the hard way, the call rejects with kind `timeout` and `onCrash` fires
+   * (`reason: "deadline"`). Unset: the network time-outs are the only bound.
+   */
+  deadlineMs?: number;
+}
+
+/** Options of {@linkcode Executor.close}. */
+export interface ExecutorCloseOptions {
+  /**
+   * How long a call in flight may take to finish before the executor is
+   * ended the hard way (SIGKILL for a child, `terminate()` for a Worker), in ms.
+   * @default 2000
+   */
+  graceMs?: number;
+}
+
+/** Where an executor stands. */
+export type ExecutorState =
+  /** Up; calls are accepted. */
+  | "running"
+  /** `close()` is under way. */
+  | "closing"
+  /** `close()` finished; nothing of it is left. */
+  | "closed"
+  /** It died or was ended after a deadline; `restart()` brings it back. */
+  | "exited";
+
+/**
+ * The executor's default kind in a runtime, chosen so that `close()` keeps
+ * its promise (after it resolves, nothing keeps the process alive, even
+ * while a network call is blocked in native code):
+ * - Deno: `"worker"`: its `node:worker_threads` Worker lets the process exit
+ *   after `terminate()`, and costs no second runtime.
+ * - Bun and Node: `"process"`: their Workers keep the process alive until
+ *   the blocked call returns (up to the request time-out); a child can be killed.
+ *
+ * @param runtime The runtime; detected when omitted.
+ * @returns `"worker"` or `"process"`.
+ *
+ * @example Usage
+ * ```ts
+ * import { defaultExecutorKind } from "./executor.ts";
+ * console.log(defaultExecutorKind("bun")); // "process"
+ * ```
+ */
+export function defaultExecutorKind(runtime: RuntimeName = detectRuntime().name): ExecutorKind {
+  return runtime === "deno" ? "worker" : "process";
+}
+
+/**
+ * Where the Worker/child entry module is: `_executor_entry.ts` next to this
+ * file, or `_executor_entry.js` when this module itself is JavaScript (a
+ * build must then ship the entry as its own file next to the module that
+ * contains this code). Override per executor with `entry`.
+ *
+ * @returns The entry's URL.
+ *
+ * @example Usage
+ * ```ts
+ * import { executorEntry } from "./executor.ts";
+ * console.log(executorEntry().pathname.endsWith("_executor_entry.ts"));
+ * ```
+ */
+export function executorEntry(): URL {
+  const js = /\.[cm]?js$/.test(new URL(import.meta.url).pathname);
+  return new URL(js ? "./_executor_entry.js" : "./_executor_entry.ts", import.meta.url);
+}
+
+/** The entry as a URL: a URL as given, a path (relative to the working directory) as a file URL. */
+function entryUrl(entry: string | URL | undefined): URL {
+  if (entry === undefined) return executorEntry();
+  if (entry instanceof URL) return entry;
+  if (typeof entry !== "string" || entry === "") {
+    throw new TypeError("createExecutor(): 'entry' must be a URL or a file path");
+  }
+  return /^[a-z][a-z0-9+.-]+:\/\//i.test(entry) ? new URL(entry) : pathToFileURL(resolve(entry));
+}
+
+/** How long to wait for an exit after `terminate()`/SIGKILL or after a graceful close. */
+const EXIT_WAIT_MS = 1000;
+
+const DEFAULTS = {
+  busyTimeoutMs: 5000,
+  connectTimeoutS: 10,
+  requestTimeoutS: 60,
+  pollMs: 250,
+  startTimeoutMs: 30_000,
+  graceMs: 2000,
+} as const;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+  operation: string;
+  jobId?: number;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+function assertMs(value: unknown, name: string, min = 0): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1) {
+    throw new RangeError(
+      `${name} must be an integer from ${min} to 2147483647 ms, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** A timer that can be awaited and cancelled (a pending timer would keep the process alive). */
+function delay(ms: number): { done: Promise<"timeout">; cancel(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const done = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), ms);
+  });
+  return { done, cancel: () => clearTimeout(timer) };
+}
+
+/**
+ * Starts an executor (a Worker or a child process) and waits until it is
+ * ready. Then {@linkcode Executor.init} opens its connection.
+ *
+ * @param options Where the database and the extension are, the kind, time-outs and callbacks.
+ * @returns The running executor. Close it with `close()` (or `await using`).
+ * @throws {SqliteSyncError} `interrupted` when it exits or does not start in time
+ *   (the message carries its stderr, redacted of the credentials it was given).
+ * @throws {RangeError} for a bad `pollMs` or `startTimeoutMs`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { SyncDatabase } from "@sqliteai/sync";
+ * import { createExecutor } from "./executor.ts";
+ * const db = await SyncDatabase.open("app.db");
+ * const executor = await createExecutor({
+ *   path: "app.db",
+ *   extensionPath: db.extension.path,
+ *   driver: db.driver.name,
+ *   connection: { requestTimeoutS: 30 },
+ *   onDataVersionChange: ({ dbVersion }) => console.log("local change", dbVersion),
+ * });
+ * await executor.init({ databaseId: "db_id", apiKey: "key", tables: ["notes"] });
+ * try {
+ *   const result = await executor.sync({ jobId: 1 }); // the main thread keeps running
+ *   console.log(result.send.status, result.receive.rows);
+ * } finally {
+ *   await executor.close({ graceMs: 1000 });
+ * }
+ * ```
+ */
+export async function createExecutor(options: ExecutorOptions): Promise<Executor> {
+  const executor = new Executor(options, INTERNAL);
+  await executor[START]();
+  return executor;
+}
+
+const INTERNAL = Symbol("executor-internal");
+const START = Symbol("executor-start");
+
+/**
+ * A running executor; create it with {@linkcode createExecutor}. Calls run
+ * one at a time in the executor, in call order. Every call rejects with a
+ * `SqliteSyncError` (re-created from plain data; never a secret in it), or a
+ * `TypeError`/`RangeError` for invalid arguments.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { createExecutor } from "./executor.ts";
+ * await using executor = await createExecutor({ path: "app.db", extensionPath: "/path/cloudsync.so" });
+ * await executor.init({ databaseId: "db_id", token: "jwt" });
+ * console.log(await executor.unsentChanges(), await executor.dbVersion());
+ * ```
+ */
+export class Executor {
+  #options: ExecutorOptions;
+  #kind: ExecutorKind;
+  #runtime: RuntimeName;
+  #entry: URL;
+  #pollMs: number;
+  #connection: Required<ExecutorConnectionOptions>;
+  #channel: Channel | undefined;
+  #state: ExecutorState = "running";
+  #nextId = 1;
+  #pending = new Map<number, Pending>();
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
+  #starting: { resolve(): void; reject(err: Error): void } | undefined;
+  #exitWaiters: (() => void)[] = [];
+  #initOptions: ExecutorInitOptions | undefined;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Internal: use {@linkcode createExecutor}.
+   *
+   * @internal
+   * @param options The options.
+   * @param token Guards against direct construction.
+   */
+  constructor(options: ExecutorOptions, token: typeof INTERNAL) {
+    if (token !== INTERNAL) throw new TypeError("Use createExecutor() to start an executor");
+    if (!options || typeof options.path !== "string" || typeof options.extensionPath !== "string") {
+      throw new TypeError("createExecutor(): 'path' and 'extensionPath' must be strings");
+    }
+    this.#options = options;
+    this.#runtime = detectRuntime().name;
+    this.#kind = options.kind ?? defaultExecutorKind(this.#runtime);
+    if (this.#kind !== "worker" && this.#kind !== "process") {
+      throw new TypeError(`createExecutor(): kind must be "worker" or "process"`);
+    }
+    this.#entry = entryUrl(options.entry);
+    this.#pollMs = assertMs(options.pollMs ?? DEFAULTS.pollMs, "pollMs");
+    assertMs(options.startTimeoutMs ?? DEFAULTS.startTimeoutMs, "startTimeoutMs", 1);
+    this.#connection = {
+      busyTimeoutMs: options.connection?.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs,
+      connectTimeoutS: options.connection?.connectTimeoutS ?? DEFAULTS.connectTimeoutS,
+      requestTimeoutS: options.connection?.requestTimeoutS ?? DEFAULTS.requestTimeoutS,
+    };
+  }
+
+  /** Worker or child process. */
+  get kind(): ExecutorKind {
+    return this.#kind;
+  }
+
+  /** The process the executor runs in: the child's id, or this process's for a Worker. */
+  get pid(): number | undefined {
+    return this.#channel?.pid;
+  }
+
+  /** Where the executor stands. */
+  get state(): ExecutorState {
+    return this.#state;
+  }
+
+  /** Calls sent and not answered yet. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Opens the executor's connection (same driver, the extension loaded, WAL,
+   * busy timeout, `recursive_triggers`: the library's one open path),
+   * `init()`s the `tables` not yet synced, then `network.init()` with the
+   * credentials. Starts change detection. The options are kept (in memory)
+   * for {@linkcode Executor.restart}.
+   *
+   * @param options Network id, address, credentials, tables.
+   * @returns The database version and the synced tables.
+   * @throws {SqliteSyncError} from opening, `init()` or `network.init()`; {TypeError} for a
+   *   malformed id, address or credential (never echoed).
+   */
+  async init(options: ExecutorInitOptions): Promise<InitReply> {
+    const reply = await this.#call<InitReply>(
+      {
+        t: "init",
+        id: 0,
+        options: {
+          path: this.#options.path,
+          extensionPath: this.#options.extensionPath,
+          driver: this.#options.driver,
+          busyTimeoutMs: this.#connection.busyTimeoutMs,
+          pollMs: this.#pollMs,
+          databaseId: options?.databaseId,
+          address: options?.address,
+          apiKey: options?.apiKey,
+          token: options?.token,
+          tables: options?.tables ? [...options.tables] : undefined,
+        },
+      },
+      "init()",
+    );
+    this.#initOptions = { ...options };
+    return reply;
+  }
+
+  /**
+   * Runs one `network.sync()` in the executor, after setting the connect
+   * and request time-outs (they persist in the file, and another process
+   * may have changed them).
+   *
+   * @param options Job id, receive attempts, time-outs, a fresh token, a deadline.
+   * @returns The sync's result.
+   * @throws {SqliteSyncError} `offline`, `timeout`, `http` (with `status`), `auth`, `apply`…,
+   *   with `partial` when the send phase completed; `interrupted` when the executor died or
+   *   was closed during the call; `timeout` when `deadlineMs` passed.
+   */
+  sync(options: ExecutorSyncOptions = {}): Promise<SyncResult> {
+    let deadlineMs: number | undefined;
+    try {
+      deadlineMs = options.deadlineMs === undefined
+        ? undefined
+        : assertMs(options.deadlineMs, "sync(): deadlineMs", 1);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const promise = this.#call<SyncResult>(
+      {
+        t: "sync",
+        id: 0,
+        options: {
+          jobId: options.jobId,
+          waitMs: options.waitMs ?? 100,
+          maxAttempts: options.maxAttempts ?? 1,
+          connectTimeoutS: options.connectTimeoutS ?? this.#connection.connectTimeoutS,
+          requestTimeoutS: options.requestTimeoutS ?? this.#connection.requestTimeoutS,
+          diagnose: options.diagnose ?? true,
+          token: options.token,
+        },
+      },
+      "sync()",
+      { jobId: options.jobId, deadlineMs },
+    );
+    if (options.token !== undefined) this.#rememberToken(options.token);
+    return promise;
+  }
+
+  /**
+   * Sets (or refreshes) the access token of the executor's connection.
+   *
+   * @param token The token. Kept in memory for `restart()`.
+   */
+  async setToken(token: string): Promise<void> {
+    await this.#call({ t: "setToken", id: 0, token }, "setToken()");
+    this.#rememberToken(token);
+  }
+
+  /**
+   * Local changes the next send would ship, counted locally (no network):
+   * this site's rows of `cloudsync_changes` after the send checkpoint
+   * (`send_dbversion`), one per changed column (or row delete).
+   *
+   * @returns The count (0 while no table is synced).
+   */
+  unsentChanges(): Promise<number> {
+    return this.#call<number>({ t: "unsentChanges", id: 0 }, "unsentChanges()");
+  }
+
+  /**
+   * `cloudsync_db_version()` on the executor's connection.
+   *
+   * @returns The local database version.
+   */
+  dbVersion(): Promise<number> {
+    return this.#call<number>({ t: "dbVersion", id: 0 }, "dbVersion()");
+  }
+
+  /**
+   * The executor connection's settings as SQLite reports them (journal mode,
+   * busy timeout, `recursive_triggers`, stored network time-outs, driver, pid).
+   *
+   * @returns The settings.
+   */
+  connectionInfo(): Promise<ConnectionInfo> {
+    return this.#call<ConnectionInfo>({ t: "info", id: 0 }, "connectionInfo()");
+  }
+
+  /**
+   * Closes the executor's database (network cleanup, terminate, close) and
+   * ends it. A call still in flight after `graceMs` is ended the hard way:
+   * a child process gets SIGKILL, a Worker `terminate()`; the call rejects
+   * with kind `interrupted`. Once it resolves, nothing of the executor keeps
+   * the process alive, except a Worker blocked in native code in Bun or Node
+   * (their runtimes wait for the thread; use the `"process"` kind there).
+   * Idempotent.
+   *
+   * @param options `graceMs`.
+   */
+  close(options: ExecutorCloseOptions = {}): Promise<void> {
+    let graceMs: number;
+    try {
+      graceMs = assertMs(options.graceMs ?? DEFAULTS.graceMs, "close(): graceMs");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.#closing ??= (async () => {
+      this.#state = "closing";
+      this.#hold();
+      try {
+        await this.#end(graceMs, "closed while it was in flight");
+      } finally {
+        this.#state = "closed";
+        this.#initOptions = undefined;
+        this.#release();
+      }
+    })();
+    return this.#closing;
+  }
+
+  /**
+   * Replaces the executor with a new one (after a crash, or to recover from a
+   * hung call): ends the current one when it still runs (like `close()`),
+   * starts another and replays the last `init()` with the latest token.
+   *
+   * @param options `graceMs` for ending a running executor.
+   * @throws {SqliteSyncError} `state` after `close()`; what starting or `init()` raise.
+   */
+  async restart(options: ExecutorCloseOptions = {}): Promise<void> {
+    if (this.#state === "closing" || this.#state === "closed") {
+      throw new SqliteSyncError("state", "restart(): the executor is closed.");
+    }
+    const graceMs = assertMs(options.graceMs ?? DEFAULTS.graceMs, "restart(): graceMs");
+    if (this.#state === "running") {
+      this.#hold();
+      try {
+        await this.#end(graceMs, "restarted while it was in flight");
+      } finally {
+        this.#release();
+      }
+    }
+    this.#state = "running";
+    await this[START]();
+    if (this.#initOptions) await this.init(this.#initOptions);
+  }
+
+  /** Closes the executor at the end of an `await using` block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---- internals ------------------------------------------------------------------
+
+  /**
+   * Internal: starts the Worker or child and waits for its `ready`.
+   *
+   * @internal
+   */
+  async [START](): Promise<void> {
+    const startTimeoutMs = this.#options.startTimeoutMs ?? DEFAULTS.startTimeoutMs;
+    const ready = new Promise<void>((resolve, reject) => {
+      this.#starting = { resolve, reject };
+    });
+    this.#hold();
+    const channel: Channel = openChannel(
+      {
+        kind: this.#kind,
+        entry: this.#entry,
+        runtime: this.#runtime,
+        runtimeArgs: this.#options.runtimeArgs,
+      },
+      {
+        onMessage: (message) => this.#onMessage(channel, message),
+        onExit: (exit) => this.#onExit(channel, exit),
+      },
+    );
+    this.#channel = channel;
+    const timer = delay(startTimeoutMs);
+    try {
+      const outcome = await Promise.race([ready.then(() => "ready" as const), timer.done]);
+      if (outcome === "timeout") {
+        this.#discard(channel);
+        throw new SqliteSyncError(
+          "interrupted",
+          `executor (${this.#kind}) did not start within ${startTimeoutMs} ms${
+            this.#stderr(channel)
+          }`,
+        );
+      }
+    } catch (err) {
+      this.#state = "exited";
+      throw err;
+    } finally {
+      timer.cancel();
+      this.#starting = undefined;
+      this.#release();
+    }
+  }
+
+  #call<T>(
+    request: Request,
+    operation: string,
+    meta: { jobId?: number; deadlineMs?: number } = {},
+  ): Promise<T> {
+    if (this.#state !== "running" || !this.#channel) {
+      return Promise.reject(
+        this.#state === "exited"
+          ? new SqliteSyncError(
+            "interrupted",
+            `${operation}: the executor exited; call restart() to start a new one.`,
+          )
+          : new SqliteSyncError("state", `${operation}: the executor is ${this.#state}.`),
+      );
+    }
+    const id = this.#nextId++;
+    const channel = this.#channel;
+    return new Promise<T>((resolve, reject) => {
+      const pending: Pending = {
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        operation,
+        jobId: meta.jobId,
+      };
+      if (meta.deadlineMs !== undefined) {
+        pending.timer = setTimeout(
+          () => this.#deadline(channel, id, meta.deadlineMs!),
+          meta.deadlineMs,
+        );
+      }
+      this.#pending.set(id, pending);
+      this.#hold();
+      channel.send({ ...request, id } as Request);
+    });
+  }
+
+  #onMessage(channel: Channel, message: Reply): void {
+    if (channel !== this.#channel) return;
+    switch (message.t) {
+      case "ready":
+        if (message.protocol !== PROTOCOL_VERSION) {
+          this.#starting?.reject(
+            new SqliteSyncError(
+              "interrupted",
+              `executor entry speaks protocol ${message.protocol}, expected ${PROTOCOL_VERSION} ` +
+                `(an entry from another version of the library: check the 'entry' option)`,
+            ),
+          );
+          this.#discard(channel);
+          return;
+        }
+        this.#starting?.resolve();
+        return;
+      case "ok":
+      case "err": {
+        const pending = this.#pending.get(message.id);
+        if (!pending) return;
+        this.#settle(message.id);
+        if (message.t === "ok") pending.resolve(message.value);
+        else pending.reject(fromErrorData(message.error));
+        return;
+      }
+      case "change": {
+        const listener = this.#options.onDataVersionChange;
+        if (!listener) return;
+        try {
+          listener({ dbVersion: message.dbVersion, previous: message.previous });
+        } catch (err) {
+          queueMicrotask(() => {
+            throw err;
+          });
+        }
+        return;
+      }
+    }
+  }
+
+  #onExit(channel: Channel, exit: ChannelExit): void {
+    if (channel !== this.#channel) return;
+    for (const wake of this.#exitWaiters.splice(0)) wake();
+    channel.dispose();
+    this.#channel = undefined;
+    const how = this.#describeExit(exit, channel);
+    if (this.#starting) {
+      this.#state = "exited";
+      this.#starting.reject(
+        new SqliteSyncError(
+          "interrupted",
+          `executor (${this.#kind}) exited before it was ready ${how}`,
+        ),
+      );
+      return;
+    }
+    if (this.#state === "closing") return; // close()/restart() ends it; they settle the rest.
+    this.#state = "exited";
+    const inFlight = [...this.#pending.values()].find((p) => p.operation === "sync()");
+    this.#rejectAll((p) => `executor exited during ${p.operation} ${how}`);
+    this.#report({
+      reason: "exited",
+      code: exit.code,
+      signal: exit.signal,
+      jobId: inFlight?.jobId,
+      message: `executor (${this.#kind}) exited unexpectedly ${how}`,
+    });
+  }
+
+  /** A sync passed its deadline: reject it, end the executor, report. */
+  #deadline(channel: Channel, id: number, deadlineMs: number): void {
+    const pending = this.#pending.get(id);
+    if (!pending || channel !== this.#channel) return;
+    this.#settle(id);
+    pending.reject(
+      new SqliteSyncError(
+        "timeout",
+        `sync()${pending.jobId === undefined ? "" : ` (job ${pending.jobId})`} did not return ` +
+          `within its deadline of ${deadlineMs} ms; the executor was ended (restart() it)`,
+      ),
+    );
+    this.#state = "exited";
+    this.#discard(channel);
+    this.#rejectAll((p) =>
+      `${p.operation} was interrupted: the executor was ended after a deadline`
+    );
+    this.#report({
+      reason: "deadline",
+      code: null,
+      signal: null,
+      jobId: pending.jobId,
+      message: `executor (${this.#kind}) ended: a sync passed its ${deadlineMs} ms deadline`,
+    });
+  }
+
+  /**
+   * Ends the running executor: asks it to close its database, waits up to
+   * `graceMs` for the answer (a call in flight finishes first), then ends it
+   * the hard way; rejects what is left; releases every handle.
+   */
+  async #end(graceMs: number, why: string): Promise<void> {
+    const channel = this.#channel;
+    if (!channel) return;
+    this.#state = "closing";
+    const exited = new Promise<void>((resolve) => this.#exitWaiters.push(resolve));
+    const closed = this.#sendClose(channel);
+    const grace = delay(graceMs);
+    const outcome = await Promise.race([closed, exited.then(() => "exited" as const), grace.done]);
+    grace.cancel();
+    if (outcome !== "exited") {
+      // A Worker is ended by terminate() even after a clean close; a child exits by itself.
+      if (outcome === "timeout" || channel.kind === "worker") channel.kill();
+      const wait = delay(EXIT_WAIT_MS);
+      const ended = await Promise.race([exited.then(() => "exited" as const), wait.done]);
+      wait.cancel();
+      if (ended === "timeout") {
+        channel.kill();
+        // Bun/Node Workers blocked in native code never report their exit: let go of them.
+        this.#exitWaiters.length = 0;
+      }
+    }
+    this.#rejectAll((p) => `${p.operation} ${why}`);
+    this.#discard(channel);
+  }
+
+  /** Sends `close`; resolves `"closed"` when it is answered (ok or error). */
+  #sendClose(channel: Channel): Promise<"closed"> {
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      const done = () => resolve("closed");
+      this.#pending.set(id, { resolve: done, reject: done, operation: "close()" });
+      channel.send({ t: "close", id });
+    });
+  }
+
+  #discard(channel: Channel): void {
+    if (this.#channel === channel) this.#channel = undefined;
+    channel.kill();
+    channel.dispose();
+  }
+
+  #rejectAll(message: (p: Pending) => string): void {
+    for (const [id, pending] of [...this.#pending]) {
+      this.#settle(id);
+      if (pending.operation === "close()") pending.resolve(undefined);
+      else pending.reject(new SqliteSyncError("interrupted", message(pending)));
+    }
+  }
+
+  #settle(id: number): void {
+    const pending = this.#pending.get(id);
+    if (pending?.timer !== undefined) clearTimeout(pending.timer);
+    this.#pending.delete(id);
+    this.#release();
+  }
+
+  #report(crash: ExecutorCrash): void {
+    const listener = this.#options.onCrash;
+    if (!listener) return;
+    try {
+      listener(crash);
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+
+  #describeExit(exit: ChannelExit, channel: Channel): string {
+    const how = exit.signal
+      ? `(signal ${exit.signal})`
+      : exit.code !== null
+      ? `(exit code ${exit.code})`
+      : "";
+    return `${how}${exit.error ? `: ${this.#redact(exit.error)}` : ""}${this.#stderr(channel)}`;
+  }
+
+  /** The line of the executor's stderr that says what went wrong (the last error line, or the last line). */
+  #stderr(channel: Channel): string {
+    const lines = channel.stderrTail()
+      // deno-lint-ignore no-control-regex
+      .replace(/\x1b\[[0-9;]*m/g, "")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith("at "));
+    const line = lines.findLast((l) => /\b(?:error|panic|fatal|uncaught)\b/i.test(l)) ??
+      lines.at(-1);
+    return line ? `; its stderr says: ${this.#redact(line.slice(0, 500))}` : "";
+  }
+
+  /** The credentials this executor was given never appear in what it reports. */
+  #redact(text: string): string {
+    let out = text;
+    const o = this.#initOptions;
+    for (const secret of [o?.apiKey, o?.token, o?.databaseId]) {
+      if (secret && secret.length >= 4) out = out.split(secret).join("***");
+    }
+    return out;
+  }
+
+  #rememberToken(token: string): void {
+    if (this.#initOptions && typeof token === "string") {
+      this.#initOptions = { ...this.#initOptions, apiKey: undefined, token };
+    }
+  }
+
+  /** Keeps the process alive while an answer is awaited (the channel itself never does). */
+  #hold(): void {
+    this.#keepAlive ??= setInterval(() => {}, 2 ** 30);
+  }
+
+  #release(): void {
+    if (
+      this.#keepAlive !== undefined && this.#pending.size === 0 && !this.#starting &&
+      this.#state !== "closing"
+    ) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
+  }
+}
