@@ -245,3 +245,51 @@ function processChannel(options: ChannelOptions, handlers: ChannelHandlers): Cha
     stderrTail: () => tail,
   };
 }
+
+/**
+ * The line of an executor's stderr that says what went wrong: the last line
+ * naming an error (stack lines and colours left out), or the last line.
+ *
+ * @param tail What the executor wrote to stderr (its last few KB).
+ * @returns `"; its stderr says: …"`, or `""` when it wrote nothing.
+ *
+ * @example Usage
+ * ```ts
+ * import { stderrHeadline } from "./_executor_channel.ts";
+ * console.log(stderrHeadline("Error: boom\n    at main (x.ts:1:1)\n")); // "; its stderr says: Error: boom"
+ * ```
+ */
+export function stderrHeadline(tail: string): string {
+  const lines = tail
+    // deno-lint-ignore no-control-regex
+    .replace(/\x1b\[[0-9;]*m/g, "")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("at "));
+  const line = lines.findLast((l) => /\b(?:error|panic|fatal|uncaught)\b/i.test(l)) ??
+    lines.at(-1);
+  return line ? `; its stderr says: ${line.slice(0, 500)}` : "";
+}
+
+/**
+ * How an executor ended, for messages: `(signal SIGKILL)`, `(exit code 1)`,
+ * plus the error and the stderr headline when there are any.
+ *
+ * @param exit The exit.
+ * @param tail Its stderr tail.
+ * @returns The summary (the caller redacts credentials).
+ *
+ * @example Usage
+ * ```ts
+ * import { exitSummary } from "./_executor_channel.ts";
+ * console.log(exitSummary({ code: null, signal: "SIGKILL" }, "")); // "(signal SIGKILL)"
+ * ```
+ */
+export function exitSummary(exit: ChannelExit, tail: string): string {
+  const how = exit.signal
+    ? `(signal ${exit.signal})`
+    : exit.code !== null
+    ? `(exit code ${exit.code})`
+    : "";
+  return `${how}${exit.error ? `: ${exit.error}` : ""}${stderrHeadline(tail)}`;
+}

@@ -19,13 +19,32 @@
  *
  * @module
  */
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { SqliteSyncError } from "../../common/errors.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
-import type { DriverName } from "../../ffi/drivers/driver.ts";
 import { detectRuntime, type RuntimeName } from "../../ffi/runtime.ts";
-import { type Channel, type ChannelExit, openChannel } from "./_executor_channel.ts";
+import { type Pending, PendingCalls } from "./_executor_calls.ts";
+import {
+  type Channel,
+  type ChannelExit,
+  exitSummary,
+  openChannel,
+  stderrHeadline,
+} from "./_executor_channel.ts";
+import {
+  assertMs,
+  defaultExecutorKind,
+  DEFAULTS,
+  delay,
+  entryUrl,
+  type ExecutorCloseOptions,
+  type ExecutorConnectionOptions,
+  type ExecutorCrash,
+  type ExecutorInitOptions,
+  type ExecutorOptions,
+  type ExecutorState,
+  type ExecutorSyncOptions,
+  EXIT_WAIT_MS,
+} from "./_executor_options.ts";
 import {
   type ConnectionInfo,
   type ExecutorKind,
@@ -38,252 +57,17 @@ import {
 } from "./_executor_protocol.ts";
 
 export type { ConnectionInfo, ExecutorKind, InitReply, TableSpec };
-
-/** Connection settings of the executor; every one has a sane default. */
-export interface ExecutorConnectionOptions {
-  /**
-   * How long a statement on the executor's connection waits for another
-   * connection's lock, in ms.
-   * @default 5000
-   */
-  busyTimeoutMs?: number;
-  /**
-   * `network_connect_timeout`, set before every sync, in seconds (DNS included).
-   * @default 10
-   */
-  connectTimeoutS?: number;
-  /**
-   * `network_request_timeout`, set before every sync, in seconds. It bounds
-   * each request, not the call: one sync makes several requests.
-   * @default 60
-   */
-  requestTimeoutS?: number;
-}
-
-/** What {@linkcode ExecutorOptions.onCrash} receives. */
-export interface ExecutorCrash {
-  /** `exited`: the executor died (killed, crashed); `deadline`: a sync exceeded `deadlineMs` and was ended. */
-  reason: "exited" | "deadline";
-  /** The exit code, when known. */
-  code: number | null;
-  /** The signal that ended a child process, when known. */
-  signal: string | null;
-  /** The job in flight, when there was one. */
-  jobId?: number;
-  /** A one-line description (no secret). */
-  message: string;
-}
-
-/** What {@linkcode ExecutorOptions.onDataVersionChange} receives. */
-export interface DataVersionChange {
-  /** `cloudsync_db_version()` now. */
-  dbVersion: number;
-  /** The version when the executor last looked (`-1` when no table was synced then). */
-  previous: number;
-}
-
-/** Options of {@linkcode createExecutor}. */
-export interface ExecutorOptions {
-  /**
-   * Worker or child process.
-   * @default defaultExecutorKind(): "worker" in Deno, "process" in Bun and Node
-   */
-  kind?: ExecutorKind;
-  /** The database file (a file: the executor opens its own connection to it). */
-  path: string;
-  /** The extension binary, already resolved (e.g. `db.extension.path`). */
-  extensionPath: string;
-  /**
-   * The driver of the executor's connection; use the main side's.
-   * @default "node:sqlite" in Deno and Node, "bun:sqlite" in Bun
-   */
-  driver?: DriverName;
-  /** Busy timeout and network time-outs. */
-  connection?: ExecutorConnectionOptions;
-  /**
-   * How often the idle executor reads `PRAGMA data_version`, in ms; 0 turns
-   * change detection off.
-   * @default 250
-   */
-  pollMs?: number;
-  /**
-   * Called when the executor dies without `close()` (pending calls reject
-   * with kind `interrupted`), or was ended because a sync passed its
-   * `deadlineMs`. Call {@linkcode Executor.restart} to get a new one.
-   */
-  onCrash?: (crash: ExecutorCrash) => void;
-  /**
-   * Called when another connection (this process's or another's) committed
-   * a change to a synced table. Commits of the executor's own connection
-   * (a sync applying rows) do not call it. It must not throw: an exception
-   * is rethrown asynchronously (an uncaught error).
-   */
-  onDataVersionChange?: (change: DataVersionChange) => void;
-  /**
-   * The entry module the Worker or child runs.
-   * @default executorEntry()
-   */
-  entry?: string | URL;
-  /**
-   * Replaces the runtime flags on a child's command line (before the entry),
-   * e.g. Deno permissions.
-   * @default defaultRuntimeArgs(runtime)
-   */
-  runtimeArgs?: readonly string[];
-  /**
-   * How long the Worker or child may take to start, in ms.
-   * @default 30000
-   */
-  startTimeoutMs?: number;
-}
-
-/** Options of {@linkcode Executor.init}: the network, as `db.network.init()` takes it, and tables. */
-export interface ExecutorInitOptions {
-  /** The SQLite Cloud managed database id. */
-  databaseId: string;
-  /** The CloudSync address; leave unset for SQLite Cloud's. */
-  address?: string;
-  /** An API key (exclusive with `token`). Kept in memory only. */
-  apiKey?: string;
-  /** An access token (exclusive with `apiKey`). Kept in memory only. */
-  token?: string;
-  /** Tables to `init()` when not yet synced (a name, or a name with init options). */
-  tables?: readonly (string | TableSpec)[];
-}
-
-/** Options of {@linkcode Executor.sync}. */
-export interface ExecutorSyncOptions {
-  /** The caller's job id (reported by `onCrash` when the job was in flight). */
-  jobId?: number;
-  /** Pause between receive attempts that found nothing, in ms. @default 100 */
-  waitMs?: number;
-  /** Total receive attempts (the extension's `max_retries`). @default 1 */
-  maxAttempts?: number;
-  /** Overrides `connection.connectTimeoutS` for this sync. */
-  connectTimeoutS?: number;
-  /** Overrides `connection.requestTimeoutS` for this sync. */
-  requestTimeoutS?: number;
-  /** A fresh token, set before the sync (and kept for `restart()`). */
-  token?: string;
-  /** Diagnose a failed receive phase with one `/status` request (see `db.network.sync`). @default true */
-  diagnose?: boolean;
-  /**
-   * When the sync has not returned after this many ms, the executor is ended
-   * the hard way, the call rejects with kind `timeout` and `onCrash` fires
-   * (`reason: "deadline"`). Unset: the network time-outs are the only bound.
-   */
-  deadlineMs?: number;
-}
-
-/** Options of {@linkcode Executor.close}. */
-export interface ExecutorCloseOptions {
-  /**
-   * How long a call in flight may take to finish before the executor is
-   * ended the hard way (SIGKILL for a child, `terminate()` for a Worker), in ms.
-   * @default 2000
-   */
-  graceMs?: number;
-}
-
-/** Where an executor stands. */
-export type ExecutorState =
-  /** Up; calls are accepted. */
-  | "running"
-  /** `close()` is under way. */
-  | "closing"
-  /** `close()` finished; nothing of it is left. */
-  | "closed"
-  /** It died or was ended after a deadline; `restart()` brings it back. */
-  | "exited";
-
-/**
- * The executor's default kind in a runtime, chosen so that `close()` keeps
- * its promise (after it resolves, nothing keeps the process alive, even
- * while a network call is blocked in native code):
- * - Deno: `"worker"`: its `node:worker_threads` Worker lets the process exit
- *   after `terminate()`, and costs no second runtime.
- * - Bun and Node: `"process"`: their Workers keep the process alive until
- *   the blocked call returns (up to the request time-out); a child can be killed.
- *
- * @param runtime The runtime; detected when omitted.
- * @returns `"worker"` or `"process"`.
- *
- * @example Usage
- * ```ts
- * import { defaultExecutorKind } from "./executor.ts";
- * console.log(defaultExecutorKind("bun")); // "process"
- * ```
- */
-export function defaultExecutorKind(runtime: RuntimeName = detectRuntime().name): ExecutorKind {
-  return runtime === "deno" ? "worker" : "process";
-}
-
-/**
- * Where the Worker/child entry module is: `_executor_entry.ts` next to this
- * file, or `_executor_entry.js` when this module itself is JavaScript (a
- * build must then ship the entry as its own file next to the module that
- * contains this code). Override per executor with `entry`.
- *
- * @returns The entry's URL.
- *
- * @example Usage
- * ```ts
- * import { executorEntry } from "./executor.ts";
- * console.log(executorEntry().pathname.endsWith("_executor_entry.ts"));
- * ```
- */
-export function executorEntry(): URL {
-  const js = /\.[cm]?js$/.test(new URL(import.meta.url).pathname);
-  return new URL(js ? "./_executor_entry.js" : "./_executor_entry.ts", import.meta.url);
-}
-
-/** The entry as a URL: a URL as given, a path (relative to the working directory) as a file URL. */
-function entryUrl(entry: string | URL | undefined): URL {
-  if (entry === undefined) return executorEntry();
-  if (entry instanceof URL) return entry;
-  if (typeof entry !== "string" || entry === "") {
-    throw new TypeError("createExecutor(): 'entry' must be a URL or a file path");
-  }
-  return /^[a-z][a-z0-9+.-]+:\/\//i.test(entry) ? new URL(entry) : pathToFileURL(resolve(entry));
-}
-
-/** How long to wait for an exit after `terminate()`/SIGKILL or after a graceful close. */
-const EXIT_WAIT_MS = 1000;
-
-const DEFAULTS = {
-  busyTimeoutMs: 5000,
-  connectTimeoutS: 10,
-  requestTimeoutS: 60,
-  pollMs: 250,
-  startTimeoutMs: 30_000,
-  graceMs: 2000,
-} as const;
-
-interface Pending {
-  resolve(value: unknown): void;
-  reject(err: Error): void;
-  operation: string;
-  jobId?: number;
-  timer?: ReturnType<typeof setTimeout>;
-}
-
-function assertMs(value: unknown, name: string, min = 0): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1) {
-    throw new RangeError(
-      `${name} must be an integer from ${min} to 2147483647 ms, got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
-/** A timer that can be awaited and cancelled (a pending timer would keep the process alive). */
-function delay(ms: number): { done: Promise<"timeout">; cancel(): void } {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const done = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), ms);
-  });
-  return { done, cancel: () => clearTimeout(timer) };
-}
+export { defaultExecutorKind, executorEntry } from "./_executor_options.ts";
+export type {
+  DataVersionChange,
+  ExecutorCloseOptions,
+  ExecutorConnectionOptions,
+  ExecutorCrash,
+  ExecutorInitOptions,
+  ExecutorOptions,
+  ExecutorState,
+  ExecutorSyncOptions,
+} from "./_executor_options.ts";
 
 /**
  * Starts an executor (a Worker or a child process) and waits until it is
@@ -348,9 +132,7 @@ export class Executor {
   #connection: Required<ExecutorConnectionOptions>;
   #channel: Channel | undefined;
   #state: ExecutorState = "running";
-  #nextId = 1;
-  #pending = new Map<number, Pending>();
-  #keepAlive: ReturnType<typeof setInterval> | undefined;
+  #calls = new PendingCalls();
   #starting: { resolve(): void; reject(err: Error): void } | undefined;
   #exitWaiters: (() => void)[] = [];
   #initOptions: ExecutorInitOptions | undefined;
@@ -401,7 +183,7 @@ export class Executor {
 
   /** Calls sent and not answered yet. */
   get inFlight(): number {
-    return this.#pending.size;
+    return this.#calls.size;
   }
 
   /**
@@ -541,13 +323,13 @@ export class Executor {
     }
     this.#closing ??= (async () => {
       this.#state = "closing";
-      this.#hold();
+      this.#calls.pin();
       try {
         await this.#end(graceMs, "closed while it was in flight");
       } finally {
         this.#state = "closed";
         this.#initOptions = undefined;
-        this.#release();
+        this.#calls.unpin();
       }
     })();
     return this.#closing;
@@ -567,11 +349,11 @@ export class Executor {
     }
     const graceMs = assertMs(options.graceMs ?? DEFAULTS.graceMs, "restart(): graceMs");
     if (this.#state === "running") {
-      this.#hold();
+      this.#calls.pin();
       try {
         await this.#end(graceMs, "restarted while it was in flight");
       } finally {
-        this.#release();
+        this.#calls.unpin();
       }
     }
     this.#state = "running";
@@ -596,7 +378,7 @@ export class Executor {
     const ready = new Promise<void>((resolve, reject) => {
       this.#starting = { resolve, reject };
     });
-    this.#hold();
+    this.#calls.pin();
     const channel: Channel = openChannel(
       {
         kind: this.#kind,
@@ -618,7 +400,7 @@ export class Executor {
         throw new SqliteSyncError(
           "interrupted",
           `executor (${this.#kind}) did not start within ${startTimeoutMs} ms${
-            this.#stderr(channel)
+            this.#redact(stderrHeadline(channel.stderrTail()))
           }`,
         );
       }
@@ -628,7 +410,7 @@ export class Executor {
     } finally {
       timer.cancel();
       this.#starting = undefined;
-      this.#release();
+      this.#calls.unpin();
     }
   }
 
@@ -647,7 +429,7 @@ export class Executor {
           : new SqliteSyncError("state", `${operation}: the executor is ${this.#state}.`),
       );
     }
-    const id = this.#nextId++;
+    const id = this.#calls.nextId();
     const channel = this.#channel;
     return new Promise<T>((resolve, reject) => {
       const pending: Pending = {
@@ -662,8 +444,7 @@ export class Executor {
           meta.deadlineMs,
         );
       }
-      this.#pending.set(id, pending);
-      this.#hold();
+      this.#calls.add(id, pending);
       channel.send({ ...request, id } as Request);
     });
   }
@@ -687,9 +468,8 @@ export class Executor {
         return;
       case "ok":
       case "err": {
-        const pending = this.#pending.get(message.id);
+        const pending = this.#calls.settle(message.id);
         if (!pending) return;
-        this.#settle(message.id);
         if (message.t === "ok") pending.resolve(message.value);
         else pending.reject(fromErrorData(message.error));
         return;
@@ -714,7 +494,7 @@ export class Executor {
     for (const wake of this.#exitWaiters.splice(0)) wake();
     channel.dispose();
     this.#channel = undefined;
-    const how = this.#describeExit(exit, channel);
+    const how = this.#redact(exitSummary(exit, channel.stderrTail()));
     if (this.#starting) {
       this.#state = "exited";
       this.#starting.reject(
@@ -727,8 +507,8 @@ export class Executor {
     }
     if (this.#state === "closing") return; // close()/restart() ends it; they settle the rest.
     this.#state = "exited";
-    const inFlight = [...this.#pending.values()].find((p) => p.operation === "sync()");
-    this.#rejectAll((p) => `executor exited during ${p.operation} ${how}`);
+    const inFlight = this.#calls.find((p) => p.operation === "sync()");
+    this.#calls.rejectAll((p) => `executor exited during ${p.operation} ${how}`);
     this.#report({
       reason: "exited",
       code: exit.code,
@@ -740,9 +520,9 @@ export class Executor {
 
   /** A sync passed its deadline: reject it, end the executor, report. */
   #deadline(channel: Channel, id: number, deadlineMs: number): void {
-    const pending = this.#pending.get(id);
-    if (!pending || channel !== this.#channel) return;
-    this.#settle(id);
+    if (channel !== this.#channel) return;
+    const pending = this.#calls.settle(id);
+    if (!pending) return;
     pending.reject(
       new SqliteSyncError(
         "timeout",
@@ -752,7 +532,7 @@ export class Executor {
     );
     this.#state = "exited";
     this.#discard(channel);
-    this.#rejectAll((p) =>
+    this.#calls.rejectAll((p) =>
       `${p.operation} was interrupted: the executor was ended after a deadline`
     );
     this.#report({
@@ -790,16 +570,16 @@ export class Executor {
         this.#exitWaiters.length = 0;
       }
     }
-    this.#rejectAll((p) => `${p.operation} ${why}`);
+    this.#calls.rejectAll((p) => `${p.operation} ${why}`);
     this.#discard(channel);
   }
 
   /** Sends `close`; resolves `"closed"` when it is answered (ok or error). */
   #sendClose(channel: Channel): Promise<"closed"> {
-    const id = this.#nextId++;
+    const id = this.#calls.nextId();
     return new Promise((resolve) => {
       const done = () => resolve("closed");
-      this.#pending.set(id, { resolve: done, reject: done, operation: "close()" });
+      this.#calls.add(id, { resolve: done, reject: done, operation: "close()" });
       channel.send({ t: "close", id });
     });
   }
@@ -808,21 +588,6 @@ export class Executor {
     if (this.#channel === channel) this.#channel = undefined;
     channel.kill();
     channel.dispose();
-  }
-
-  #rejectAll(message: (p: Pending) => string): void {
-    for (const [id, pending] of [...this.#pending]) {
-      this.#settle(id);
-      if (pending.operation === "close()") pending.resolve(undefined);
-      else pending.reject(new SqliteSyncError("interrupted", message(pending)));
-    }
-  }
-
-  #settle(id: number): void {
-    const pending = this.#pending.get(id);
-    if (pending?.timer !== undefined) clearTimeout(pending.timer);
-    this.#pending.delete(id);
-    this.#release();
   }
 
   #report(crash: ExecutorCrash): void {
@@ -835,28 +600,6 @@ export class Executor {
         throw err;
       });
     }
-  }
-
-  #describeExit(exit: ChannelExit, channel: Channel): string {
-    const how = exit.signal
-      ? `(signal ${exit.signal})`
-      : exit.code !== null
-      ? `(exit code ${exit.code})`
-      : "";
-    return `${how}${exit.error ? `: ${this.#redact(exit.error)}` : ""}${this.#stderr(channel)}`;
-  }
-
-  /** The line of the executor's stderr that says what went wrong (the last error line, or the last line). */
-  #stderr(channel: Channel): string {
-    const lines = channel.stderrTail()
-      // deno-lint-ignore no-control-regex
-      .replace(/\x1b\[[0-9;]*m/g, "")
-      .split("\n")
-      .map((l) => l.trim())
-      .filter((l) => l && !l.startsWith("at "));
-    const line = lines.findLast((l) => /\b(?:error|panic|fatal|uncaught)\b/i.test(l)) ??
-      lines.at(-1);
-    return line ? `; its stderr says: ${this.#redact(line.slice(0, 500))}` : "";
   }
 
   /** The credentials this executor was given never appear in what it reports. */
@@ -872,21 +615,6 @@ export class Executor {
   #rememberToken(token: string): void {
     if (this.#initOptions && typeof token === "string") {
       this.#initOptions = { ...this.#initOptions, apiKey: undefined, token };
-    }
-  }
-
-  /** Keeps the process alive while an answer is awaited (the channel itself never does). */
-  #hold(): void {
-    this.#keepAlive ??= setInterval(() => {}, 2 ** 30);
-  }
-
-  #release(): void {
-    if (
-      this.#keepAlive !== undefined && this.#pending.size === 0 && !this.#starting &&
-      this.#state !== "closing"
-    ) {
-      clearInterval(this.#keepAlive);
-      this.#keepAlive = undefined;
     }
   }
 }
