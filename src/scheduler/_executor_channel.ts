@@ -266,7 +266,8 @@ export function stderrHeadline(tail: string): string {
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith("at "));
-  const line = lines.findLast((l) => /\b(?:error|panic|fatal|uncaught)\b/i.test(l)) ??
+  // Not findLast(): the npm build's declarations target ES2022.
+  const line = [...lines].reverse().find((l) => /\b(?:error|panic|fatal|uncaught)\b/i.test(l)) ??
     lines.at(-1);
   return line ? `; its stderr says: ${line.slice(0, 500)}` : "";
 }
