@@ -4,9 +4,8 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { itUnless, RUNTIME, testExtensionPath } from "../../_helpers.ts";
+import { describeUnless, RUNTIME } from "../../_helpers.ts";
 import { SqliteSyncError } from "../../../common/errors.ts";
-import type { Driver } from "../../../ffi/drivers/driver.ts";
 import {
   assertRuntimeSupported,
   defaultDriverName,
@@ -14,17 +13,17 @@ import {
   wrapDatabase,
 } from "../../../ffi/drivers/open_driver.ts";
 import type { RuntimeInfo } from "../../../ffi/runtime.ts";
-import { dbSqliteDatabaseClass, dbSqliteSkip } from "./_fixtures.ts";
+import { registerChildCases, runChildSuite } from "./_child_suite.ts";
+import { assertLoadsExtension } from "./_contract.ts";
+import { dbSqliteSkip } from "./_fixtures.ts";
 
 const DEPLOY: RuntimeInfo = { name: "deno", version: "2.9.6", denoDeploy: true };
 
-async function assertLoadsExtension(driver: Driver): Promise<void> {
-  driver.loadExtension(await testExtensionPath());
-  assert.equal(driver.prepare("select cloudsync_version() as v").get()?.v, "1.1.4");
-  driver.exec("select cloudsync_terminate()");
-  driver.close();
-  assert.equal(driver.isOpen, false);
-}
+// The @db/sqlite case loads sqlite-sync, so it runs in a child Deno process: the extension
+// serves one SQLite library per process, and node:sqlite loads it in this one.
+const dbSqliteSuite = RUNTIME === "deno" && !dbSqliteSkip
+  ? await runChildSuite("tests/ffi/drivers/_db_sqlite_open_driver.ts")
+  : undefined;
 
 describe("openDriver()", () => {
   it("defaultDriverName() is node:sqlite in Deno and Node, bun:sqlite in Bun", () => {
@@ -82,14 +81,11 @@ describe("openDriver()", () => {
       assert.equal(user.isOpen, false); // the driver owned and closed it
     });
 
-    itUnless(dbSqliteSkip, "openDriver() wraps a user-opened @db/sqlite Database", async () => {
-      const Database = await dbSqliteDatabaseClass();
-      const user = new Database(":memory:");
-      const db = await openDriver(":memory:", { database: user });
-      assert.equal(db.name, "@db/sqlite");
-      await assertLoadsExtension(db);
-      assert.equal(user.open, false);
-    });
+    describeUnless(
+      dbSqliteSkip,
+      "openDriver() with @db/sqlite (in a child Deno process)",
+      () => registerChildCases(dbSqliteSuite!, 1),
+    );
   }
 
   if (RUNTIME === "bun") {
