@@ -15,7 +15,9 @@
  * loaded. Open Worker connections with the parent's driver (the sync service's
  * executor reuses its parent's driver name). The record is also blind to an
  * extension loaded without this library (`driver.loadExtension()` by hand).
- * It is kept for the life of the process.
+ * It is kept for the life of the process: on Linux SQLite unloads the extension
+ * when its last connection closes, but switching libraries afterwards is not
+ * verified on every platform (macOS may keep the image and its global state).
  *
  * @module
  */
