@@ -18,7 +18,11 @@ export type { Algorithm, CleanupOptions, EncodeOptions, InitOptions } from "./sr
 export { CloudSyncNetwork } from "./src/network.ts";
 export type { NetworkHost, NetworkInitOptions, ServerStatus, SyncOptions } from "./src/network.ts";
 export { SqliteSyncError } from "./common/errors.ts";
-export type { SqliteSyncErrorKind, SqliteSyncErrorOptions } from "./common/errors.ts";
+export type {
+  SqliteSyncErrorJSON,
+  SqliteSyncErrorKind,
+  SqliteSyncErrorOptions,
+} from "./common/errors.ts";
 export type {
   ReceiveResult,
   SendResult,
