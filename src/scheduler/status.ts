@@ -1,0 +1,153 @@
+/**
+ * What a {@linkcode SyncService} reports: its status snapshot and its typed
+ * events. Plain data only: nothing here ever holds a credential.
+ *
+ * @module
+ */
+import type { SqliteSyncErrorKind } from "../../common/errors.ts";
+import type { SyncResult } from "../../common/sync_result.ts";
+import type { PermanentReason } from "./failure_policy.ts";
+
+/** What the service is doing. */
+export type SyncServiceState =
+  /** Waiting for the next trigger. */
+  | "idle"
+  /** A sync is running. */
+  | "syncing"
+  /** The last sync failed; a retry is scheduled. */
+  | "backing-off"
+  /** The last sync could not reach the server; a retry is scheduled. */
+  | "offline"
+  /** A permanent failure: no retries until `syncNow()`, new credentials or the next probe. */
+  | "failed"
+  /** `stop()` ran. */
+  | "stopped";
+
+/** Where syncs run. */
+export type ExecutorKind = "worker" | "process";
+
+/** An error as the service reports it: kind, redacted message and HTTP status. */
+export interface SyncErrorSummary {
+  /** The error kind. */
+  kind: SqliteSyncErrorKind;
+  /** The message (never contains a secret). */
+  message: string;
+  /** The HTTP status, when the server answered with one. */
+  status?: number;
+}
+
+/** A snapshot of the service, from {@linkcode SyncService.status}. */
+export interface SyncServiceStatus {
+  /** What the service is doing. */
+  state: SyncServiceState;
+  /** Where syncs run. */
+  executor: ExecutorKind;
+  /** When the last sync ended (ms since the epoch), or `null`. */
+  lastSyncAt: number | null;
+  /** When the last successful sync ended, or `null`. */
+  lastSuccessAt: number | null;
+  /** The last successful sync's result, or `null`. */
+  lastResult: SyncResult | null;
+  /** The last failure, or `null` after a success. */
+  lastError: SyncErrorSummary | null;
+  /** Why the service stopped retrying, while `state` is `failed`. */
+  permanentReason: PermanentReason | null;
+  /** Failed syncs in a row. */
+  consecutiveErrors: number;
+  /** Successful syncs in a row that moved nothing. */
+  consecutiveEmptySyncs: number;
+  /** The adaptive polling interval before jitter, in milliseconds (`null` without polling). */
+  currentIntervalMs: number | null;
+  /** When the next sync is due (ms since the epoch), or `null` when none is scheduled. */
+  nextRunAt: number | null;
+  /** Jobs pending or running in the queue. */
+  queueDepth: number;
+  /** Local changes not yet sent, counted locally (no network call). */
+  unsentChanges: number;
+}
+
+/** The events of a {@linkcode SyncService} and their payloads. */
+export interface SyncServiceEvents {
+  /** A sync started. */
+  started: { jobId: number; reasons: string[] };
+  /** A sync succeeded. */
+  succeeded: { jobId: number; result: SyncResult; durationMs: number };
+  /** A sync failed. */
+  failed: { jobId: number; error: SyncErrorSummary; permanent: PermanentReason | null };
+  /** A failed sync will be retried at `at`. */
+  "retry-scheduled": { jobId: number; attempt: number; at: number };
+  /** A job was given up and moved to the dead-letter list. */
+  "dead-lettered": { jobId: number; reason: string };
+  /** The state changed. */
+  "state-changed": { from: SyncServiceState; to: SyncServiceState };
+}
+
+/** A listener of one event type. */
+export type SyncServiceListener<K extends keyof SyncServiceEvents> = (
+  event: SyncServiceEvents[K],
+) => void;
+
+/**
+ * A small typed event emitter. A listener that throws does not stop the
+ * others or the service; its error is reported through `onListenerError`.
+ *
+ * @example Usage
+ * ```ts
+ * import { ServiceEvents } from "./status.ts";
+ * const events = new ServiceEvents();
+ * const off = events.on("state-changed", (e) => console.log(e.from, "→", e.to));
+ * events.emit("state-changed", { from: "idle", to: "syncing" });
+ * off();
+ * ```
+ */
+export class ServiceEvents {
+  #listeners = new Map<keyof SyncServiceEvents, Set<(event: never) => void>>();
+  #onListenerError: (err: unknown) => void;
+
+  /**
+   * Creates an emitter.
+   *
+   * @param onListenerError Called with what a listener threw.
+   */
+  constructor(onListenerError: (err: unknown) => void = () => {}) {
+    this.#onListenerError = onListenerError;
+  }
+
+  /**
+   * Adds a listener.
+   *
+   * @param type The event.
+   * @param listener Called with the event's payload.
+   * @returns A function that removes the listener.
+   */
+  on<K extends keyof SyncServiceEvents>(type: K, listener: SyncServiceListener<K>): () => void {
+    if (typeof listener !== "function") {
+      throw new TypeError(`Cannot listen to '${type}' as the listener must be a function`);
+    }
+    let set = this.#listeners.get(type);
+    if (!set) this.#listeners.set(type, set = new Set());
+    set.add(listener as (event: never) => void);
+    return () => set.delete(listener as (event: never) => void);
+  }
+
+  /**
+   * Calls the listeners of `type`.
+   *
+   * @param type The event.
+   * @param event Its payload.
+   */
+  emit<K extends keyof SyncServiceEvents>(type: K, event: SyncServiceEvents[K]): void {
+    for (const listener of [...(this.#listeners.get(type) ?? [])]) {
+      try {
+        (listener as SyncServiceListener<K>)(event);
+      } catch (err) {
+        this.#onListenerError(err);
+      }
+    }
+  }
+
+  /** Removes every listener. */
+  clear(): void {
+    this.#listeners.clear();
+  }
+}
