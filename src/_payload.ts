@@ -7,7 +7,7 @@
  */
 import type { Driver, SqlValue } from "../ffi/drivers/driver.ts";
 import { SqliteSyncError } from "../common/errors.ts";
-import { describe } from "./schema.ts";
+import { describeValue } from "./schema.ts";
 import { toSiteIdBytes } from "./site_id.ts";
 
 /** Options of {@linkcode SyncDatabase.encodeChanges}. */
@@ -35,7 +35,7 @@ export function encodeChanges(host: PayloadHost, options: EncodeOptions): Uint8A
   const since = options.sinceDbVersion ?? 0;
   if (!Number.isSafeInteger(since) || since < 0) {
     throw new RangeError(
-      `encodeChanges(): sinceDbVersion must be an integer ≥ 0, got ${describe(since)}`,
+      `encodeChanges(): sinceDbVersion must be an integer ≥ 0, got ${describeValue(since)}`,
     );
   }
   const exclude = options.excludeSiteId;
@@ -68,7 +68,7 @@ function inTransaction(driver: Driver): boolean {
 export function applyChanges(host: PayloadHost, payload: Uint8Array): number {
   if (!(payload instanceof Uint8Array) || payload.length === 0) {
     throw new TypeError(
-      `applyChanges(): expected a non-empty Uint8Array, got ${describe(payload)}`,
+      `applyChanges(): expected a non-empty Uint8Array, got ${describeValue(payload)}`,
     );
   }
   const driver = host.driver;

@@ -14,7 +14,7 @@ import {
   assertBlockCandidate,
   assertColumn,
   assertIdentifier,
-  describe,
+  describeValue,
   type InitChecks,
   initFlags,
   preflightTable,
@@ -128,8 +128,8 @@ export class Tables {
     if (algorithm !== "cls" && algorithm !== "gos") {
       throw new SqliteSyncError(
         "schema",
-        `Cannot init ${describe(table)} with algorithm ${
-          describe(algorithm)
+        `Cannot init ${describeValue(table)} with algorithm ${
+          describeValue(algorithm)
         }: sqlite-sync 1.1.4 supports ` +
           `only "cls" (default) and "gos"; "dws" and "aws" are documented but rejected by the extension.`,
       );
@@ -189,7 +189,7 @@ export class Tables {
     assertBlockCandidate(assertColumn(driver, name, column), name);
     if (options?.algorithm !== "block") {
       throw new TypeError(
-        `setColumn(): algorithm must be "block", got ${describe(options?.algorithm)}`,
+        `setColumn(): algorithm must be "block", got ${describeValue(options?.algorithm)}`,
       );
     }
     if (
@@ -197,7 +197,9 @@ export class Tables {
       (typeof options.delimiter !== "string" || options.delimiter.includes("\0"))
     ) {
       throw new TypeError(
-        `setColumn(): delimiter must be a string without NUL, got ${describe(options.delimiter)}`,
+        `setColumn(): delimiter must be a string without NUL, got ${
+          describeValue(options.delimiter)
+        }`,
       );
     }
     assertBlockTableName(name);
@@ -237,7 +239,7 @@ export class Tables {
       if (!(err instanceof SqliteSyncError) || err.kind !== "sql") throw err;
       throw new SqliteSyncError(
         "schema",
-        `setFilter(): ${describe(expression)} failed when evaluated over the rows of table ${
+        `setFilter(): ${describeValue(expression)} failed when evaluated over the rows of table ${
           JSON.stringify(name)
         }, nothing was changed: ${err.message}`,
         { cause: err },

@@ -23,7 +23,7 @@ import { keyGuardRefusal } from "./block_guard.ts";
 import { classifyError, staleContext } from "./classify.ts";
 import { SqliteSyncError } from "../common/errors.ts";
 import { CloudSyncNetwork } from "./network.ts";
-import { assertIdentifier, describe } from "./schema.ts";
+import { assertIdentifier, describeValue } from "./schema.ts";
 import { type SettingKey, settingValue } from "./settings.ts";
 import { assertUuidText, toHex } from "./site_id.ts";
 
@@ -465,7 +465,7 @@ export class SyncDatabase {
    */
   uuidText(bytes: Uint8Array, options: { dashes?: boolean } = {}): string {
     if (!(bytes instanceof Uint8Array) || bytes.length !== 16) {
-      throw new TypeError(`uuidText(): expected 16 bytes, got ${describe(bytes)}`);
+      throw new TypeError(`uuidText(): expected 16 bytes, got ${describeValue(bytes)}`);
     }
     return String(
       this.#call(
@@ -647,6 +647,8 @@ export class SyncDatabase {
 
   #guard(sql: string): void {
     this.#assertOpen();
-    if (typeof sql !== "string") throw new TypeError(`Expected SQL text, got ${describe(sql)}`);
+    if (typeof sql !== "string") {
+      throw new TypeError(`Expected SQL text, got ${describeValue(sql)}`);
+    }
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { Driver } from "../ffi/drivers/driver.ts";
 import { SqliteSyncError } from "../common/errors.ts";
-import { describe, quoteIdentifier } from "./schema.ts";
+import { describeValue, quoteIdentifier } from "./schema.ts";
 
 /** Longest filter accepted; real filters are a few dozen characters. */
 const MAX_FILTER_LENGTH = 4096;
@@ -41,14 +41,14 @@ export function assertFilterExpression(driver: Driver, table: string, expression
   ) {
     throw new TypeError(
       `setFilter(): expected a boolean SQL expression of at most ${MAX_FILTER_LENGTH} characters, ` +
-        `got ${describe(expression)}`,
+        `got ${describeValue(expression)}`,
     );
   }
   const { code, quotedCall } = scan(expression);
   if (/[;\0]|--|\/\*/.test(code) || !balancedParentheses(code)) {
     throw new TypeError(
       `setFilter(): the expression must be a single expression with balanced parentheses, ` +
-        `without ';', NUL or comments: ${describe(expression)}`,
+        `without ';', NUL or comments: ${describeValue(expression)}`,
     );
   }
   // The extension evaluates the filter in its triggers and while refilling
@@ -57,7 +57,7 @@ export function assertFilterExpression(driver: Driver, table: string, expression
   if (quotedCall !== undefined) {
     throw new TypeError(
       `setFilter(): the expression must not call a function by a quoted name (${
-        describe(quotedCall)
+        describeValue(quotedCall)
       } followed by "("): ` +
         `use plain function names and a plain condition over columns`,
     );
@@ -74,7 +74,7 @@ export function assertFilterExpression(driver: Driver, table: string, expression
   } catch (err) {
     throw new SqliteSyncError(
       "schema",
-      `setFilter(): ${describe(expression)} is not a valid expression over table ${
+      `setFilter(): ${describeValue(expression)} is not a valid expression over table ${
         JSON.stringify(table)
       }: ${err instanceof Error ? err.message : String(err)}`,
       { cause: err },

@@ -12,7 +12,7 @@ import { rememberSecret } from "../common/redact.ts";
 import { assertAddress, assertDatabaseId, assertSecret } from "./_network_options.ts";
 import type { ReceiveResult, SendResult, SyncResult } from "../common/sync_result.ts";
 import { parseReceiveResult, parseSendResult, parseSyncResult } from "./results.ts";
-import { describe } from "./schema.ts";
+import { describeValue } from "./schema.ts";
 
 /** Options of {@linkcode CloudSyncNetwork.init}. */
 export interface NetworkInitOptions {
@@ -211,7 +211,7 @@ export class CloudSyncNetwork {
     }
     if (!Number.isSafeInteger(maxChunks)) {
       throw new RangeError(
-        `receiveChanges(): maxChunks must be an integer, got ${describe(maxChunks)}`,
+        `receiveChanges(): maxChunks must be an integer, got ${describeValue(maxChunks)}`,
       );
     }
     return parseReceiveResult(
@@ -232,12 +232,12 @@ export class CloudSyncNetwork {
     const { waitMs = 100, maxAttempts = 1 } = options;
     if (!Number.isSafeInteger(waitMs) || waitMs < 0 || waitMs > 600_000) {
       throw new RangeError(
-        `sync(): waitMs must be an integer from 0 to 600000, got ${describe(waitMs)}`,
+        `sync(): waitMs must be an integer from 0 to 600000, got ${describeValue(waitMs)}`,
       );
     }
     if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000) {
       throw new RangeError(
-        `sync(): maxAttempts must be an integer from 1 to 1000, got ${describe(maxAttempts)}`,
+        `sync(): maxAttempts must be an integer from 1 to 1000, got ${describeValue(maxAttempts)}`,
       );
     }
     try {
@@ -392,7 +392,10 @@ export class CloudSyncNetwork {
     this.#assertReady(operation.replace(/^network\./, ""));
     const v = this.#host.call(sql, params, operation, this.#secrets);
     if (typeof v !== "string") {
-      throw new SqliteSyncError("sql", `${operation} returned ${describe(v)} instead of JSON text`);
+      throw new SqliteSyncError(
+        "sql",
+        `${operation} returned ${describeValue(v)} instead of JSON text`,
+      );
     }
     return v;
   }

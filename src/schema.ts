@@ -39,7 +39,7 @@ export function initFlags(checks: InitChecks): number {
 export function assertIdentifier(value: unknown, what: string): string {
   if (typeof value !== "string" || value.length === 0) {
     throw new TypeError(
-      `Cannot use ${what} name: expected a non-empty string, got ${describe(value)}`,
+      `Cannot use ${what} name: expected a non-empty string, got ${describeValue(value)}`,
     );
   }
   if (value.length > MAX_IDENTIFIER_LENGTH) {
@@ -55,8 +55,21 @@ export function assertIdentifier(value: unknown, what: string): string {
   return value;
 }
 
-/** A short, safe description of a value for messages. */
-export function describe(value: unknown): string {
+/**
+ * Describes an argument for an error message: short, and never the contents
+ * of an object (which might hold a secret).
+ *
+ * @param value Any value.
+ * @returns Strings quoted and cut at 40 characters, byte arrays by length,
+ *   objects as "an object", everything else as `String(value)`.
+ *
+ * @example Usage
+ * ```ts
+ * import { describeValue } from "./schema.ts";
+ * console.log(describeValue("notes"), describeValue(new Uint8Array(3))); // "notes" Uint8Array(3)
+ * ```
+ */
+export function describeValue(value: unknown): string {
   if (typeof value === "string") {
     return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value);
   }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { describe } from "./schema.ts";
+import { describeValue } from "./schema.ts";
 
 /** The six documented runtime keys, with the range each accepts. */
 export const SETTING_RANGES: Readonly<Record<SettingKey, readonly [number, number, string]>> = {
@@ -36,7 +36,9 @@ export type SettingKey =
 export function settingValue(key: unknown, value: unknown): string {
   if (typeof key !== "string" || !Object.hasOwn(SETTING_RANGES, key)) {
     throw new TypeError(
-      `Cannot set ${describe(key)}: only ${Object.keys(SETTING_RANGES).join(", ")} may be set ` +
+      `Cannot set ${describeValue(key)}: only ${
+        Object.keys(SETTING_RANGES).join(", ")
+      } may be set ` +
         `(internal checkpoints such as send_dbversion are never writable).`,
     );
   }
@@ -44,7 +46,7 @@ export function settingValue(key: unknown, value: unknown): string {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(
       `Cannot set ${key}: expected an integer from ${min} to ${max} ${unit}, got ${
-        describe(value)
+        describeValue(value)
       }`,
     );
   }

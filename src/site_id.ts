@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { describe } from "./schema.ts";
+import { describeValue } from "./schema.ts";
 
 const HEX32 = /^[0-9a-fA-F]{32}$/;
 const UUID = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
@@ -33,7 +33,7 @@ export function toSiteIdBytes(value: unknown): Uint8Array {
   if (typeof value === "string" && HEX32.test(value)) {
     return Uint8Array.from(value.match(/../g)!.map((h) => parseInt(h, 16)));
   }
-  throw new TypeError(`Expected a site id (32 hex chars or 16 bytes), got ${describe(value)}`);
+  throw new TypeError(`Expected a site id (32 hex chars or 16 bytes), got ${describeValue(value)}`);
 }
 
 /**
@@ -46,7 +46,7 @@ export function toSiteIdBytes(value: unknown): Uint8Array {
  */
 export function assertUuidText(value: unknown, operation: string): string {
   if (typeof value !== "string" || !UUID.test(value)) {
-    throw new TypeError(`${operation}: expected a UUID, got ${describe(value)}`);
+    throw new TypeError(`${operation}: expected a UUID, got ${describeValue(value)}`);
   }
   return value;
 }

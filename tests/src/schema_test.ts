@@ -11,7 +11,7 @@ import { SqliteSyncError } from "../../common/errors.ts";
 import {
   assertColumn,
   assertIdentifier,
-  describe as describeValue,
+  describeValue,
   initFlags,
   preflightTable,
   quoteIdentifier,
@@ -193,7 +193,7 @@ describe("schema helpers", () => {
     assert.throws(() => assertIdentifier("a\0", "table"), /NUL/);
   });
 
-  it("describe() keeps messages short and never dumps objects", () => {
+  it("describeValue() keeps messages short and never dumps objects", () => {
     assert.equal(describeValue("a".repeat(50)), JSON.stringify("a".repeat(40) + "…"));
     assert.equal(describeValue(new Uint8Array(3)), "Uint8Array(3)");
     assert.equal(describeValue(5n), "5n");
