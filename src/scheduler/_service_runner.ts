@@ -14,7 +14,7 @@ import { cronTrigger } from "./cron.ts";
 import { debounce, type Debouncer } from "./debounce.ts";
 import type { createExecutor, Executor } from "./executor.ts";
 import { FailurePolicy, receiveErrorOf } from "./failure_policy.ts";
-import type { SyncQueue } from "./queue.ts";
+import type { JobHistoryEntry, SyncQueue } from "./queue.ts";
 import type { ServiceSettings } from "./service_options.ts";
 import type {
   ExecutorKind,
@@ -84,6 +84,14 @@ export class ServiceRunner {
     consecutiveErrors: 0,
     consecutiveEmptySyncs: 0,
     unsentChanges: 0,
+  };
+  #totals = {
+    succeeded: 0,
+    failed: 0,
+    rowsReceived: 0,
+    chunksSent: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
   };
 
   constructor(parts: RunnerParts) {
@@ -235,7 +243,14 @@ export class ServiceRunner {
       currentIntervalMs: this.#polling?.interval ?? null,
       nextRunAt: this.#stopping || candidates.length === 0 ? null : Math.min(...candidates),
       queueDepth,
+      totals: { ...this.#totals },
     };
+  }
+
+  /** `SyncService.history()`: finished jobs, newest first (empty after stop()). */
+  history(limit: number): JobHistoryEntry[] {
+    if (this.#stopping) return [];
+    return this.#p.queue.history(limit);
   }
 
   /** `SyncService.stop()`. */
@@ -337,6 +352,12 @@ export class ServiceRunner {
     this.#tokens?.succeeded();
     this.#policy.judgeResult(result);
     const moved = result.receive.rows > 0 || result.send.chunks > 0;
+    const t = this.#totals;
+    t.succeeded++;
+    t.rowsReceived += result.receive.rows;
+    t.chunksSent += result.send.chunks;
+    t.bytesSent += result.send.bytes;
+    t.bytesReceived += result.receive.bytes;
     Object.assign(this.#status, {
       lastSyncAt: now,
       lastSuccessAt: now,
@@ -388,6 +409,7 @@ export class ServiceRunner {
       consecutiveErrors: this.#status.consecutiveErrors + 1,
     });
     this.#polling?.recordError();
+    this.#totals.failed++;
     if (verdict.permanent) {
       this.#p.queue.fail(jobId, fence, summary, { ...report, dead: `permanent:${verdict.reason}` });
       this.#status.permanentReason = verdict.reason;

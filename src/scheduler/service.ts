@@ -17,7 +17,7 @@ import { detectRuntime } from "../../ffi/runtime.ts";
 import type { SyncDatabase } from "../database.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { createExecutor, defaultExecutorKind, type Executor } from "./executor.ts";
-import { makeOwner, queuePathFor, SyncQueue } from "./queue.ts";
+import { type JobHistoryEntry, makeOwner, queuePathFor, SyncQueue } from "./queue.ts";
 import {
   ServiceEvents,
   type SyncServiceEvents,
@@ -212,6 +212,25 @@ export class SyncService {
   }
 
   /**
+   * The recent sync history from the queue: finished jobs (succeeded or
+   * dead-lettered), newest first, each with its runs (start and end times,
+   * outcome, rows received, error summary). Shared by every process syncing
+   * this file. Empty after `stop()`.
+   *
+   * @param limit How many jobs.
+   * @returns The jobs.
+   * @throws {RangeError} For a limit that is not an integer from 1 to 500.
+   */
+  history(limit = 20): JobHistoryEntry[] {
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+      throw new RangeError(
+        `history(): 'limit' must be an integer from 1 to 500: current value is ${limit}`,
+      );
+    }
+    return this.#runner.history(limit);
+  }
+
+  /**
    * Listens to an event: `started`, `succeeded`, `failed`, `retry-scheduled`,
    * `dead-lettered`, `state-changed`.
    *
@@ -252,4 +271,4 @@ export class SyncService {
   }
 }
 
-export type { Executor, SyncServiceOptions };
+export type { Executor, JobHistoryEntry, SyncServiceOptions };

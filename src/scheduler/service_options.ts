@@ -6,7 +6,7 @@
  * @module
  */
 import type { ResolveOptions } from "../../ffi/resolve_options.ts";
-import { describe as describeValue } from "../schema.ts";
+import { describeValue } from "../schema.ts";
 import type { AdaptivePollingOptions } from "./adaptive.ts";
 import type { ExecutorKind } from "./status.ts";
 import type { GetToken } from "./token.ts";

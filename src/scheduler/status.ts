@@ -64,6 +64,24 @@ export interface SyncServiceStatus {
   queueDepth: number;
   /** Local changes not yet sent, counted locally (no network call). */
   unsentChanges: number;
+  /** Counters since the service started (for metrics). */
+  totals: SyncTotals;
+}
+
+/** Counters since a service started. */
+export interface SyncTotals {
+  /** Syncs that succeeded. */
+  succeeded: number;
+  /** Syncs that failed (each attempt counts). */
+  failed: number;
+  /** Rows received and applied. */
+  rowsReceived: number;
+  /** Payload chunks sent. */
+  chunksSent: number;
+  /** Uncompressed payload bytes sent. */
+  bytesSent: number;
+  /** Bytes received. */
+  bytesReceived: number;
 }
 
 /** The events of a {@linkcode SyncService} and their payloads. */
