@@ -15,8 +15,12 @@
  */
 export { SyncDatabase } from "./src/database.ts";
 export type { Algorithm, CleanupOptions, EncodeOptions, InitOptions } from "./src/database.ts";
-export { CloudSyncNetwork } from "./src/network.ts";
-export type { NetworkHost, NetworkInitOptions, ServerStatus, SyncOptions } from "./src/network.ts";
+export type {
+  CloudSyncNetwork,
+  NetworkInitOptions,
+  ServerStatus,
+  SyncOptions,
+} from "./src/network.ts";
 export { SqliteSyncError } from "./common/errors.ts";
 export type {
   SqliteSyncErrorJSON,
@@ -39,13 +43,8 @@ export type { ConnectionOptions, JournalMode, OpenedDatabase, OpenOptions } from
 export { diagnostics } from "./ffi/diagnostics.ts";
 export type { Diagnostics, DiagnosticsOptions, DiagnosticsProblem } from "./ffi/diagnostics.ts";
 export { preflight } from "./ffi/preflight.ts";
-export type {
-  PreflightCheck,
-  PreflightOptions,
-  PreflightProbe,
-  PreflightReport,
-} from "./ffi/preflight.ts";
-export type { RuntimeInfo, RuntimeName } from "./ffi/runtime.ts";
+export type { PreflightCheck, PreflightOptions, PreflightReport } from "./ffi/preflight.ts";
+export type { RuntimeName } from "./ffi/runtime.ts";
 export { createProgressReporter } from "./ffi/progress.ts";
 export type { ProgressStream } from "./ffi/progress.ts";
 export type { DownloadProgress } from "./ffi/download.ts";

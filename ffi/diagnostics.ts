@@ -10,9 +10,14 @@ import { SqliteSyncError } from "../common/errors.ts";
 import { redact } from "../common/redact.ts";
 import type { DriverName } from "./drivers/driver.ts";
 import { defaultDriverName, openDriver } from "./drivers/open_driver.ts";
-import { closeConnection, type OpenOptions, openWithExtension } from "./open.ts";
+import {
+  closeConnection,
+  type OpenHooks,
+  type OpenOptions,
+  openWithExtensionWithHooks,
+} from "./open.ts";
 import { currentPlatformId, type PlatformId } from "./platform.ts";
-import { preflight, type PreflightReport } from "./preflight.ts";
+import { checkHost, hostProbe, type PreflightReport } from "./preflight.ts";
 import { resolveExtension, type ResolveOptions } from "./resolve.ts";
 import { detectRuntime, type RuntimeName } from "./runtime.ts";
 
@@ -105,7 +110,28 @@ function problem(step: DiagnosticsProblem["step"], err: unknown): DiagnosticsPro
  * console.log(JSON.stringify(await diagnostics(), null, 2));
  * ```
  */
-export async function diagnostics(options: DiagnosticsOptions = {}): Promise<Diagnostics> {
+export function diagnostics(options: DiagnosticsOptions = {}): Promise<Diagnostics> {
+  return diagnosticsWithHooks(options, {});
+}
+
+/**
+ * {@linkcode diagnostics} on a substituted host (tests).
+ *
+ * @param options As {@linkcode diagnostics}.
+ * @param hooks The runtime and the host probe to use instead of the real ones.
+ * @returns The report.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { diagnosticsWithHooks } from "./diagnostics.ts";
+ * const deploy = { name: "deno", version: "2.9.6", denoDeploy: true } as const;
+ * console.log((await diagnosticsWithHooks({}, { runtime: deploy })).problems[0].kind);
+ * ```
+ */
+export async function diagnosticsWithHooks(
+  options: DiagnosticsOptions,
+  hooks: OpenHooks,
+): Promise<Diagnostics> {
   // Copy only what is needed: anything else the caller passed (tokens, keys) stays out.
   const resolveOptions: ResolveOptions = {
     extensionPath: options.extensionPath,
@@ -122,7 +148,7 @@ export async function diagnostics(options: DiagnosticsOptions = {}): Promise<Dia
     deadlineMs: options.deadlineMs,
     env: options.env,
   };
-  const runtime = options.runtime ?? detectRuntime();
+  const runtime = hooks.runtime ?? detectRuntime();
   const driverName = options.driver ?? defaultDriverName(runtime);
   const report: Diagnostics = {
     ok: false,
@@ -146,7 +172,7 @@ export async function diagnostics(options: DiagnosticsOptions = {}): Promise<Dia
 
   try {
     report.platform = options.platform ?? currentPlatformId();
-    report.preflight = preflight({ platform: report.platform, probe: options.preflightProbe });
+    report.preflight = checkHost(report.platform, hooks.preflightProbe ?? hostProbe);
   } catch (err) {
     report.problems.push(problem("platform", err));
   }
@@ -162,12 +188,10 @@ export async function diagnostics(options: DiagnosticsOptions = {}): Promise<Dia
         source: ext.source,
         cacheDir: ext.cacheDir ?? null,
       };
-      const driver = await openWithExtension(":memory:", ext, {
+      const driver = await openWithExtensionWithHooks(":memory:", ext, {
         driver: options.driver,
         customSQLite: options.customSQLite,
-        runtime,
-        preflightProbe: options.preflightProbe,
-      });
+      }, { runtime, preflightProbe: hooks.preflightProbe });
       try {
         const row = driver.prepare("select sqlite_version() as s, cloudsync_version() as v").get();
         report.sqliteVersion = String(row?.s ?? "") || null;

@@ -56,17 +56,20 @@ export interface ConnectionOptions {
    * @default false
    */
   readOnly?: boolean;
-  /**
-   * The runtime; detected when omitted (tests inject one, e.g. Deno Deploy).
-   * @default detectRuntime()
-   */
+}
+
+/**
+ * What tests substitute for the real host. Not part of the public options
+ * (`mod.ts` does not export it): only the `…WithHooks` functions take it.
+ */
+export interface OpenHooks {
+  /** The runtime (e.g. a fake Deno Deploy). @default detectRuntime() */
   runtime?: RuntimeInfo;
-  /**
-   * What the host checks read when loading fails (tests inject one).
-   * @default the real host
-   */
+  /** What the host checks read when loading fails. @default the real host */
   preflightProbe?: PreflightProbe;
 }
+
+const NO_HOOKS: OpenHooks = Object.freeze({});
 
 /** Options of {@linkcode openDatabase}: where the extension comes from, and the connection. */
 export interface OpenOptions extends ResolveOptions, ConnectionOptions {}
@@ -157,8 +160,8 @@ async function loadOrExplain(
     recordExtensionLibrary(driver.library);
   } catch (err) {
     if (err instanceof SqliteSyncError && err.kind === "unsupported-runtime") throw err;
-    const { preflight } = await import("./preflight.ts");
-    const report = preflight({ platform: extension.platform, probe });
+    const { checkHost, hostProbe } = await import("./preflight.ts");
+    const report = checkHost(extension.platform, probe ?? hostProbe);
     const missing = report.checks.filter((c) => !c.ok && c.affects === "load");
     const reason = err instanceof Error ? err.message : String(err);
     if (missing.length > 0) {
@@ -198,10 +201,36 @@ async function loadOrExplain(
  * const sibling = await openWithExtension("app.db", extension);
  * ```
  */
-export async function openWithExtension(
+export function openWithExtension(
   path: string,
   extension: ResolvedExtension,
   options: ConnectionOptions = {},
+): Promise<Driver> {
+  return openWithExtensionWithHooks(path, extension, options, NO_HOOKS);
+}
+
+/**
+ * {@linkcode openWithExtension} on a substituted host (tests).
+ *
+ * @param path The database file, or `:memory:`.
+ * @param extension The extension.
+ * @param options Driver and connection settings.
+ * @param hooks The runtime and the host probe to use instead of the real ones.
+ * @returns The connection, extension loaded and answering.
+ * @throws As {@linkcode openWithExtension}.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { openWithExtensionWithHooks } from "./open.ts";
+ * const deploy = { name: "deno", version: "2.9.6", denoDeploy: true } as const;
+ * await openWithExtensionWithHooks(":memory:", extension, {}, { runtime: deploy }); // throws
+ * ```
+ */
+export async function openWithExtensionWithHooks(
+  path: string,
+  extension: ResolvedExtension,
+  options: ConnectionOptions,
+  hooks: OpenHooks,
 ): Promise<Driver> {
   const { busyTimeoutMs, journalMode, readOnly } = validate(path, options);
   const driver = await openDriver(path, {
@@ -209,14 +238,14 @@ export async function openWithExtension(
     database: options.database,
     customSQLite: options.customSQLite,
     readOnly,
-    runtime: options.runtime,
+    runtime: hooks.runtime,
   });
   let loaded = false;
   try {
     // Before loading: the WAL switch below may need to wait for another connection.
     driver.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     enableRecursiveTriggers(driver, path);
-    await loadOrExplain(driver, extension, options.preflightProbe);
+    await loadOrExplain(driver, extension, hooks.preflightProbe);
     loaded = true;
     if (!readOnly && !isMemory(driver.path || path)) {
       const row = query(driver, `PRAGMA journal_mode = ${journalMode}`);
@@ -298,15 +327,36 @@ function abandon(driver: Driver, loaded: boolean, userOwned: boolean): void {
  * closeConnection(driver);
  * ```
  */
-export async function openDatabase(
+export function openDatabase(path: string, options: OpenOptions = {}): Promise<OpenedDatabase> {
+  return openDatabaseWithHooks(path, options, NO_HOOKS);
+}
+
+/**
+ * {@linkcode openDatabase} on a substituted host (tests).
+ *
+ * @param path The database file, or `:memory:`.
+ * @param options Where the extension comes from, and the connection settings.
+ * @param hooks The runtime and the host probe to use instead of the real ones.
+ * @returns The connection and the extension it loaded.
+ * @throws As {@linkcode openDatabase}.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { openDatabaseWithHooks } from "./open.ts";
+ * const deploy = { name: "deno", version: "2.9.6", denoDeploy: true } as const;
+ * await openDatabaseWithHooks(":memory:", {}, { runtime: deploy }); // throws unsupported-runtime
+ * ```
+ */
+export async function openDatabaseWithHooks(
   path: string,
-  options: OpenOptions = {},
+  options: OpenOptions,
+  hooks: OpenHooks,
 ): Promise<OpenedDatabase> {
   // Resolution and the connection each read only their own fields (no name is shared).
   validate(path, options);
   // Before resolving, so Deploy fails at once instead of after a download.
-  assertRuntimeSupported(options.runtime ?? detectRuntime());
+  assertRuntimeSupported(hooks.runtime ?? detectRuntime());
   const extension = await resolveExtension(options);
-  const driver = await openWithExtension(path, extension, options);
+  const driver = await openWithExtensionWithHooks(path, extension, options, hooks);
   return { driver, extension };
 }

@@ -16,7 +16,7 @@ export const MIN_GLIBC = "2.34";
 /** The CA bundle path compiled into the extension's libcurl. */
 export const CA_BUNDLE_PATH = "/etc/ssl/certs/ca-certificates.crt";
 
-/** What the checks read from the host; tests inject their own. */
+/** What the checks read from the host: {@linkcode hostProbe}, or a fake host in tests. */
 export interface PreflightProbe {
   /** Whether a file exists. */
   exists(path: string): boolean;
@@ -59,11 +59,6 @@ export interface PreflightOptions {
    * @default currentPlatformId()
    */
   platform?: PlatformId;
-  /**
-   * What to read the host with.
-   * @default the real file system, environment and `getconf`
-   */
-  probe?: PreflightProbe;
 }
 
 /** The real host: files, environment, `getconf`, then `process.report`. */
@@ -191,7 +186,7 @@ function checkCaBundle(probe: PreflightProbe): PreflightCheck {
  * Checks that the host has what the extension needs. Linux glibc only: the
  * other platforms report `ok` with no checks.
  *
- * @param options The platform and the probe.
+ * @param options The platform.
  * @returns One check per requirement.
  *
  * @example Usage
@@ -202,11 +197,26 @@ function checkCaBundle(probe: PreflightProbe): PreflightCheck {
  * ```
  */
 export function preflight(options: PreflightOptions = {}): PreflightReport {
-  const platform = options.platform ?? currentPlatformId();
+  return checkHost(options.platform ?? currentPlatformId(), hostProbe);
+}
+
+/**
+ * The checks of {@linkcode preflight}, reading the host through `probe` (tests pass a fake host).
+ *
+ * @param platform The platform to check for.
+ * @param probe What to read the host with.
+ * @returns One check per requirement; none outside Linux glibc.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkHost, hostProbe } from "./preflight.ts";
+ * console.log(checkHost("darwin-arm64", hostProbe)); // { platform: "darwin-arm64", ok: true, checks: [] }
+ * ```
+ */
+export function checkHost(platform: PlatformId, probe: PreflightProbe): PreflightReport {
   if (platform !== "linux-x86_64" && platform !== "linux-arm64") {
     return { platform, ok: true, checks: [] };
   }
-  const probe = options.probe ?? hostProbe;
   const cache = probe.readText("/etc/ld.so.cache");
   const dirs = libDirs(platform, probe);
   const checks = [

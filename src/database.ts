@@ -22,7 +22,8 @@ import { type CleanupOptions, type InitOptions, Tables } from "./_tables.ts";
 import { keyGuardRefusal } from "./block_guard.ts";
 import { classifyError, staleContext } from "./classify.ts";
 import { SqliteSyncError } from "../common/errors.ts";
-import { CloudSyncNetwork } from "./network.ts";
+import { Network } from "./_network.ts";
+import type { CloudSyncNetwork } from "./network.ts";
 import { assertIdentifier, describeValue } from "./schema.ts";
 import { type SettingKey, settingValue } from "./settings.ts";
 import { assertUuidText, toHex } from "./site_id.ts";
@@ -50,7 +51,7 @@ export class SyncDatabase {
   #tables: Tables;
   #host: PayloadHost;
   #closed = false;
-  #network: CloudSyncNetwork;
+  #network: Network;
 
   private constructor(driver: Driver, extension: ResolvedExtension) {
     this.#driver = driver;
@@ -64,7 +65,7 @@ export class SyncDatabase {
     };
     this.#tables = new Tables(host);
     this.#host = host;
-    this.#network = new CloudSyncNetwork({
+    this.#network = new Network({
       call: (sql, params, op, secrets) => this.#call(sql, params, op, true, secrets),
       assertOpen: () => this.#assertOpen(),
       afterLogout: () => this.#tables.refresh(),

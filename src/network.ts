@@ -1,18 +1,13 @@
 /**
- * The network functions of one {@linkcode SyncDatabase}. Every call runs the
- * extension's libcurl request on the calling thread and blocks it until the
- * server answers or a time-out fires (the extension's default request
- * time-out is 300 s): call them from a Worker or use the scheduler on servers.
+ * The network functions of one {@linkcode SyncDatabase}, as `db.network`.
+ * Every call runs the extension's libcurl request on the calling thread and
+ * blocks it until the server answers or a time-out fires (the extension's
+ * default request time-out is 300 s): call them from a Worker or use the
+ * scheduler on servers.
  *
  * @module
  */
-import type { SqlValue } from "../ffi/drivers/driver.ts";
-import { SqliteSyncError } from "../common/errors.ts";
-import { rememberSecret } from "../common/redact.ts";
-import { assertAddress, assertDatabaseId, assertSecret } from "./_network_options.ts";
 import type { ReceiveResult, SendResult, SyncResult } from "../common/sync_result.ts";
-import { parseReceiveResult, parseSendResult, parseSyncResult } from "./results.ts";
-import { describeValue } from "./schema.ts";
 
 /** Options of {@linkcode CloudSyncNetwork.init}. */
 export interface NetworkInitOptions {
@@ -60,28 +55,10 @@ export interface ServerStatus {
   [key: string]: unknown;
 }
 
-/** What the network object needs from its database. */
-export interface NetworkHost {
-  /** Runs `sql` (one `SELECT fn(...) AS v`) and returns `v`, classifying errors. */
-  call(
-    sql: string,
-    params: SqlValue[],
-    operation: string,
-    secrets: readonly string[],
-  ): SqlValue | undefined;
-  /** Throws when the database is closed. */
-  assertOpen(): void;
-  /** Called after logout rebuilt the synced tables. */
-  afterLogout(): void;
-  /** Tables that have block-level LWW columns. */
-  blockTables(): readonly string[];
-}
-
-/** Credentials remembered for redaction: the current one and a few before it. */
-const MAX_SECRETS = 8;
-
 /**
- * Network sync of one database with SQLite Cloud's CloudSync service.
+ * Network sync of one database with SQLite Cloud's CloudSync service: what
+ * `db.network` offers. There is no constructor: every {@linkcode SyncDatabase}
+ * has its own, bound to its connection.
  *
  * @example Usage
  * ```ts ignore
@@ -93,310 +70,110 @@ const MAX_SECRETS = 8;
  * console.log(result.send.status, result.receive.rows);
  * ```
  */
-export class CloudSyncNetwork {
-  #host: NetworkHost;
-  #ready = false;
-  // Set before cloudsync_network_init runs (even a failed init may allocate),
-  // cleared by cleanup()/logout(): whether cloudsync_network_cleanup() is due.
-  #context = false;
-  #secrets: string[] = [];
-
-  /**
-   * Internal: created by {@linkcode SyncDatabase}; use `db.network`. Not for
-   * direct use (the host hooks are not a stable API).
-   *
-   * @internal
-   * @param host The owning database's call hooks.
-   */
-  constructor(host: NetworkHost) {
-    this.#host = host;
-  }
-
+export interface CloudSyncNetwork {
   /** Whether `init()` succeeded and `cleanup()`/`logout()` has not run since. */
-  get ready(): boolean {
-    return this.#ready;
-  }
+  readonly ready: boolean;
 
   /**
    * Prepares the network context, then sets the credentials. All arguments
    * are validated first, and credentials are set only after a successful
    * init (a failed init would discard them). No request is made.
    *
-   * @throws {TypeError} for a malformed id, address or credential (never echoed).
+   * @param options The database id, and optionally the address and one credential.
+   * @throws {TypeError} for a malformed id, address or credential (never echoed), or both
+   *   `apiKey` and `token`.
+   * @throws {SqliteSyncError} `state` when the database is closed.
    */
-  init(options: NetworkInitOptions): void {
-    this.#host.assertOpen();
-    const { databaseId, address, apiKey, token } = options ?? ({} as NetworkInitOptions);
-    assertDatabaseId(databaseId);
-    if (apiKey !== undefined && token !== undefined) {
-      throw new TypeError("Pass either apiKey or token, not both");
-    }
-    const key = apiKey === undefined ? undefined : assertSecret(apiKey, "apiKey");
-    const jwt = token === undefined ? undefined : assertSecret(token, "token");
-    const base = address === undefined ? undefined : assertAddress(address);
-    // The id is no credential, but a key pasted in its place would travel in request paths
-    // that a server may echo: redact it like one.
-    rememberSecret(databaseId);
-    this.#ready = false;
-    this.#context = true;
-    if (base === undefined) {
-      this.#host.call(
-        "SELECT cloudsync_network_init(?) AS v",
-        [databaseId],
-        "network.init()",
-        this.#secrets,
-      );
-    } else {
-      this.#host.call(
-        "SELECT cloudsync_network_init_custom(?, ?) AS v",
-        [base, databaseId],
-        "network.init()",
-        this.#secrets,
-      );
-    }
-    this.#ready = true;
-    if (key !== undefined) this.setApiKey(key);
-    if (jwt !== undefined) this.setToken(jwt);
-  }
+  init(options: NetworkInitOptions): void;
 
-  /** Sets (or replaces) the API key. Requires `init()`. */
-  setApiKey(apiKey: string): void {
-    const key = assertSecret(apiKey, "apiKey");
-    this.#assertReady("setApiKey()");
-    this.#remember(key);
-    this.#host.call(
-      "SELECT cloudsync_network_set_apikey(?) AS v",
-      [key],
-      "network.setApiKey()",
-      this.#secrets,
-    );
-  }
+  /**
+   * Sets (or replaces) the API key. Requires `init()`.
+   *
+   * @param apiKey A SQLite Cloud API key (or `user:password`).
+   * @throws {TypeError} for a malformed key; {SqliteSyncError} `state` before `init()`.
+   */
+  setApiKey(apiKey: string): void;
 
-  /** Sets (or refreshes) the access token. Requires `init()`. */
-  setToken(token: string): void {
-    const jwt = assertSecret(token, "token");
-    this.#assertReady("setToken()");
-    this.#remember(jwt);
-    this.#host.call(
-      "SELECT cloudsync_network_set_token(?) AS v",
-      [jwt],
-      "network.setToken()",
-      this.#secrets,
-    );
-  }
+  /**
+   * Sets (or refreshes) the access token. Requires `init()`.
+   *
+   * @param token An access token / JWT.
+   * @throws {TypeError} for a malformed token; {SqliteSyncError} `state` before `init()`.
+   */
+  setToken(token: string): void;
 
-  /** Uploads local changes since the last send. Blocks until the server answers. */
-  sendChanges(): SendResult {
-    return parseSendResult(
-      this.#text("SELECT cloudsync_network_send_changes() AS v", [], "network.sendChanges()"),
-    );
-  }
+  /**
+   * Uploads local changes since the last send. Blocks until the server answers.
+   *
+   * @returns What was sent and the server's versions.
+   * @throws {SqliteSyncError} `state` before `init()`; `offline`, `auth`, `http`… from the server.
+   */
+  sendChanges(): SendResult;
 
   /**
    * Downloads and applies remote changes. Loop while `complete` is `false`
    * for a bounded, resumable drain.
    *
    * @param options `maxChunks`: at most this many chunks (≤ 0 or unset drains everything).
+   * @returns The rows applied and whether the drain is complete.
+   * @throws {RangeError} for a non-integer `maxChunks`; {SqliteSyncError} as
+   *   {@linkcode CloudSyncNetwork.sendChanges}.
    */
-  receiveChanges(options: { maxChunks?: number } = {}): ReceiveResult {
-    const { maxChunks } = options;
-    if (maxChunks === undefined) {
-      return parseReceiveResult(
-        this.#text(
-          "SELECT cloudsync_network_receive_changes() AS v",
-          [],
-          "network.receiveChanges()",
-        ),
-      );
-    }
-    if (!Number.isSafeInteger(maxChunks)) {
-      throw new RangeError(
-        `receiveChanges(): maxChunks must be an integer, got ${describeValue(maxChunks)}`,
-      );
-    }
-    return parseReceiveResult(
-      this.#text(
-        "SELECT cloudsync_network_receive_changes(?) AS v",
-        [maxChunks],
-        "network.receiveChanges()",
-      ),
-    );
-  }
+  receiveChanges(options?: { maxChunks?: number }): ReceiveResult;
 
   /**
    * Sends, then receives with up to `maxAttempts` checks `waitMs` apart. A
    * failure after a good send throws a `SqliteSyncError` whose `partial`
    * holds the result so far.
+   *
+   * @param options Pause between attempts, number of attempts, and `diagnose`.
+   * @returns Both phases' results.
+   * @throws {RangeError} for `waitMs` or `maxAttempts` out of range; {SqliteSyncError} as
+   *   {@linkcode CloudSyncNetwork.sendChanges}, with `partial` after a good send.
    */
-  sync(options: SyncOptions = {}): SyncResult {
-    const { waitMs = 100, maxAttempts = 1 } = options;
-    if (!Number.isSafeInteger(waitMs) || waitMs < 0 || waitMs > 600_000) {
-      throw new RangeError(
-        `sync(): waitMs must be an integer from 0 to 600000, got ${describeValue(waitMs)}`,
-      );
-    }
-    if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000) {
-      throw new RangeError(
-        `sync(): maxAttempts must be an integer from 1 to 1000, got ${describeValue(maxAttempts)}`,
-      );
-    }
-    try {
-      return parseSyncResult(
-        this.#text(
-          "SELECT cloudsync_network_sync(?, ?) AS v",
-          [waitMs, maxAttempts],
-          "network.sync()",
-        ),
-      );
-    } catch (err) {
-      if (options.diagnose === false || !(err instanceof SqliteSyncError) || !err.partial) {
-        throw err;
-      }
-      throw this.#diagnose(err);
-    }
-  }
-
-  /** Asks `/status` why a sync's receive phase failed; keeps the partial result. */
-  #diagnose(trap: SqliteSyncError): SqliteSyncError {
-    try {
-      this.#host.call("SELECT cloudsync_network_status() AS v", [], "status", this.#secrets);
-      return trap; // The server answers now: the failure was transient.
-    } catch (err) {
-      if (!(err instanceof SqliteSyncError)) return trap;
-      const cause = err.message.replace(/^status failed: /, "");
-      return new SqliteSyncError(
-        err.kind,
-        `network.sync() failed: the receive phase failed and a follow-up status request says: ${cause}` +
-          ` (the send phase completed; the partial result is attached as 'partial')`,
-        { cause: err, code: err.code, status: err.status, partial: trap.partial },
-      );
-    }
-  }
+  sync(options?: SyncOptions): SyncResult;
 
   /**
    * Whether local changes have not reached the server. Needs the network
    * (`GET /status`) unless nothing was ever written locally.
+   *
+   * @returns `true` while something is unsent.
+   * @throws {SqliteSyncError} `state` before `init()`; network errors.
    */
-  hasUnsentChanges(): boolean {
-    this.#assertReady("hasUnsentChanges()");
-    return Number(
-      this.#host.call(
-        "SELECT cloudsync_network_has_unsent_changes() AS v",
-        [],
-        "network.hasUnsentChanges()",
-        this.#secrets,
-      ),
-    ) === 1;
-  }
+  hasUnsentChanges(): boolean;
 
-  /** The server's raw `/status` for this device (undocumented in 1.1.4; the shape may change). */
-  status(): ServerStatus {
-    const text = this.#text("SELECT cloudsync_network_status() AS v", [], "network.status()");
-    try {
-      const body = JSON.parse(text);
-      return (body && typeof body === "object" && "data" in body
-        ? body.data
-        : body) as ServerStatus;
-    } catch (err) {
-      throw new SqliteSyncError(
-        "http",
-        `network.status() failed: the server's status is not JSON`,
-        { cause: err },
-      );
-    }
-  }
+  /**
+   * The server's raw `/status` for this device (undocumented in 1.1.4; the shape may change).
+   *
+   * @returns The status body.
+   * @throws {SqliteSyncError} `http` when the body is not JSON; network errors.
+   */
+  status(): ServerStatus;
 
-  /** Forgets the send and receive checkpoints: the next sync re-sends and re-receives everything. */
-  resetSyncVersion(): void {
-    this.#assertReady("resetSyncVersion()");
-    this.#host.call(
-      "SELECT cloudsync_network_reset_sync_version() AS v",
-      [],
-      "network.resetSyncVersion()",
-      this.#secrets,
-    );
-  }
+  /**
+   * Forgets the send and receive checkpoints: the next sync re-sends and re-receives everything.
+   *
+   * @throws {SqliteSyncError} `state` before `init()`.
+   */
+  resetSyncVersion(): void;
 
   /**
    * Logs out: clears credentials, DELETES every local row of every synced
    * table and their settings (filters, block columns; only the algorithm
    * survives). Check `hasUnsentChanges()` first. Requires
    * `{ deleteLocalData: true }`; call `init()` again afterwards.
+   *
+   * @param options `{ deleteLocalData: true }`, the confirmation.
+   * @throws {TypeError} without the confirmation; {SqliteSyncError} `state` before `init()` or
+   *   while a table has block-level columns (1.1.4 fails on them).
    */
-  logout(options: { deleteLocalData: true }): void {
-    if (options?.deleteLocalData !== true) {
-      throw new TypeError(
-        "logout() deletes every local row of every synced table: pass { deleteLocalData: true } to confirm",
-      );
-    }
-    this.#assertReady("logout()");
-    const blocks = this.#host.blockTables();
-    if (blocks.length > 0) {
-      // 1.1.4 re-inits each table with its column-level "block" setting as the
-      // algorithm and fails with "Unknown CRDT algorithm name block".
-      throw new SqliteSyncError(
-        "state",
-        `logout() cannot run while ${blocks.map((t) => JSON.stringify(t)).join(", ")} ` +
-          `ha${
-            blocks.length > 1 ? "ve" : "s"
-          } block-level columns: sqlite-sync 1.1.4 fails on them ` +
-          `("Unknown CRDT algorithm name block") and rolls back. Remove the table(s) from sync with ` +
-          `cleanup() first, or clear the local data yourself.`,
-      );
-    }
-    this.#host.call(
-      "SELECT cloudsync_network_logout() AS v",
-      [],
-      "network.logout()",
-      this.#secrets,
-    );
-    this.#ready = false;
-    this.#context = false;
-    this.#secrets = [];
-    this.#host.afterLogout();
-  }
+  logout(options: { deleteLocalData: true }): void;
 
   /**
    * Frees the network context. Call `init()` again before the next network
    * call. `db.close()` calls it.
+   *
+   * @throws {SqliteSyncError} `state` when the database is closed.
    */
-  cleanup(): void {
-    this.#host.assertOpen();
-    if (!this.#context) return;
-    this.#ready = false;
-    this.#host.call(
-      "SELECT cloudsync_network_cleanup() AS v",
-      [],
-      "network.cleanup()",
-      this.#secrets,
-    );
-    this.#context = false;
-  }
-
-  #assertReady(operation: string): void {
-    this.#host.assertOpen();
-    if (!this.#ready) {
-      throw new SqliteSyncError("state", `network.${operation} needs network.init() first.`);
-    }
-  }
-
-  #remember(secret: string): void {
-    // Every later error of the process redacts it; `user:password` keys also by their password.
-    rememberSecret(secret);
-    if (secret.includes(":")) rememberSecret(secret.slice(secret.indexOf(":") + 1));
-    // Most recent last; a token refreshed every few minutes must not grow the list forever.
-    this.#secrets = [...this.#secrets.filter((s) => s !== secret), secret].slice(-MAX_SECRETS);
-  }
-
-  #text(sql: string, params: SqlValue[], operation: string): string {
-    this.#assertReady(operation.replace(/^network\./, ""));
-    const v = this.#host.call(sql, params, operation, this.#secrets);
-    if (typeof v !== "string") {
-      throw new SqliteSyncError(
-        "sql",
-        `${operation} returned ${describeValue(v)} instead of JSON text`,
-      );
-    }
-    return v;
-  }
+  cleanup(): void;
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { listen, RUNTIME, SHARED_TEST_CACHE, tempDir, testExtensionPath } from "../_helpers.ts";
 import { PINS } from "../../ffi/pins.ts";
 import { resolveExtension } from "../../ffi/resolve.ts";
-import { diagnostics } from "../../ffi/diagnostics.ts";
+import { diagnostics, diagnosticsWithHooks } from "../../ffi/diagnostics.ts";
 import { closeConnection, openDatabase } from "../../ffi/open.ts";
 import { CA_BUNDLE_PATH, type PreflightProbe } from "../../ffi/preflight.ts";
 
@@ -24,11 +24,10 @@ const SECRETS = ["PASSWORD3", "QUERYSECRET4", "GITHUBSECRET5", "ENVSECRET6"];
 describe("diagnostics()", () => {
   it("diagnostics() reports platform, runtime, driver, SQLite and extension", async () => {
     const extensionPath = await testExtensionPath();
-    const d = await diagnostics({
+    const d = await diagnosticsWithHooks({
       extensionPath,
       platform: "linux-x86_64",
-      preflightProbe: healthy,
-    });
+    }, { preflightProbe: healthy });
     assert.deepEqual(d.problems, []);
     assert.equal(d.ok, true);
     assert.equal(d.platform, "linux-x86_64");
@@ -60,12 +59,11 @@ describe("diagnostics()", () => {
   it("diagnostics() reports the cache directory and verification of a cached extension", async () => {
     // The suite's shared cache holds the verified 1.1.4 binary once this has run.
     await resolveExtension({ cacheDir: SHARED_TEST_CACHE, env: {} });
-    const d = await diagnostics({
+    const d = await diagnosticsWithHooks({
       cacheDir: SHARED_TEST_CACHE,
       offline: true,
       env: {},
-      preflightProbe: healthy,
-    });
+    }, { preflightProbe: healthy });
     assert.deepEqual(d.problems, []);
     assert.equal(d.extension.source, "cache");
     assert.equal(d.extension.cacheDir, SHARED_TEST_CACHE);
@@ -133,22 +131,19 @@ describe("diagnostics()", () => {
     try {
       const secret = "s3cr3t-T0KEN";
       const reports = [
-        await diagnostics({
+        await diagnosticsWithHooks({
           cacheDir: join(dir.path, "cache"),
           env: { SQLITE_SYNC_NPM_REGISTRY: `me:${secret}@npm.corp.example/`, HOME: dir.path },
-          preflightProbe: healthy,
-        }),
-        await diagnostics({
+        }, { preflightProbe: healthy }),
+        await diagnosticsWithHooks({
           cacheDir: join(dir.path, "cache"),
           env: { SQLITE_SYNC_MIRROR: `me:${secret}@mirror.corp.example/m`, HOME: dir.path },
-          preflightProbe: healthy,
-        }),
-        await diagnostics({
+        }, { preflightProbe: healthy }),
+        await diagnosticsWithHooks({
           cacheDir: join(dir.path, "cache"),
           npmRegistry: `me:${secret}@npm.corp.example/`,
           env: { HOME: dir.path },
-          preflightProbe: healthy,
-        }),
+        }, { preflightProbe: healthy }),
       ];
       for (const report of reports) {
         assert.equal(report.problems[0]?.step, "resolve", JSON.stringify(report.problems));
@@ -176,10 +171,9 @@ describe("diagnostics()", () => {
   });
 
   it("diagnostics() reports Deno Deploy as a problem instead of throwing", async () => {
-    const d = await diagnostics({
+    const d = await diagnosticsWithHooks({
       extensionPath: await testExtensionPath(),
-      runtime: { name: "deno", version: "2.9.6", denoDeploy: true },
-    });
+    }, { runtime: { name: "deno", version: "2.9.6", denoDeploy: true } });
     assert.equal(d.ok, false);
     assert.equal(d.runtime.denoDeploy, true);
     assert.equal(d.problems[0]?.kind, "unsupported-runtime");
@@ -198,10 +192,9 @@ describe("diagnostics() connection settings", () => {
   });
 
   it("diagnostics() reports no connection settings when no connection opened", async () => {
-    const d = await diagnostics({
+    const d = await diagnosticsWithHooks({
       extensionPath: await testExtensionPath(),
-      runtime: { name: "deno", version: "2.9.6", denoDeploy: true },
-    });
+    }, { runtime: { name: "deno", version: "2.9.6", denoDeploy: true } });
     assert.equal(d.connection, null);
   });
 });

@@ -8,7 +8,13 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isKind, RUNTIME, tempDir, testExtensionPath } from "../_helpers.ts";
 import { openDriver } from "../../ffi/drivers/open_driver.ts";
-import { closeConnection, openDatabase, openWithExtension } from "../../ffi/open.ts";
+import {
+  closeConnection,
+  openDatabase,
+  openDatabaseWithHooks,
+  type OpenOptions,
+  openWithExtension,
+} from "../../ffi/open.ts";
 import { CA_BUNDLE_PATH, type PreflightProbe } from "../../ffi/preflight.ts";
 
 function hostProbe(opts: { ssl?: boolean; glibc?: string }): PreflightProbe {
@@ -92,11 +98,10 @@ describe("openDatabase()", () => {
     writeFileSync(fake, "this is not an ELF file");
     try {
       await assert.rejects(
-        openDatabase(join(dir.path, "app.db"), {
+        openDatabaseWithHooks(join(dir.path, "app.db"), {
           extensionPath: fake,
           platform: "linux-x86_64",
-          preflightProbe: hostProbe({}),
-        }),
+        }, { preflightProbe: hostProbe({}) }),
         isKind("load", /SQLite refused to load the sqlite-sync extension/),
       );
     } finally {
@@ -110,11 +115,10 @@ describe("openDatabase()", () => {
     writeFileSync(fake, "");
     try {
       await assert.rejects(
-        openDatabase(":memory:", {
+        openDatabaseWithHooks(":memory:", {
           extensionPath: fake,
           platform: "linux-x86_64",
-          preflightProbe: hostProbe({ ssl: false, glibc: "2.31" }),
-        }),
+        }, { preflightProbe: hostProbe({ ssl: false, glibc: "2.31" }) }),
         isKind("preflight", /libssl\.so\.3 \(OpenSSL 3\) not found.*glibc 2\.31 < 2\.34/),
       );
     } finally {
@@ -124,12 +128,25 @@ describe("openDatabase()", () => {
 
   it("openDatabase() refuses Deno Deploy before resolving anything", async () => {
     await assert.rejects(
-      openDatabase(":memory:", {
-        extensionPath: "/nonexistent/cloudsync.so",
+      openDatabaseWithHooks(":memory:", { extensionPath: "/nonexistent/cloudsync.so" }, {
         runtime: { name: "deno", version: "2.9.6", denoDeploy: true },
       }),
       isKind("unsupported-runtime", /Deno Deploy/),
     );
+  });
+
+  it("openDatabase() reads no test hook from its options: a runtime or probe passed there is ignored", async () => {
+    const options = {
+      extensionPath: await testExtensionPath(),
+      runtime: { name: "deno", version: "2.9.6", denoDeploy: true },
+      preflightProbe: hostProbe({ ssl: false }),
+    } as OpenOptions;
+    const { driver } = await openDatabase(":memory:", options);
+    try {
+      assert.equal(driver.prepare("select cloudsync_version() as v").get()?.v, "1.1.4");
+    } finally {
+      closeConnection(driver);
+    }
   });
 
   it("openDatabase() validates busyTimeoutMs and journalMode before any work", async () => {

@@ -1,9 +1,9 @@
-/** preflight(): each host requirement reported by name, with injected probes. */
+/** preflight() and checkHost(): each host requirement reported by name, with injected probes. */
 import { describe, it } from "node:test";
 import process from "node:process";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { CA_BUNDLE_PATH, preflight, type PreflightProbe } from "../../ffi/preflight.ts";
+import { CA_BUNDLE_PATH, checkHost, preflight, type PreflightProbe } from "../../ffi/preflight.ts";
 import { currentPlatformId } from "../../ffi/platform.ts";
 import { itUnless } from "../_helpers.ts";
 
@@ -37,8 +37,8 @@ function check(report: ReturnType<typeof preflight>, name: string) {
 }
 
 describe("preflight()", () => {
-  it("preflight() passes a healthy glibc host", () => {
-    const r = preflight({ platform: "linux-x86_64", probe: probe(HEALTHY) });
+  it("checkHost() passes a healthy glibc host", () => {
+    const r = checkHost("linux-x86_64", probe(HEALTHY));
     assert.equal(r.ok, true);
     assert.deepEqual(r.checks.map((c) => c.name), [
       "libssl.so.3",
@@ -49,11 +49,11 @@ describe("preflight()", () => {
     assert.ok(r.checks.every((c) => c.ok && c.fix === ""));
   });
 
-  it("preflight() reports a missing libssl.so.3 by name with a fix", () => {
-    const r = preflight({
-      platform: "linux-x86_64",
-      probe: probe({ ...HEALTHY, ldCache: "libcrypto.so.3\0libssl.so.30\0" }),
-    });
+  it("checkHost() reports a missing libssl.so.3 by name with a fix", () => {
+    const r = checkHost(
+      "linux-x86_64",
+      probe({ ...HEALTHY, ldCache: "libcrypto.so.3\0libssl.so.30\0" }),
+    );
     assert.equal(r.ok, false);
     const ssl = check(r, "libssl.so.3");
     assert.equal(ssl.ok, false);
@@ -63,10 +63,10 @@ describe("preflight()", () => {
     assert.equal(check(r, "libcrypto.so.3").ok, true);
   });
 
-  it("preflight() finds OpenSSL in the arch's lib dir or LD_LIBRARY_PATH without ld.so.cache", () => {
-    const r = preflight({
-      platform: "linux-arm64",
-      probe: probe({
+  it("checkHost() finds OpenSSL in the arch's lib dir or LD_LIBRARY_PATH without ld.so.cache", () => {
+    const r = checkHost(
+      "linux-arm64",
+      probe({
         files: [
           "/usr/lib/aarch64-linux-gnu/libssl.so.3",
           "/opt/ssl/lib/libcrypto.so.3",
@@ -75,30 +75,27 @@ describe("preflight()", () => {
         env: { LD_LIBRARY_PATH: "/opt/ssl/lib" },
         glibc: "2.39",
       }),
-    });
+    );
     assert.equal(r.ok, true, JSON.stringify(r.checks));
     assert.match(check(r, "libcrypto.so.3").detail, /\/opt\/ssl\/lib/);
   });
 
-  it("preflight() reports an old glibc as 'glibc 2.31 < 2.34'", () => {
-    const r = preflight({ platform: "linux-x86_64", probe: probe({ ...HEALTHY, glibc: "2.31" }) });
+  it("checkHost() reports an old glibc as 'glibc 2.31 < 2.34'", () => {
+    const r = checkHost("linux-x86_64", probe({ ...HEALTHY, glibc: "2.31" }));
     const g = check(r, "glibc");
     assert.equal(g.ok, false);
     assert.equal(g.detail, "glibc 2.31 < 2.34");
     assert.equal(r.ok, false);
   });
 
-  it("preflight() accepts an unknown glibc version rather than guessing", () => {
-    const r = preflight({
-      platform: "linux-x86_64",
-      probe: probe({ ...HEALTHY, glibc: undefined }),
-    });
+  it("checkHost() accepts an unknown glibc version rather than guessing", () => {
+    const r = checkHost("linux-x86_64", probe({ ...HEALTHY, glibc: undefined }));
     assert.equal(check(r, "glibc").ok, true);
     assert.match(check(r, "glibc").detail, /unknown/);
   });
 
-  it("preflight() reports a missing CA bundle as a network problem", () => {
-    const r = preflight({ platform: "linux-x86_64", probe: probe({ ...HEALTHY, files: [] }) });
+  it("checkHost() reports a missing CA bundle as a network problem", () => {
+    const r = checkHost("linux-x86_64", probe({ ...HEALTHY, files: [] }));
     const ca = check(r, "ca-bundle");
     assert.equal(ca.ok, false);
     assert.equal(ca.affects, "network");
@@ -108,7 +105,7 @@ describe("preflight()", () => {
 
   it("preflight() has no checks outside Linux glibc", () => {
     for (const platform of ["darwin-arm64", "win32-x86_64", "linux-x86_64-musl"] as const) {
-      assert.deepEqual(preflight({ platform, probe: probe({}) }), {
+      assert.deepEqual(preflight({ platform }), {
         platform,
         ok: true,
         checks: [],

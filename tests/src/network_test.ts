@@ -17,7 +17,7 @@ import { inspect } from "node:util";
 import { refusedPort, tempDir, testExtensionPath } from "../_helpers.ts";
 import { errorServer, silentListener } from "./_error_servers.ts";
 import { SyncDatabase } from "../../src/database.ts";
-import { CloudSyncNetwork, type NetworkHost } from "../../src/network.ts";
+import { Network, type NetworkHost } from "../../src/_network.ts";
 import { SqliteSyncError, type SqliteSyncErrorKind } from "../../common/errors.ts";
 
 const API_KEY = "sqa_TESTSECRET_123456";
@@ -553,7 +553,7 @@ describe("network state and arguments", () => {
   });
 });
 
-describe("CloudSyncNetwork with a recording host", () => {
+describe("db.network (src/_network.ts Network) with a recording host", () => {
   /** A host that answers every call with "{}" and records the secrets it is given. */
   function recordingHost(): NetworkHost & { calls: { sql: string; secrets: string[] }[] } {
     const calls: { sql: string; secrets: string[] }[] = [];
@@ -579,7 +579,7 @@ describe("CloudSyncNetwork with a recording host", () => {
       ]
     ) {
       const host = recordingHost();
-      const network = new CloudSyncNetwork(host);
+      const network = new Network(host);
       assert.throws(
         () => network.init({ databaseId: "db", address, apiKey: API_KEY }),
         (err) => {
@@ -605,14 +605,14 @@ describe("CloudSyncNetwork with a recording host", () => {
       ]
     ) {
       const host = recordingHost();
-      new CloudSyncNetwork(host).init({ databaseId: "db", address, apiKey: API_KEY });
+      new Network(host).init({ databaseId: "db", address, apiKey: API_KEY });
       assert.match(host.calls[0].sql, /cloudsync_network_init_custom/, address);
     }
   });
 
   it("network.setToken() refreshed 100 times remembers only the last 8 credentials for redaction", () => {
     const host = recordingHost();
-    const network = new CloudSyncNetwork(host);
+    const network = new Network(host);
     network.init({ databaseId: "db", address: "http://127.0.0.1:1", apiKey: API_KEY });
     for (let i = 0; i < 100; i++) network.setToken(`token.refresh.${String(i).padStart(3, "0")}`);
     network.resetSyncVersion();
