@@ -163,8 +163,9 @@ export class ServiceRunner {
   /** Puts a sync request into the queue and runs what is due. */
   request(reason: TriggerReason): void {
     if (this.#stopping) return;
-    // While failed, only syncNow(), new credentials and the probe try again.
-    if (this.#state === "failed" && reason !== "manual" && reason !== "probe") return;
+    // While failed, only syncNow(), new credentials and the probe try again (also while the
+    // probe itself runs: the state is then "syncing", the permanent reason still stands).
+    if (this.#permanent() && reason !== "manual" && reason !== "probe") return;
     this.#p.queue.request(reason, {
       now: this.#now(),
       urgent: reason === "manual" || reason === "probe",
@@ -179,7 +180,7 @@ export class ServiceRunner {
         new SqliteSyncError("state", "syncNow(): the sync service is stopped."),
       );
     }
-    if (this.#state === "failed") this.#clearPermanent();
+    if (this.#permanent()) this.#clearPermanent();
     const { jobId } = this.#p.queue.request("manual", {
       now: this.#now(),
       urgent: true,
@@ -217,7 +218,7 @@ export class ServiceRunner {
       await old.close({ graceMs: 0 }).catch(() => {});
     }
     this.#tokens?.reset();
-    if (this.#state === "failed") this.#clearPermanent();
+    if (this.#permanent()) this.#clearPermanent();
     this.request("manual");
   }
 
@@ -287,6 +288,9 @@ export class ServiceRunner {
 
   #pump(): void {
     if (this.#stopping || this.#current || !this.#executor) return;
+    // While failed, a job left pending (a follow-up requested during the failing sync) waits
+    // for the next probe or syncNow(), which make it urgent: never a second request at once.
+    if (this.#permanent() && !this.#p.queue.current().pending?.urgent) return;
     const claim = this.#p.queue.claim({
       owner: this.#p.owner,
       now: this.#now(),
@@ -419,7 +423,11 @@ export class ServiceRunner {
     } else {
       const retryAt = refreshed
         ? now
-        : now + Math.round(retryDelay(attempts, { ...this.#s.retry, random: this.#p.random }));
+        // `attempts` counts this claim: the first retry (attempts 1) waits up to baseMs.
+        : now +
+          Math.round(
+            retryDelay(Math.max(0, attempts - 1), { ...this.#s.retry, random: this.#p.random }),
+          );
       const outcome = this.#p.queue.fail(jobId, fence, summary, { ...report, retryAt });
       this.#setState(OFFLINE_KINDS.has(summary.kind) ? "offline" : "backing-off");
       this.#p.events.emit("failed", { jobId, error: summary, permanent: null });
@@ -444,6 +452,10 @@ export class ServiceRunner {
       this.#waiters.delete(id);
       for (const w of list) fn(w);
     }
+  }
+
+  #permanent(): boolean {
+    return this.#status.permanentReason !== null;
   }
 
   #clearPermanent(): void {

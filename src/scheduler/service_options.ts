@@ -7,7 +7,9 @@
  */
 import type { ResolveOptions } from "../../ffi/resolve_options.ts";
 import { describeValue } from "../schema.ts";
-import type { AdaptivePollingOptions } from "./adaptive.ts";
+import { AdaptivePolling, type AdaptivePollingOptions } from "./adaptive.ts";
+import type { Clock } from "./clock.ts";
+import { cronTrigger } from "./cron.ts";
 import type { ExecutorKind } from "./status.ts";
 import type { GetToken } from "./token.ts";
 import type { TableSpec } from "./_executor_protocol.ts";
@@ -196,6 +198,42 @@ function secret(name: string, value: unknown): string | undefined {
   return value;
 }
 
+/** A clock that never fires: enough to let the cron trigger parse and check an expression. */
+const INERT_CLOCK: Clock = {
+  now: () => Date.now(),
+  setTimeout: () => ({}),
+  clearTimeout: () => {},
+};
+
+/** The cron expression and its time zone, checked now rather than after the executor started. */
+function checkCron(cron: string, timezone: unknown): void {
+  try {
+    cronTrigger(cron, { timezone: timezone as string | undefined, clock: INERT_CLOCK }, () => {})
+      .stop();
+  } catch (err) {
+    // cronTrigger names its own parameters: say which option is wrong.
+    const message = err instanceof Error ? err.message : String(err);
+    const name = /'timezone'/.test(message) ? "timezone" : "cron";
+    fail(`'${name}' is invalid: ${message.replace(/^Cannot create cron trigger as /, "")}`);
+  }
+}
+
+/** The adaptive polling options, checked by the class that uses them, named as options. */
+function checkPolling(polling: AdaptivePollingOptions): void {
+  try {
+    new AdaptivePolling(polling);
+  } catch (err) {
+    if (!(err instanceof Error)) throw err;
+    const message = err.message.replace(
+      /^Cannot create adaptive polling as '(\w+)'/,
+      "'polling.$1'",
+    );
+    throw err instanceof RangeError
+      ? new RangeError(`Cannot start the sync service as ${message}`)
+      : new TypeError(`Cannot start the sync service as ${message}`);
+  }
+}
+
 /**
  * Applies defaults and checks every field of the options.
  *
@@ -251,6 +289,7 @@ export function serviceSettings(options: SyncServiceOptions): ServiceSettings {
   if (o.timezone !== undefined && o.cron === undefined) {
     fail("'timezone' applies to 'cron', which is not set");
   }
+  if (o.cron !== undefined) checkCron(o.cron, o.timezone);
   const intervalMs = o.intervalMs === undefined
     ? undefined
     : range("intervalMs", o.intervalMs, 1000, 2 ** 31 - 1);
@@ -269,13 +308,14 @@ export function serviceSettings(options: SyncServiceOptions): ServiceSettings {
       : typeof o.polling === "object"
       ? { jitter: "full", ...o.polling }
       : { jitter: "full" };
+  if (polling) checkPolling(polling);
   const changeDebounceMs = o.changeDebounceMs === false
     ? false
     : range("changeDebounceMs", o.changeDebounceMs ?? 1000, 0, 600_000);
   if (o.syncOnStart !== undefined && typeof o.syncOnStart !== "boolean") {
     fail(`'syncOnStart' must be a boolean: got ${describeValue(o.syncOnStart)}`);
   }
-  const retryIn = o.retry ?? {};
+  const retryIn = o.retry === undefined ? {} : o.retry;
   if (typeof retryIn !== "object" || retryIn === null) {
     fail(`'retry' must be an object: got ${describeValue(retryIn)}`);
   }
