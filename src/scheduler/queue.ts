@@ -34,10 +34,10 @@
  *
  * @module
  */
-import { statSync } from "node:fs";
 import type { Driver } from "../../ffi/drivers/driver.ts";
 import { openDriver } from "../../ffi/drivers/open_driver.ts";
 import { isOwnerGone } from "./_queue_owner.ts";
+import { QueueReader } from "./_queue_reader.ts";
 import {
   checkLabel,
   checkOwner,
@@ -45,19 +45,16 @@ import {
   checkReport,
   checkTime,
   type JobError,
-  type JobHistoryEntry,
-  type JobRun,
-  type QueueJob,
   storeError,
 } from "./_queue_rows.ts";
 import { prepareQueueFile } from "./_queue_schema.ts";
-import { QueueStore } from "./_queue_store.ts";
+import { QueueStatements } from "./_queue_statements.ts";
+import { QueueStore, type StoreLimits } from "./_queue_store.ts";
 import type {
   ClaimOptions,
   ClaimResult,
   FailDisposition,
   FailResult,
-  LeaseInfo,
   RequestOptions,
   RequestResult,
   RunReport,
@@ -77,9 +74,13 @@ export type * from "./_queue_types.ts";
 export { MAX_ATTEMPTS_EXCEEDED } from "./_queue_types.ts";
 export { isOwnerGone, makeOwner, queuePathFor } from "./_queue_owner.ts";
 export { QUEUE_APPLICATION_ID, QUEUE_SCHEMA_VERSION } from "./_queue_schema.ts";
+export { QueueReader } from "./_queue_reader.ts";
 
 /**
- * The durable, cross-process sync queue of one database.
+ * The durable, cross-process sync queue of one database: asking for a sync,
+ * the lease protocol (claim, renew, complete, fail, release) and pruning
+ * here; reading jobs, runs, the lease and the history in
+ * {@linkcode QueueReader}.
  *
  * @example Usage
  * ```ts
@@ -93,14 +94,18 @@ export { QUEUE_APPLICATION_ID, QUEUE_SCHEMA_VERSION } from "./_queue_schema.ts";
  * console.log(queue.get(jobId)?.state); // "succeeded"
  * ```
  */
-export class SyncQueue {
+export class SyncQueue extends QueueReader {
   #driver: Driver;
+  #sql: QueueStatements;
   #store: QueueStore;
   #closeDriver: boolean;
 
-  private constructor(driver: Driver, store: QueueStore, closeDriver: boolean) {
+  private constructor(driver: Driver, limits: StoreLimits, closeDriver: boolean) {
+    const sql = new QueueStatements(driver);
+    super(driver, sql);
     this.#driver = driver;
-    this.#store = store;
+    this.#sql = sql;
+    this.#store = new QueueStore(sql, limits);
     this.#closeDriver = closeDriver;
   }
 
@@ -138,17 +143,7 @@ export class SyncQueue {
       if (closeDriver) driver.close();
       throw err;
     }
-    return new SyncQueue(driver, new QueueStore(driver, limits), closeDriver);
-  }
-
-  /** The queue file's path. */
-  get path(): string {
-    return this.#driver.path;
-  }
-
-  /** Whether the queue is open. */
-  get isOpen(): boolean {
-    return this.#store.isOpen;
+    return new SyncQueue(driver, limits, closeDriver);
   }
 
   /**
@@ -314,125 +309,6 @@ export class SyncQueue {
   }
 
   /**
-   * A job by id. A request that was merged into a retried job resolves to that job.
-   *
-   * @param jobId An id from `request` or `claim`.
-   * @returns The job, or `undefined` when unknown or pruned.
-   *
-   * @example Usage
-   * ```ts
-   * import { SyncQueue } from "./queue.ts";
-   * using queue = await SyncQueue.open(":memory:");
-   * const { jobId } = queue.request("manual", { now: 0 });
-   * console.log(queue.get(jobId)?.state); // "pending"
-   * ```
-   */
-  get(jobId: number): QueueJob | undefined {
-    return this.#store.get(jobId);
-  }
-
-  /**
-   * The runs (claims) of a job, oldest first.
-   *
-   * @param jobId The job.
-   * @returns Its runs (the last 20).
-   *
-   * @example Usage
-   * ```ts
-   * import { SyncQueue } from "./queue.ts";
-   * using queue = await SyncQueue.open(":memory:");
-   * console.log(queue.runs(1)); // []
-   * ```
-   */
-  runs(jobId: number): JobRun[] {
-    return this.#store.runs(jobId);
-  }
-
-  /**
-   * The running and the pending job.
-   *
-   * @returns Either, both or neither.
-   *
-   * @example Usage
-   * ```ts
-   * import { SyncQueue } from "./queue.ts";
-   * using queue = await SyncQueue.open(":memory:");
-   * queue.request("cron", { now: 0, notBefore: 60_000 });
-   * console.log(queue.current().pending?.dueAt); // 60000
-   * ```
-   */
-  current(): { running?: QueueJob; pending?: QueueJob } {
-    return this.#store.current();
-  }
-
-  /**
-   * The file's lease, when held.
-   *
-   * @returns The holder, job, fence and expiry; `undefined` when free.
-   *
-   * @example Usage
-   * ```ts
-   * import { SyncQueue } from "./queue.ts";
-   * using queue = await SyncQueue.open(":memory:");
-   * console.log(queue.lease()); // undefined
-   * ```
-   */
-  lease(): LeaseInfo | undefined {
-    return this.#store.lease();
-  }
-
-  /**
-   * Jobs pending or running.
-   *
-   * @returns 0, 1 or 2.
-   *
-   * @example Usage
-   * ```ts
-   * import { SyncQueue } from "./queue.ts";
-   * using queue = await SyncQueue.open(":memory:");
-   * queue.request("cron", { now: 0 });
-   * console.log(queue.depth()); // 1
-   * ```
-   */
-  depth(): number {
-    return this.#store.depth();
-  }
-
-  /**
-   * Finished jobs (succeeded or dead) with their runs, latest finished first.
-   *
-   * @param limit How many.
-   * @returns The jobs.
-   *
-   * @example Usage
-   * ```ts
-   * import { SyncQueue } from "./queue.ts";
-   * using queue = await SyncQueue.open(":memory:");
-   * console.log(queue.history(10).length); // 0
-   * ```
-   */
-  history(limit = 50): JobHistoryEntry[] {
-    return this.#store.finished(false, checkPositive("limit", limit));
-  }
-
-  /**
-   * Dead-lettered jobs with their reason, attempts, last error and runs, latest first.
-   *
-   * @param limit How many.
-   * @returns The jobs.
-   *
-   * @example Usage
-   * ```ts
-   * import { SyncQueue } from "./queue.ts";
-   * using queue = await SyncQueue.open(":memory:");
-   * console.log(queue.deadLetters(10)); // []
-   * ```
-   */
-  deadLetters(limit = 50): JobHistoryEntry[] {
-    return this.#store.finished(true, checkPositive("limit", limit));
-  }
-
-  /**
    * Deletes finished jobs beyond the limits, returns free pages and truncates
    * the WAL. Runs by itself after a job finishes once the history outgrows its
    * limits by a margin.
@@ -451,30 +327,6 @@ export class SyncQueue {
   }
 
   /**
-   * The sizes of the queue file and its WAL, in bytes (0 in memory or when absent).
-   *
-   * @returns The sizes.
-   *
-   * @example Usage
-   * ```ts
-   * import { SyncQueue } from "./queue.ts";
-   * using queue = await SyncQueue.open(":memory:");
-   * console.log(queue.fileSizes()); // { file: 0, wal: 0 }
-   * ```
-   */
-  fileSizes(): { file: number; wal: number } {
-    const size = (p: string) => {
-      try {
-        return statSync(p).size;
-      } catch {
-        return 0;
-      }
-    };
-    const memory = this.path === ":memory:" || this.path === "";
-    return memory ? { file: 0, wal: 0 } : { file: size(this.path), wal: size(`${this.path}-wal`) };
-  }
-
-  /**
    * Closes the queue (and the connection, unless opened with `closeDriver: false`). Idempotent.
    *
    * @example Usage
@@ -486,8 +338,8 @@ export class SyncQueue {
    * ```
    */
   close(): void {
-    if (!this.#store.isOpen && !this.#driver.isOpen) return;
-    this.#store.close();
+    if (!this.#sql.isOpen && !this.#driver.isOpen) return;
+    this.#sql.close();
     if (this.#closeDriver) this.#driver.close();
   }
 
