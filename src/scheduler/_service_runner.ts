@@ -124,7 +124,12 @@ export class ServiceRunner {
       this.#debouncer = debounce(s.changeDebounceMs, { clock: this.#p.clock }, fire);
     }
     if (s.syncOnStart) this.request("startup");
-    else this.#schedulePoll();
+    else {
+      this.#schedulePoll();
+      // A job a previous run left in the queue (cut short by stop(), a crash, a pending retry)
+      // runs now, or its wake is armed for its due time.
+      this.#pump();
+    }
   }
 
   async #openExecutor(apiKey: string | undefined, token: string | undefined): Promise<Executor> {
