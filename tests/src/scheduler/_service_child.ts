@@ -14,7 +14,7 @@
  *   two <db> <ext> <port> <ms>
  *       Runs a service (interval 1 s, 1 s request time-out) for <ms>, printing
  *       `SYNC <start> <end> <jobId>` (epoch ms) for every sync it ran, then stops.
- *   stop <db> <ext> <port> <graceMs>
+ *   stop <db> <ext> <port> <graceMs> [worker|process]
  *       Starts a service whose first sync hangs (300 s request time-out), calls
  *       stop({ graceMs }) 500 ms after `started`, prints `STOPPED <jobId>`, and
  *       does nothing more: the test times the exit.
@@ -122,6 +122,7 @@ if (mode === "write") {
     changeDebounceMs: false,
     polling: false,
     syncOnStart: false,
+    ...(arg5 === "worker" || arg5 === "process" ? { executor: arg5 } : {}),
   });
   const started = new Promise<number>((resolve) => service.on("started", (e) => resolve(e.jobId)));
   service.syncNow().catch(() => {});
