@@ -1,0 +1,106 @@
+/**
+ * The arguments of `createApp()` and their validation: every field is checked
+ * before the app is built, and no message echoes the token.
+ *
+ * @module
+ */
+import type { NamedService } from "./_snapshot.ts";
+
+/** Options of `createApp()`. */
+export interface AppOptions {
+  /**
+   * The bearer token `POST /sync` requires. Without one, `POST /sync` is
+   * disabled (403). Compared in constant time; never logged or echoed.
+   * @default undefined (POST /sync disabled)
+   */
+  token?: string;
+  /**
+   * The clock, in ms since the epoch (tests pass a fixed one).
+   * @default Date.now
+   */
+  now?: () => number;
+  /**
+   * Seconds between reloads of the status page.
+   * @default 10
+   */
+  refreshSeconds?: number;
+  /**
+   * How long a database may go without a successful sync, while its syncs
+   * fail, before `/healthz` reports it unhealthy, in seconds.
+   * @default 3600
+   */
+  staleAfterSeconds?: number;
+}
+
+/** The options with their defaults. */
+export interface AppSettings {
+  token: string | undefined;
+  now: () => number;
+  refreshSeconds: number;
+  staleAfterMs: number;
+}
+
+function fail(message: string): never {
+  throw new TypeError(`Cannot create the status app as ${message}`);
+}
+
+/**
+ * Validates the services.
+ *
+ * @param services What the caller passed.
+ * @returns A copy of the list.
+ * @throws {TypeError} For a list that is not an array, an entry without a name or a service, a
+ *   name used twice.
+ */
+export function checkServices(services: unknown): NamedService[] {
+  if (!Array.isArray(services)) {
+    fail("'services' must be an array of { name, service }");
+  }
+  const seen = new Set<string>();
+  return services.map((entry: unknown, i: number) => {
+    const { name, service } = (entry ?? {}) as { name?: unknown; service?: unknown };
+    if (typeof name !== "string" || name.length === 0 || name.length > 200) {
+      fail(`'services[${i}].name' must be a string of 1 to 200 characters`);
+    }
+    if (seen.has(name)) {
+      fail(`'services[${i}].name' must be unique: ${JSON.stringify(name)} is used twice`);
+    }
+    seen.add(name);
+    const s = service as Record<string, unknown> | null | undefined;
+    for (const method of ["status", "history", "syncNow"]) {
+      if (typeof s?.[method] !== "function") {
+        fail(`'services[${i}].service' must have a ${method}() method (a SyncService)`);
+      }
+    }
+    return { name, service: service as NamedService["service"] };
+  });
+}
+
+/**
+ * Validates the options and applies the defaults.
+ *
+ * @param options What the caller passed.
+ * @returns The settings.
+ * @throws {TypeError} For a field of the wrong type or out of range.
+ */
+export function appSettings(options: AppOptions | undefined): AppSettings {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    fail("'options' must be an object");
+  }
+  const { token, now = Date.now, refreshSeconds = 10, staleAfterSeconds = 3600 } = options ?? {};
+  if (token !== undefined && (typeof token !== "string" || !/^[^\s]+$/.test(token))) {
+    // The value is never echoed: it may be a real token with a stray newline.
+    fail("'token' must be a non-empty string without whitespace (trim the token file)");
+  }
+  if (typeof now !== "function") fail("'now' must be a function returning ms since the epoch");
+  if (!Number.isInteger(refreshSeconds) || refreshSeconds < 1 || refreshSeconds > 3600) {
+    fail(`'refreshSeconds' must be an integer from 1 to 3600: current value is ${refreshSeconds}`);
+  }
+  if (
+    typeof staleAfterSeconds !== "number" || !(staleAfterSeconds > 0) ||
+    !Number.isFinite(staleAfterSeconds)
+  ) {
+    fail(`'staleAfterSeconds' must be a positive number: current value is ${staleAfterSeconds}`);
+  }
+  return { token, now, refreshSeconds, staleAfterMs: staleAfterSeconds * 1000 };
+}

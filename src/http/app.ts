@@ -1,0 +1,201 @@
+/**
+ * The status and control app: a hono app over one or more sync services,
+ * mountable in any hono app (`parent.route("/ops", createApp(…))`) on Deno,
+ * Bun or Node. It serves nothing by itself: whoever mounts it serves it.
+ *
+ * | route | answers |
+ * |---|---|
+ * | `GET /healthz` | 200 `ok`, or 503 with one line per unhealthy database (rule: `_health.ts`) |
+ * | `GET /status` | 200 JSON: per database its name, health, `status()` and `history(10)` |
+ * | `GET /metrics` | 200 Prometheus text format 0.0.4 |
+ * | `POST /sync` | 200 all synced, 502 one failed (JSON results); 401 bad or no bearer token; 403 no token configured; 404 unknown `?database=`; 405 other methods |
+ * | `GET /` | 200 the status page (HTML, no script, reloads itself) |
+ *
+ * The GET routes are read-only and carry no secret (a status holds none by
+ * design), so they need no token: they are meant for a local scraper, a
+ * health probe and a person at a browser. Only `POST /sync` acts, and it needs
+ * the bearer token; a browser cannot send that header cross-site without a
+ * CORS preflight the app never grants, so a page elsewhere cannot trigger it.
+ *
+ * Without a configured token `POST /sync` answers 403, not 404: the route
+ * exists and the answer says how to enable it, and no credential could succeed
+ * (401 would invite retrying with one). A sync that fails answers 502 with
+ * every database's typed result or error, so `curl -f` and monitors notice,
+ * while the body tells which database failed and why (kind, message, status).
+ * The request waits for the syncs, as `syncNow()` does (it joins a sync
+ * already pending or running).
+ *
+ * Mounted with `parent.route("/ops", app)`, the page is at `/ops` (hono's
+ * strict routing) and its links point below it. HEAD works on every GET route.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { SqliteSyncError } from "../../common/errors.ts";
+import { redact } from "../../common/redact.ts";
+import type { SyncResult } from "../../common/sync_result.ts";
+import { BearerCheck } from "./_auth.ts";
+import type { HealthContext } from "./_health.ts";
+import { type AppOptions, appSettings, checkServices } from "./_options.ts";
+import { type NamedService, snapshotAll, type SyncServiceLike } from "./_snapshot.ts";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+import { renderPage } from "./page.ts";
+import { TIMELINE_RUNS } from "./_timeline.ts";
+
+export type { AppOptions, NamedService, SyncServiceLike };
+
+/** Finished jobs `/status` lists per database. */
+export const STATUS_HISTORY = 10;
+
+/** What `POST /sync` answers per database. */
+export type SyncOutcome =
+  | { database: string; ok: true; result: SyncResult }
+  | { database: string; ok: false; error: { kind: string; message: string; status?: number } };
+
+const TEXT = "text/plain; charset=utf-8";
+const REALM = 'Bearer realm="sqlite-sync"';
+
+const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; " +
+  "form-action 'none'; frame-ancestors 'none'";
+
+function errorSummary(err: unknown): { kind: string; message: string; status?: number } {
+  if (err instanceof SqliteSyncError) {
+    // Its message was redacted when it was built.
+    return {
+      kind: err.kind,
+      message: err.message,
+      ...(err.status === undefined ? {} : { status: err.status }),
+    };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { kind: "internal", message: redact(message) };
+}
+
+/**
+ * Creates the status and control app.
+ *
+ * @param services The databases: each a name (shown in labels, the page and `?database=`) and
+ *   its service.
+ * @param options The bearer token of `POST /sync`, the clock, the page's reload period and the
+ *   staleness limit of `/healthz`.
+ * @returns A hono app; mount it with `route()` or serve its `fetch`.
+ * @throws {TypeError} For a bad service list (not an array, a name missing or used twice, a
+ *   service without `status`/`history`/`syncNow`) or a bad option.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Hono } from "hono";
+ * import { createApp } from "./app.ts";
+ * const service = await SyncService.start("app.db", { databaseId: "db_123", apiKey });
+ * const app = new Hono().route("/ops", createApp([{ name: "app", service }], { token }));
+ * Deno.serve({ hostname: "127.0.0.1", port: 8787 }, app.fetch);
+ * ```
+ */
+export function createApp(
+  services: readonly NamedService[],
+  options?: AppOptions,
+): Hono {
+  const list = checkServices(services);
+  const settings = appSettings(options);
+  const byName = new Map(list.map((entry) => [entry.name, entry]));
+  const auth = settings.token === undefined ? undefined : new BearerCheck(settings.token);
+  const since = settings.now();
+  const context = (): HealthContext => ({
+    now: settings.now(),
+    since,
+    staleAfterMs: settings.staleAfterMs,
+  });
+
+  const app = new Hono();
+  app.use(async (c, next) => {
+    await next();
+    c.header("Cache-Control", "no-store");
+    c.header("X-Content-Type-Options", "nosniff");
+  });
+  app.onError((err, c) => c.body(`internal error (${err.name})\n`, 500, { "Content-Type": TEXT }));
+
+  app.get("/healthz", (c) => {
+    const snapshots = snapshotAll(list, 0, context());
+    const bad = snapshots.filter((s) => !s.health.healthy);
+    // An explicit type: Bun leaves a bare string Response without one.
+    if (bad.length === 0) return c.body("ok\n", 200, { "Content-Type": TEXT });
+    const lines = bad.map((s) => `${JSON.stringify(s.name)}: ${s.health.reason}\n`);
+    const body = `unhealthy: ${bad.length} of ${snapshots.length}\n${lines.join("")}`;
+    return c.body(body, 503, { "Content-Type": TEXT });
+  });
+
+  app.get("/status", (c) => {
+    const snapshots = snapshotAll(list, STATUS_HISTORY, context());
+    return c.json({
+      databases: snapshots.map(({ name, health, status, history }) => ({
+        name,
+        health,
+        status,
+        history,
+      })),
+    });
+  });
+
+  app.get("/metrics", (c) => {
+    const text = renderMetrics(snapshotAll(list, 0, context()));
+    return c.body(text, 200, { "Content-Type": METRICS_CONTENT_TYPE });
+  });
+
+  app.get("/", (c) => {
+    const ctx = context();
+    const path = c.req.path;
+    const html = renderPage(snapshotAll(list, TIMELINE_RUNS, ctx), {
+      now: ctx.now,
+      refreshSeconds: settings.refreshSeconds,
+      base: path.endsWith("/") ? path : `${path}/`,
+    });
+    c.header("Content-Security-Policy", PAGE_CSP);
+    c.header("Referrer-Policy", "no-referrer");
+    return c.html(html);
+  });
+
+  app.post("/sync", async (c) => {
+    if (auth === undefined) {
+      return c.json({
+        error: "POST /sync is disabled: no token is configured. Configure one to enable it.",
+      }, 403);
+    }
+    const verdict = await auth.check(c.req.header("Authorization"));
+    if (verdict !== "ok") {
+      c.header(
+        "WWW-Authenticate",
+        verdict === "missing" ? REALM : `${REALM}, error="invalid_token"`,
+      );
+      const error = verdict === "missing"
+        ? "POST /sync needs 'Authorization: Bearer <token>'."
+        : "The bearer token is not the configured one.";
+      return c.json({ error }, 401);
+    }
+    const wanted = c.req.queries("database");
+    const unknown = (wanted ?? []).filter((name) => !byName.has(name));
+    if (unknown.length > 0) {
+      return c.json({
+        error: `No database is named ${unknown.map((n) => JSON.stringify(n)).join(", ")}.`,
+        databases: list.map((entry) => entry.name),
+      }, 404);
+    }
+    const targets = wanted === undefined
+      ? list
+      : [...new Set(wanted)].map((name) => byName.get(name)!);
+    const results = await Promise.all(targets.map(async ({ name, service }) => {
+      try {
+        return { database: name, ok: true, result: await service.syncNow() } as SyncOutcome;
+      } catch (err) {
+        return { database: name, ok: false, error: errorSummary(err) } as SyncOutcome;
+      }
+    }));
+    return c.json({ results }, results.every((r) => r.ok) ? 200 : 502);
+  });
+
+  app.on(["GET", "PUT", "PATCH", "DELETE"], "/sync", (c) => {
+    c.header("Allow", "POST");
+    return c.json({ error: "Use POST /sync." }, 405);
+  });
+
+  return app;
+}
