@@ -1,13 +1,20 @@
 /**
- * Table configuration behind {@linkcode SyncDatabase}: init, cleanup,
- * block columns, row filters, text materialisation and the alter flow, plus
- * the metadata queries they share (which tables are synced, which have
- * block columns).
+ * Table configuration behind {@linkcode SyncDatabase}: init, enable/disable,
+ * cleanup, block columns and their key guards, row filters, text
+ * materialisation and the alter flow, plus the metadata queries they share
+ * (which tables are synced, which have block columns). Table and column names
+ * are matched as SQLite matches them (ASCII letters ignore case) and passed to
+ * the extension as stored.
  *
  * @module
  */
 import type { Driver, PreparedStatement, SqlValue } from "../ffi/drivers/driver.ts";
-import { assertBlockTableName, dropKeyGuardSql, keyGuardSql } from "./block_guard.ts";
+import {
+  assertBlockTableName,
+  installKeyGuard,
+  installMissingKeyGuards,
+  KEY_GUARDS,
+} from "./block_guard.ts";
 import { SqliteSyncError } from "../common/errors.ts";
 import { assertFilterExpression } from "./filter.ts";
 import {
@@ -15,9 +22,12 @@ import {
   assertColumn,
   assertIdentifier,
   describeValue,
+  foldIdentifier,
   type InitChecks,
   initFlags,
   preflightTable,
+  quoteIdentifier,
+  storedTableName,
   tableColumns,
   userTables,
 } from "./schema.ts";
@@ -65,8 +75,8 @@ const HAS_META =
   "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'cloudsync_table_settings'";
 const SYNCED =
   "SELECT DISTINCT tbl_name AS t FROM cloudsync_table_settings WHERE col_name = '*' AND key = 'algo' ORDER BY 1";
-const IS_BLOCK =
-  "SELECT 1 AS x FROM cloudsync_table_settings WHERE tbl_name = ? AND col_name = ? AND key = 'algo' AND value = 'block'";
+const IS_BLOCK = "SELECT 1 AS x FROM cloudsync_table_settings WHERE tbl_name = ? COLLATE NOCASE " +
+  "AND col_name = ? COLLATE NOCASE AND key = 'algo' AND value = 'block'";
 const BLOCK_TABLES =
   "SELECT DISTINCT lower(tbl_name) AS t FROM cloudsync_table_settings WHERE col_name != '*' AND key = 'algo' AND value = 'block'";
 const BLOCK_TABLE_NAMES =
@@ -101,7 +111,11 @@ export class Tables {
     return this.#host.statement(SYNCED).all().map((r) => String(r.t));
   }
 
-  /** `table`, after checking it is one synced table (not `*`). */
+  /**
+   * The synced table `table` names, as stored (SQLite matches names ignoring ASCII case).
+   *
+   * @throws {TypeError} for `*` or a malformed name; {SqliteSyncError} `state` when not synced.
+   */
   syncedTable(table: string, operation: string): string {
     this.#host.assertOpen();
     if (table === "*") {
@@ -110,7 +124,8 @@ export class Tables {
       );
     }
     assertIdentifier(table, "table");
-    if (!this.synced().includes(table)) {
+    const stored = this.#syncedName(table);
+    if (stored === undefined) {
       throw new SqliteSyncError(
         "state",
         `Table ${JSON.stringify(table)} is not enabled for sync: call init(${
@@ -118,7 +133,23 @@ export class Tables {
         }) first.`,
       );
     }
-    return table;
+    return stored;
+  }
+
+  /** See {@linkcode SyncDatabase.enable} and {@linkcode SyncDatabase.disable}. */
+  setEnabled(table: string, enabled: boolean): void {
+    const operation = enabled ? "enable()" : "disable()";
+    const sql = `SELECT cloudsync_${enabled ? "enable" : "disable"}(?) AS v`;
+    this.#host.call(sql, [this.syncedTable(table, operation)], operation);
+  }
+
+  /** See {@linkcode SyncDatabase.isEnabled}. */
+  isEnabled(table: string): boolean {
+    this.#host.assertOpen();
+    assertIdentifier(table, "table");
+    const name = this.#syncedName(table) ?? table;
+    return Number(this.#host.call("SELECT cloudsync_is_enabled(?) AS v", [name], "isEnabled()")) ===
+      1;
   }
 
   /** See {@linkcode SyncDatabase.init}. */
@@ -135,8 +166,11 @@ export class Tables {
       );
     }
     const driver = this.#host.driver;
-    // cloudsync_init('*') answers "Table * does not exist" in 1.1.4: expand it here.
-    const tables = table === "*" ? userTables(driver) : [table];
+    // cloudsync_init('*') answers "Table * does not exist" in 1.1.4: expand it here. A named
+    // table goes to the extension as created: it would store "NOTES" for table notes as is.
+    const tables = table === "*"
+      ? userTables(driver)
+      : [storedTableName(driver, assertIdentifier(table, "table")) ?? table];
     if (tables.length === 0) {
       throw new SqliteSyncError(
         "schema",
@@ -177,7 +211,11 @@ export class Tables {
     this.#host.driver.transaction(() => {
       this.#host.call("SELECT cloudsync_cleanup(?) AS v", [name], "cleanup()");
       // cloudsync_cleanup drops only its own triggers: the key guard goes here.
-      this.#host.driver.exec(dropKeyGuardSql(name));
+      const key = foldIdentifier(name);
+      for (const guard of this.#host.statement(KEY_GUARDS).all()) {
+        if (foldIdentifier(String(guard.t)) !== key) continue;
+        this.#host.driver.exec(`DROP TRIGGER IF EXISTS ${quoteIdentifier(String(guard.name))}`);
+      }
     });
     this.refresh();
   }
@@ -186,7 +224,8 @@ export class Tables {
   setColumn(table: string, column: string, options: ColumnOptions): void {
     const name = this.syncedTable(table, "setColumn()");
     const driver = this.#host.driver;
-    assertBlockCandidate(assertColumn(driver, name, column), name);
+    const info = assertColumn(driver, name, column);
+    assertBlockCandidate(info, name);
     if (options?.algorithm !== "block") {
       throw new TypeError(
         `setColumn(): algorithm must be "block", got ${describeValue(options?.algorithm)}`,
@@ -206,17 +245,17 @@ export class Tables {
     driver.transaction(() => {
       this.#host.call(
         "SELECT cloudsync_set_column(?, ?, 'algo', 'block') AS v",
-        [name, column],
+        [name, info.name],
         "setColumn()",
       );
       if (options.delimiter !== undefined) {
         this.#host.call(
           "SELECT cloudsync_set_column(?, ?, 'delimiter', ?) AS v",
-          [name, column, options.delimiter],
+          [name, info.name, options.delimiter],
           "setColumn()",
         );
       }
-      this.#installKeyGuard(name);
+      installKeyGuard(driver, name);
     });
     this.refresh();
   }
@@ -247,11 +286,17 @@ export class Tables {
     }
   }
 
+  /** See {@linkcode SyncDatabase.clearFilter}. */
+  clearFilter(table: string): void {
+    const name = this.syncedTable(table, "clearFilter()");
+    this.#host.call("SELECT cloudsync_clear_filter(?) AS v", [name], "clearFilter()");
+  }
+
   /** See {@linkcode SyncDatabase.textMaterialize}. */
   textMaterialize(table: string, column: string, pk: SqlValue[]): void {
     const name = this.syncedTable(table, "textMaterialize()");
     const driver = this.#host.driver;
-    assertColumn(driver, name, column);
+    column = assertColumn(driver, name, column).name;
     if (!this.#isBlockColumn(name, column)) {
       throw new SqliteSyncError(
         "schema",
@@ -297,26 +342,36 @@ export class Tables {
       // its key may have changed: recreate every key guard.
       for (const row of this.#host.statement(BLOCK_TABLE_NAMES).all()) {
         const t = String(row.t);
-        if (tableColumns(this.#host.driver, t).length > 0) this.#installKeyGuard(t);
+        if (tableColumns(this.#host.driver, t).length > 0) installKeyGuard(this.#host.driver, t);
       }
     });
     this.refresh();
   }
 
+  /**
+   * Installs the key guard of every table with block columns that lacks one
+   * (see {@linkcode installMissingKeyGuards}). Costs nothing when no table
+   * has block columns (known since the last refresh).
+   */
+  installMissingKeyGuards(): void {
+    if (this.#blockTables.size === 0) return;
+    const guarded = this.#host.statement(KEY_GUARDS).all().map((r) => String(r.t));
+    const tables = this.#host.statement(BLOCK_TABLE_NAMES).all().map((r) => String(r.t));
+    installMissingKeyGuards(this.#host.driver, tables, guarded);
+  }
+
   // Statements below are cached (finalized on close) rather than prepared per
   // call: a statement left to the GC keeps a bun:sqlite connection alive.
+  #syncedName(table: string): string | undefined {
+    const key = foldIdentifier(table);
+    return this.synced().find((t) => foldIdentifier(t) === key);
+  }
+
   #hasMeta(): boolean {
     return this.#host.statement(HAS_META).get() !== undefined;
   }
 
   #isBlockColumn(table: string, column: string): boolean {
     return this.#hasMeta() && this.#host.statement(IS_BLOCK).get(table, column) !== undefined;
-  }
-
-  /** Refuses primary-key changes on `table` on every connection (see block_guard.ts). */
-  #installKeyGuard(table: string): void {
-    const keys = tableColumns(this.#host.driver, table).filter((c) => c.pk > 0)
-      .sort((a, b) => a.pk - b.pk).map((c) => c.name);
-    this.#host.driver.exec(keyGuardSql(table, keys));
   }
 }

@@ -21,8 +21,9 @@
  *
  * @module
  */
+import type { Driver } from "../ffi/drivers/driver.ts";
 import { SqliteSyncError } from "../common/errors.ts";
-import { quoteIdentifier } from "./schema.ts";
+import { foldIdentifier, quoteIdentifier, tableColumns } from "./schema.ts";
 
 /** Names of the key-change guard triggers start with this. */
 export const KEY_GUARD_PREFIX = "cloudsync_sdk_block_pk_guard_";
@@ -70,9 +71,29 @@ export function assertBlockTableName(table: string): void {
   );
 }
 
-/** The guard trigger's name for `table` (lower-cased: SQLite names ignore case). */
+/**
+ * SQL listing every key guard trigger (`name`) and the table it is on (`t`),
+ * whatever its name's letter case (earlier builds folded non-ASCII letters too).
+ */
+export const KEY_GUARDS = "SELECT name, tbl_name AS t FROM sqlite_master WHERE type = 'trigger' " +
+  `AND name LIKE '${KEY_GUARD_PREFIX.replaceAll("_", "\\_")}%' ESCAPE '\\'`;
+
+/**
+ * The guard trigger's name for `table`. Its ASCII letters are lower-cased,
+ * as SQLite folds names: two tables whose names differ only in non-ASCII case
+ * (`Äb`, `äb`) are two tables, and get two guards.
+ *
+ * @param table The table.
+ * @returns `cloudsync_sdk_block_pk_guard_<table, ASCII letters lower-cased>`.
+ *
+ * @example Usage
+ * ```ts
+ * import { keyGuardName } from "./block_guard.ts";
+ * console.log(keyGuardName("Notes")); // "cloudsync_sdk_block_pk_guard_notes"
+ * ```
+ */
 export function keyGuardName(table: string): string {
-  return `${KEY_GUARD_PREFIX}${table.toLowerCase()}`;
+  return `${KEY_GUARD_PREFIX}${foldIdentifier(table)}`;
 }
 
 function refusalText(table: string): string {
@@ -129,6 +150,63 @@ export function keyGuardSql(table: string, keyColumns: readonly string[]): strin
  */
 export function dropKeyGuardSql(table: string): string {
   return `DROP TRIGGER IF EXISTS ${quoteIdentifier(keyGuardName(table))}`;
+}
+
+/**
+ * (Re)creates the guard of `table` from its current primary key columns.
+ *
+ * @param driver The connection.
+ * @param table A table with block columns and a primary key.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { installKeyGuard } from "./block_guard.ts";
+ * installKeyGuard(db.driver, "notes");
+ * ```
+ */
+export function installKeyGuard(driver: Driver, table: string): void {
+  const keys = tableColumns(driver, table).filter((c) => c.pk > 0)
+    .sort((a, b) => a.pk - b.pk).map((c) => c.name);
+  driver.exec(keyGuardSql(table, keys));
+}
+
+/**
+ * Installs the guard of each block table that has none: a table given block
+ * columns by an older build, or by a raw `cloudsync_set_column` call. Writes
+ * (in one transaction) only when a guard is missing; on a read-only
+ * connection it does nothing, as such a connection cannot change a key
+ * either.
+ *
+ * @param driver The connection.
+ * @param tables The tables with block columns (`cloudsync_table_settings`).
+ * @param guarded The tables that have a guard (`t` of {@linkcode KEY_GUARDS}).
+ * @throws {SqliteSyncError} What creating a trigger raises, but a read-only connection's refusal.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { installMissingKeyGuards } from "./block_guard.ts";
+ * installMissingKeyGuards(db.driver, ["notes", "docs"], ["docs"]); // guards notes
+ * ```
+ */
+export function installMissingKeyGuards(
+  driver: Driver,
+  tables: readonly string[],
+  guarded: readonly string[],
+): void {
+  const has = new Set(guarded.map(foldIdentifier));
+  // A dropped table keeps its settings rows: there is nothing to guard.
+  const missing = tables.filter((t) => !has.has(foldIdentifier(t)))
+    .filter((t) => tableColumns(driver, t).some((c) => c.pk > 0));
+  if (missing.length === 0) return;
+  try {
+    driver.transaction(() => {
+      for (const t of missing) installKeyGuard(driver, t);
+    });
+  } catch (err) {
+    const readOnly = err instanceof SqliteSyncError &&
+      (err.code === "SQLITE_READONLY" || /\breadonly database\b/.test(err.message));
+    if (!readOnly) throw err;
+  }
 }
 
 const REFUSAL = /sqlite-sync: cannot change the primary key of a row in table "[\s\S]*? instead\./;

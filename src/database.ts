@@ -6,33 +6,27 @@
  *
  * @module
  */
-import type { Driver, PreparedStatement, Row, SqlValue } from "../ffi/drivers/driver.ts";
+import type { Driver, Row, SqlValue } from "../ffi/drivers/driver.ts";
 import type { ResolvedExtension } from "../ffi/resolve.ts";
-import {
-  closeConnection,
-  isMemory,
-  openDatabase,
-  type OpenOptions,
-  openWithExtension,
-} from "../ffi/open.ts";
-import { siblingOptions } from "../ffi/drivers/open_driver.ts";
-import { applyChanges, encodeChanges, type EncodeOptions, type PayloadHost } from "./_payload.ts";
-import { StatementCache } from "./_statement_cache.ts";
-import { type CleanupOptions, type InitOptions, Tables } from "./_tables.ts";
-import { keyGuardRefusal } from "./block_guard.ts";
-import { classifyError, staleContext } from "./classify.ts";
-import { SqliteSyncError } from "../common/errors.ts";
+import { openDatabase, type OpenOptions } from "../ffi/open.ts";
+import { DatabaseCore } from "./_core.ts";
+import { setSetting, siteIdBytes, uuidBlob, uuidText } from "./_identity.ts";
 import { Network } from "./_network.ts";
+import { applyChanges, encodeChanges, type EncodeOptions } from "./_payload.ts";
+import { openSiblingDriver } from "./_sibling.ts";
+import { type CleanupOptions, type InitOptions, Tables } from "./_tables.ts";
+import { classifyError } from "./classify.ts";
 import type { CloudSyncNetwork } from "./network.ts";
-import { assertIdentifier, describeValue } from "./schema.ts";
-import { type SettingKey, settingValue } from "./settings.ts";
-import { assertUuidText, toHex } from "./site_id.ts";
+import type { SettingKey } from "./settings.ts";
+import { toHex } from "./site_id.ts";
 
 export type { EncodeOptions } from "./_payload.ts";
 export type { Algorithm, CleanupOptions, InitOptions } from "./_tables.ts";
 
 /**
- * A SQLite database synced by sqlite-sync.
+ * A SQLite database synced by sqlite-sync. Methods taking a table or column
+ * name find it as SQLite does, ASCII letters ignoring case (`enable("NOTES")`
+ * finds table `notes`), and give the extension the name it was created with.
  *
  * @example Usage
  * ```ts ignore
@@ -45,53 +39,36 @@ export type { Algorithm, CleanupOptions, InitOptions } from "./_tables.ts";
  * ```
  */
 export class SyncDatabase {
-  #driver: Driver;
+  #core: DatabaseCore;
   #extension: ResolvedExtension;
-  #statements: StatementCache;
   #tables: Tables;
-  #host: PayloadHost;
-  #closed = false;
   #network: Network;
 
   private constructor(driver: Driver, extension: ResolvedExtension) {
-    this.#driver = driver;
+    const core = new DatabaseCore(driver);
+    this.#core = core;
     this.#extension = extension;
-    this.#statements = new StatementCache((sql) => driver.prepare(sql));
-    const host = {
-      driver,
-      assertOpen: () => this.#assertOpen(),
-      statement: (sql: string) => this.#cached(sql),
-      call: (sql: string, params: SqlValue[], op: string) => this.#call(sql, params, op),
-    };
-    this.#tables = new Tables(host);
-    this.#host = host;
+    this.#tables = new Tables(core);
     this.#network = new Network({
-      call: (sql, params, op, secrets) => this.#call(sql, params, op, true, secrets),
-      assertOpen: () => this.#assertOpen(),
+      call: (sql, params, op, secrets) => core.call(sql, params, op, true, secrets),
+      assertOpen: () => core.assertOpen(),
       afterLogout: () => this.#tables.refresh(),
       blockTables: () => [...this.#tables.blockTables],
     });
   }
 
   /**
-   * Wraps a fresh connection. Its first queries run here, not in the
-   * constructor: when they throw (a read-only non-database file…), the
-   * connection is closed instead of leaking.
+   * Wraps a fresh connection and runs its first queries (closing it when they
+   * throw). A writable connection installs the key guard of block tables that
+   * lack one (given block columns by an older build or a raw `cloudsync_set_column`).
    */
-  static #adopt(driver: Driver, extension: ResolvedExtension): SyncDatabase {
+  static #adopt(driver: Driver, extension: ResolvedExtension, writable: boolean): SyncDatabase {
     const db = new SyncDatabase(driver, extension);
-    try {
+    db.#core.start(() => {
       db.#tables.refresh();
-      return db;
-    } catch (err) {
-      try {
-        db.#statements.clear();
-        closeConnection(driver);
-      } catch {
-        // The first error is the one to report.
-      }
-      throw err;
-    }
+      if (writable) db.#tables.installMissingKeyGuards();
+    });
+    return db;
   }
 
   /**
@@ -113,7 +90,7 @@ export class SyncDatabase {
    */
   static async open(path: string, options: OpenOptions = {}): Promise<SyncDatabase> {
     const { driver, extension } = await openDatabase(path, options);
-    return SyncDatabase.#adopt(driver, extension);
+    return SyncDatabase.#adopt(driver, extension, options.readOnly !== true);
   }
 
   /**
@@ -122,8 +99,8 @@ export class SyncDatabase {
    * primary-key guard of block-column tables applies to it too (a trigger).
    */
   get driver(): Driver {
-    this.#assertOpen();
-    return this.#driver;
+    this.#core.assertOpen();
+    return this.#core.driver;
   }
 
   /** The resolved extension (path, version, verification). */
@@ -133,13 +110,13 @@ export class SyncDatabase {
 
   /** The network functions (init, credentials, send, receive, sync…). They block the calling thread. */
   get network(): CloudSyncNetwork {
-    this.#assertOpen();
+    this.#core.assertOpen();
     return this.#network;
   }
 
   /** Whether `close()` has run. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#core.closed;
   }
 
   /**
@@ -159,29 +136,9 @@ export class SyncDatabase {
    *   whatever opening raises.
    */
   async openSibling(options: OpenOptions = {}): Promise<SyncDatabase> {
-    this.#assertOpen();
-    const path = this.#driver.path;
-    if (isMemory(path) && !/[?&]cache=shared(&|$)/.test(path)) {
-      throw new SqliteSyncError(
-        "state",
-        `openSibling(): '${path}' is a private in-memory database, which no other connection ` +
-          "can open: a sibling would be a new, empty database. Open a database file (e.g. " +
-          "SyncDatabase.open('app.db')) to have sibling connections.",
-      );
-    }
-    const sibling = siblingOptions(this.#driver, path, options);
-    let driver: Driver;
-    try {
-      driver = await openWithExtension(path, this.#extension, {
-        ...options,
-        driver: sibling.driver,
-        database: sibling.database,
-      });
-    } catch (err) {
-      sibling.discard();
-      throw err;
-    }
-    return SyncDatabase.#adopt(driver, this.#extension);
+    this.#core.assertOpen();
+    const driver = await openSiblingDriver(this.#core.driver, this.#extension, options);
+    return SyncDatabase.#adopt(driver, this.#extension, options.readOnly !== true);
   }
 
   // ---- plain SQL -----------------------------------------------------------------
@@ -195,12 +152,7 @@ export class SyncDatabase {
    *   from SQLite.
    */
   exec(sql: string): void {
-    this.#guard(sql);
-    try {
-      this.#driver.exec(sql);
-    } catch (err) {
-      throw keyGuardRefusal(staleContext(err));
-    }
+    this.#core.user(sql, () => this.#core.driver.exec(sql));
   }
 
   /**
@@ -212,12 +164,7 @@ export class SyncDatabase {
    * @throws {SqliteSyncError} as {@linkcode SyncDatabase.exec}.
    */
   run(sql: string, ...params: SqlValue[]): { changes: number; lastInsertRowid: number | bigint } {
-    this.#guard(sql);
-    try {
-      return this.#statements.user(sql).run(...params);
-    } catch (err) {
-      throw keyGuardRefusal(staleContext(err));
-    }
+    return this.#core.user(sql, () => this.#core.statements.user(sql).run(...params));
   }
 
   /**
@@ -228,12 +175,7 @@ export class SyncDatabase {
    * @returns The first row, or `undefined` when there is none.
    */
   get(sql: string, ...params: SqlValue[]): Row | undefined {
-    this.#guard(sql);
-    try {
-      return this.#statements.user(sql).get(...params);
-    } catch (err) {
-      throw keyGuardRefusal(staleContext(err));
-    }
+    return this.#core.user(sql, () => this.#core.statements.user(sql).get(...params));
   }
 
   /**
@@ -244,12 +186,7 @@ export class SyncDatabase {
    * @returns Every row.
    */
   all(sql: string, ...params: SqlValue[]): Row[] {
-    this.#guard(sql);
-    try {
-      return this.#statements.user(sql).all(...params);
-    } catch (err) {
-      throw keyGuardRefusal(staleContext(err));
-    }
+    return this.#core.user(sql, () => this.#core.statements.user(sql).all(...params));
   }
 
   /**
@@ -260,8 +197,8 @@ export class SyncDatabase {
    * @throws Whatever `fn` threw, after the rollback.
    */
   transaction<T>(fn: () => T): T {
-    this.#assertOpen();
-    return this.#driver.transaction(fn);
+    this.#core.assertOpen();
+    return this.#core.driver.transaction(fn);
   }
 
   // ---- tables -----------------------------------------------------------------
@@ -286,11 +223,7 @@ export class SyncDatabase {
    * @throws {SqliteSyncError} `state` when the table is not synced.
    */
   enable(table: string): void {
-    this.#call(
-      "SELECT cloudsync_enable(?) AS v",
-      [this.#tables.syncedTable(table, "enable()")],
-      "enable()",
-    );
+    this.#tables.setEnabled(table, true);
   }
 
   /**
@@ -300,11 +233,7 @@ export class SyncDatabase {
    * @throws {SqliteSyncError} `state` when the table is not synced.
    */
   disable(table: string): void {
-    this.#call(
-      "SELECT cloudsync_disable(?) AS v",
-      [this.#tables.syncedTable(table, "disable()")],
-      "disable()",
-    );
+    this.#tables.setEnabled(table, false);
   }
 
   /**
@@ -314,9 +243,7 @@ export class SyncDatabase {
    * @returns `true` when it is synced and enabled.
    */
   isEnabled(table: string): boolean {
-    assertIdentifier(table, "table");
-    return Number(this.#call("SELECT cloudsync_is_enabled(?) AS v", [table], "isEnabled()")) ===
-      1;
+    return this.#tables.isEnabled(table);
   }
 
   /**
@@ -383,11 +310,7 @@ export class SyncDatabase {
    * @param table A synced table.
    */
   clearFilter(table: string): void {
-    this.#call(
-      "SELECT cloudsync_clear_filter(?) AS v",
-      [this.#tables.syncedTable(table, "clearFilter()")],
-      "clearFilter()",
-    );
+    this.#tables.clearFilter(table);
   }
 
   /**
@@ -421,7 +344,7 @@ export class SyncDatabase {
 
   /** The extension's version, e.g. `"1.1.4"`. */
   version(): string {
-    return String(this.#call("SELECT cloudsync_version() AS v", [], "version()"));
+    return String(this.#core.call("SELECT cloudsync_version() AS v", [], "version()"));
   }
 
   /** This device's site id as 32 lowercase hex chars. */
@@ -431,19 +354,14 @@ export class SyncDatabase {
 
   /** This device's site id as 16 bytes. */
   siteIdBytes(): Uint8Array {
-    const v = this.#call("SELECT cloudsync_siteid() AS v", [], "siteId()");
-    // Before any init the extension answers 16 zero bytes, not NULL.
-    if (!(v instanceof Uint8Array) || v.length !== 16 || v.every((b) => b === 0)) {
-      throw new SqliteSyncError("state", "siteId(): no site id yet; call init() on a table first.");
-    }
-    return v;
+    return siteIdBytes(this.#core);
   }
 
   /** The local database version (advances with each committed change). */
   dbVersion(): number {
     // Hot path (called around every write by schedulers): no parameter array,
     // no spread. bench/api_bench.ts: via #call it cost 1.08× the raw statement in Bun.
-    const stmt = this.#cached("SELECT cloudsync_db_version() AS v");
+    const stmt = this.#core.statement("SELECT cloudsync_db_version() AS v");
     try {
       return Number(stmt.get()!.v);
     } catch (err) {
@@ -453,7 +371,7 @@ export class SyncDatabase {
 
   /** A new UUIDv7 (lowercase, dashed): the recommended primary key. */
   uuid(): string {
-    return this.#cached("SELECT cloudsync_uuid() AS v").get()!.v as string;
+    return this.#core.statement("SELECT cloudsync_uuid() AS v").get()!.v as string;
   }
 
   /**
@@ -465,16 +383,7 @@ export class SyncDatabase {
    * @throws {TypeError} for anything but 16 bytes.
    */
   uuidText(bytes: Uint8Array, options: { dashes?: boolean } = {}): string {
-    if (!(bytes instanceof Uint8Array) || bytes.length !== 16) {
-      throw new TypeError(`uuidText(): expected 16 bytes, got ${describeValue(bytes)}`);
-    }
-    return String(
-      this.#call(
-        "SELECT cloudsync_uuid_text(?, ?) AS v",
-        [bytes, options.dashes === false ? 0 : 1],
-        "uuidText()",
-      ),
-    );
+    return uuidText(this.#core, bytes, options.dashes !== false);
   }
 
   /**
@@ -485,8 +394,7 @@ export class SyncDatabase {
    * @throws {TypeError} when `text` is not a UUID.
    */
   uuidBlob(text: string): Uint8Array {
-    assertUuidText(text, "uuidBlob()");
-    return this.#call("SELECT cloudsync_uuid_blob(?) AS v", [text], "uuidBlob()") as Uint8Array;
+    return uuidBlob(this.#core, text);
   }
 
   /**
@@ -499,8 +407,7 @@ export class SyncDatabase {
    * @throws {TypeError} for another key; {RangeError} for a value out of range.
    */
   set(key: SettingKey, value: number): void {
-    const text = settingValue(key, value);
-    this.#call("SELECT cloudsync_set(?, ?) AS v", [key, text], "set()");
+    setSetting(this.#core, key, value);
   }
 
   // ---- payloads (local verification, demos between local replicas) ----------
@@ -515,8 +422,8 @@ export class SyncDatabase {
    * @throws {RangeError} for a negative version; {TypeError} for a malformed site id.
    */
   encodeChanges(options: EncodeOptions = {}): Uint8Array | null {
-    this.#assertOpen();
-    return encodeChanges(this.#host, options);
+    this.#core.assertOpen();
+    return encodeChanges(this.#core, options);
   }
 
   /**
@@ -528,17 +435,15 @@ export class SyncDatabase {
    *   constraint; a transaction the failed apply left open (1.1.4) is rolled back first.
    */
   applyChanges(payload: Uint8Array): number {
-    this.#assertOpen();
-    return applyChanges(this.#host, payload);
+    this.#core.assertOpen();
+    return applyChanges(this.#core, payload);
   }
 
   // ---- lifecycle ----------------------------------------------------------------
 
   /** Finalizes cloudsync's statements (required before close). `close()` calls it. */
   terminate(): void {
-    this.#assertOpen();
-    this.#statements.clear();
-    this.#call("SELECT cloudsync_terminate() AS v", [], "terminate()");
+    this.#core.terminate();
   }
 
   /**
@@ -559,54 +464,13 @@ export class SyncDatabase {
    *   (synced tables then refuse writes until `close()` succeeds).
    */
   close(): void {
-    if (this.#closed) return;
+    if (this.#core.closed) return;
     try {
       this.#network.cleanup();
     } catch {
       // Best effort: closing matters more than freeing the context cleanly.
     }
-    this.#statements.clear();
-    try {
-      closeConnection(this.#driver);
-    } catch (err) {
-      // Still open, but cloudsync_terminate() ran: its context is gone, so writes to synced
-      // tables would fail ("Unable to retrieve table name …") and dbVersion() would say "not
-      // initialized". cloudsync_init() of one synced table reloads the whole context from the
-      // stored configuration; the stored algorithm is passed, the init-time schema checks are
-      // skipped (flags 7: the table passed them when first synced). A table without block
-      // columns is preferred: init() of a block table may add metadata rows.
-      try {
-        const row = (sql: string, ...params: SqlValue[]) => {
-          const stmt = this.#driver.prepare(sql);
-          try {
-            return stmt.get(...params);
-          } finally {
-            stmt.finalize();
-          }
-        };
-        const configured = row(
-          "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'cloudsync_table_settings'",
-        );
-        const table = configured && row(
-          "SELECT s.tbl_name AS t, s.value AS algo FROM cloudsync_table_settings s " +
-            "WHERE s.col_name = '*' AND s.key = 'algo' ORDER BY EXISTS (SELECT 1 FROM " +
-            "cloudsync_table_settings b WHERE b.tbl_name = s.tbl_name AND b.col_name != '*' " +
-            "AND b.key = 'algo' AND b.value = 'block'), s.tbl_name LIMIT 1",
-        );
-        if (table) row("SELECT cloudsync_init(?, ?, 7) AS v", table.t, table.algo);
-      } catch (restoreErr) {
-        const reason = (e: unknown) => (e instanceof Error ? e.message : String(e));
-        throw new SqliteSyncError(
-          "state",
-          `close() could not close the connection (${reason(err)}), and cloudsync's context, ` +
-            `dropped on the way, could not be rebuilt (${reason(restoreErr)}): the database ` +
-            "is open but its synced tables refuse writes. Remove the cause and call close() again.",
-          { cause: err },
-        );
-      }
-      throw err;
-    }
-    this.#closed = true;
+    this.#core.close();
   }
 
   /** Closes the database at the end of a `using` block. */
@@ -618,38 +482,5 @@ export class SyncDatabase {
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();
-  }
-
-  // ---- internals ------------------------------------------------------------------
-
-  #assertOpen(): void {
-    if (this.#closed) throw new SqliteSyncError("state", "The database is closed.");
-  }
-
-  #cached(sql: string): PreparedStatement {
-    this.#assertOpen();
-    return this.#statements.fixed(sql);
-  }
-
-  #call(
-    sql: string,
-    params: SqlValue[],
-    operation: string,
-    network = false,
-    secrets: readonly string[] = [],
-  ): SqlValue | undefined {
-    const stmt = this.#cached(sql);
-    try {
-      return stmt.get(...params)?.v;
-    } catch (err) {
-      throw classifyError(err, operation, { network, secrets });
-    }
-  }
-
-  #guard(sql: string): void {
-    this.#assertOpen();
-    if (typeof sql !== "string") {
-      throw new TypeError(`Expected SQL text, got ${describeValue(sql)}`);
-    }
   }
 }

@@ -99,15 +99,49 @@ export interface ColumnInfo {
 }
 
 /**
- * Tells whether a user table exists.
+ * Folds an identifier the way SQLite compares identifiers: ASCII letters
+ * ignore case, every other character is compared as is (`"Notes"` and
+ * `"NOTES"` name one table, `"Ä"` and `"ä"` two).
+ *
+ * @param name An identifier.
+ * @returns `name` with `A`–`Z` lower-cased.
+ *
+ * @example Usage
+ * ```ts
+ * import { foldIdentifier } from "./schema.ts";
+ * console.log(foldIdentifier("NOTES_Ä")); // "notes_Ä"
+ * ```
+ */
+export function foldIdentifier(name: string): string {
+  return name.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+}
+
+/**
+ * Finds a user table the way SQLite does (ASCII letters ignore case).
+ *
+ * @param driver The connection.
+ * @param table The table name (bound, never interpolated).
+ * @returns The name the table was created with, or `undefined` when there is none.
+ */
+export function storedTableName(driver: Driver, table: string): string | undefined {
+  // NOCASE folds ASCII letters only, as SQLite's own name lookup does.
+  const rows = query(
+    driver,
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
+    table,
+  );
+  return rows.length > 0 ? String(rows[0].name) : undefined;
+}
+
+/**
+ * Tells whether a user table exists, matching its name as SQLite does.
  *
  * @param driver The connection.
  * @param table The table name (bound, never interpolated).
  * @returns Whether it exists.
  */
 export function tableExists(driver: Driver, table: string): boolean {
-  return query(driver, "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?", table)
-    .length > 0;
+  return storedTableName(driver, table) !== undefined;
 }
 
 /**
@@ -176,17 +210,9 @@ export function preflightTable(driver: Driver, table: string, checks: InitChecks
     );
   }
   if (!tableExists(driver, table)) {
-    const near = query(
-      driver,
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
-      table,
-    );
-    const hint = near.length > 0
-      ? ` Table names are matched exactly: did you mean ${JSON.stringify(String(near[0].name))}?`
-      : " Create it first.";
     throw new SqliteSyncError(
       "schema",
-      `Cannot sync table ${JSON.stringify(table)}: no such table in the database.${hint}`,
+      `Cannot sync table ${JSON.stringify(table)}: no such table in the database. Create it first.`,
     );
   }
   const columns = tableColumns(driver, table);
@@ -230,13 +256,19 @@ export function preflightTable(driver: Driver, table: string, checks: InitChecks
 }
 
 /**
- * Checks that a column exists in a table.
+ * Checks that a column exists in a table, matching its name as SQLite does
+ * (ASCII letters ignore case).
  *
- * @throws {SqliteSyncError} `schema` when it does not.
+ * @param driver The connection.
+ * @param table The table.
+ * @param column The column name.
+ * @returns The column, under the name it was declared with.
+ * @throws {SqliteSyncError} `schema` when it does not exist.
  */
 export function assertColumn(driver: Driver, table: string, column: string): ColumnInfo {
   assertIdentifier(column, "column");
-  const info = tableColumns(driver, table).find((c) => c.name === column);
+  const key = foldIdentifier(column);
+  const info = tableColumns(driver, table).find((c) => foldIdentifier(c.name) === key);
   if (!info) {
     throw new SqliteSyncError(
       "schema",

@@ -8,7 +8,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { isKind, tempDir, testExtensionPath } from "../_helpers.ts";
+import { isKind, RUNTIME, tempDir, testExtensionPath } from "../_helpers.ts";
 import { openDriver } from "../../ffi/drivers/open_driver.ts";
 import { SyncDatabase } from "../../src/database.ts";
 
@@ -306,6 +306,104 @@ describe("primary-key guard on block tables", () => {
       }
     } finally {
       r.done();
+    }
+  });
+});
+
+describe("primary-key guard installed on open", () => {
+  /** A read-only connection of the runtime's own SQLite module, to pass as `database`. */
+  async function nativeReadOnly(path: string): Promise<unknown> {
+    if (RUNTIME === "bun") {
+      const spec = "bun:sqlite";
+      const { Database } = await import(spec);
+      return new Database(path, { readonly: true });
+    }
+    const { DatabaseSync } = await import("node:sqlite");
+    return new DatabaseSync(path, { readOnly: true, allowExtension: true });
+  }
+
+  /** `notes` with block column `body` set by a raw cloudsync_set_column (no guard), one row. */
+  async function rawBlockTable() {
+    const dir = tempDir();
+    const path = join(dir.path, "raw.db");
+    const extensionPath = await testExtensionPath();
+    const db = await SyncDatabase.open(path, { extensionPath });
+    db.exec(NOTES);
+    db.init("notes");
+    const stmt = db.driver.prepare("SELECT cloudsync_set_column('notes', 'body', 'algo', 'block')");
+    stmt.get();
+    stmt.finalize();
+    db.run("INSERT INTO notes (id, body) VALUES ('n1', 'a\nb\nc')");
+    return { dir, path, extensionPath, db };
+  }
+
+  const schemaVersion = (db: SyncDatabase) =>
+    Number(db.get("PRAGMA schema_version")?.schema_version);
+
+  it("open() of a writable file guards a block table set up by a raw cloudsync_set_column: a key change is refused", async () => {
+    const { dir, path, extensionPath, db } = await rawBlockTable();
+    assert.equal(guardCount(db), 0);
+    db.close();
+    const reopened = await SyncDatabase.open(path, { extensionPath });
+    try {
+      assert.equal(guardCount(reopened), 1);
+      const change = "UPDATE notes SET id = 'n3' WHERE id = 'n1'";
+      assert.throws(() => reopened.run(change), isKind("schema", REFUSED));
+      assert.throws(() => reopened.driver.exec(change), isKind("sql", REFUSED));
+      assert.deepEqual(reopened.all("SELECT id, body FROM notes"), [
+        { id: "n1", body: "a\nb\nc" },
+      ]);
+    } finally {
+      reopened.close();
+      dir.cleanup();
+    }
+  });
+
+  it("open() read-only (the option, or a read-only database passed in) installs nothing and opens; the next writable open does", async () => {
+    const { dir, path, extensionPath, db } = await rawBlockTable();
+    const viaOption = await SyncDatabase.open(path, { extensionPath, readOnly: true });
+    const viaDatabase = await SyncDatabase.open(path, {
+      extensionPath,
+      database: await nativeReadOnly(path),
+    });
+    try {
+      assert.equal(guardCount(viaOption), 0);
+      assert.equal(guardCount(viaDatabase), 0);
+      assert.equal(viaDatabase.get("SELECT count(*) AS n FROM notes")?.n, 1);
+      const writable = await SyncDatabase.open(path, { extensionPath });
+      writable.close();
+      // The guard is in the schema: the connection opened before it refuses a key change too.
+      assert.equal(guardCount(db), 1);
+      assert.throws(() => db.run("UPDATE notes SET id = 'n3'"), isKind("schema", REFUSED));
+    } finally {
+      viaDatabase.close();
+      viaOption.close();
+      db.close();
+      dir.cleanup();
+    }
+  });
+
+  it("open() leaves the schema untouched when every block table has its guard, or none has block columns", async () => {
+    const dir = tempDir();
+    const extensionPath = await testExtensionPath();
+    try {
+      for (const block of [true, false]) {
+        const path = join(dir.path, `${block}.db`);
+        const db = await SyncDatabase.open(path, { extensionPath });
+        db.exec(NOTES);
+        db.init("notes");
+        if (block) db.setColumn("notes", "body", { algorithm: "block" });
+        const before = schemaVersion(db);
+        db.close();
+        for (let i = 0; i < 2; i++) {
+          const again = await SyncDatabase.open(path, { extensionPath });
+          assert.equal(schemaVersion(again), before, `block: ${block}`);
+          assert.equal(guardCount(again), block ? 1 : 0);
+          again.close();
+        }
+      }
+    } finally {
+      dir.cleanup();
     }
   });
 });

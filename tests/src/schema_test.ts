@@ -12,9 +12,11 @@ import {
   assertColumn,
   assertIdentifier,
   describeValue,
+  foldIdentifier,
   initFlags,
   preflightTable,
   quoteIdentifier,
+  storedTableName,
   tableColumns,
   tableExists,
   userTables,
@@ -130,21 +132,29 @@ describe("preflightTable()", () => {
     });
   });
 
-  it("preflightTable() refuses a missing table, and hints at a case mismatch", async () => {
+  it("preflightTable() refuses a missing table or a view, and finds a table as SQLite does (ASCII case ignored)", async () => {
     await withDb(
-      "CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL); CREATE VIEW v AS SELECT 1",
+      "CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL); CREATE VIEW v AS SELECT 1; " +
+        "CREATE TABLE ñotes (id TEXT PRIMARY KEY NOT NULL)",
       (db) => {
         assert.throws(
           () => preflightTable(db.driver, "ghost"),
           schemaError(/"ghost": no such table/, /Create it first/),
         );
         assert.throws(() => preflightTable(db.driver, "v"), schemaError(/"v": no such table/));
-        assert.throws(
-          () => preflightTable(db.driver, "NOTES"),
-          schemaError(/did you mean "notes"/),
-        );
+        preflightTable(db.driver, "NOTES");
+        assert.equal(storedTableName(db.driver, "NoTeS"), "notes");
+        // SQLite folds ASCII letters only: Ñ is not ñ.
+        assert.equal(storedTableName(db.driver, "ÑOTES"), undefined);
+        assert.equal(storedTableName(db.driver, "ñOTES"), "ñotes");
+        assert.throws(() => preflightTable(db.driver, "ÑOTES"), schemaError(/no such table/));
       },
     );
+  });
+
+  it("foldIdentifier() lower-cases ASCII letters only, as SQLite compares names", () => {
+    assert.equal(foldIdentifier("Notes_ÄÖ$1"), "notes_ÄÖ$1");
+    assert.equal(foldIdentifier("ÑOTES"), "Ñotes");
   });
 
   it("preflightTable() refuses names reserved for SQLite and cloudsync, even when they exist", async () => {
