@@ -13,7 +13,12 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const LAYERS = ["common", "ffi", "src"] as const;
 const RANK: Record<string, number> = { common: 0, ffi: 1, src: 2 };
 /** Files allowed to call runtime globals: the runtime probe and the runtime-specific drivers. */
-const RUNTIME_ADAPTERS = new Set(["ffi/runtime.ts", "ffi/drivers/bun_sqlite.ts"]);
+const RUNTIME_ADAPTERS = new Set([
+  "ffi/runtime.ts",
+  "ffi/drivers/bun_sqlite.ts",
+  // libc socket()/sendto() for systemd's NOTIFY_SOCKET: Deno.dlopen or bun:ffi.
+  "src/cli/_unix_dgram.ts",
+]);
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];

@@ -1,0 +1,344 @@
+// `sqlite-sync daemon` in child processes of the running runtime (Deno and
+// Bun each run this file): start → /healthz → SIGHUP reloads (added database,
+// then a bad config that keeps the old one) → SIGTERM exits 0 within the grace
+// period, also while a sync is blocked on a listener that never answers; a
+// database whose extension cannot be resolved is reported, not fatal; systemd
+// readiness and watchdog over a real Unix datagram socket (python3 receiver).
+// Network fixtures: a refused port and a listener that never answers only.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import { join } from "node:path";
+import process from "node:process";
+import { Logger } from "../../../src/cli/_log.ts";
+import { restartKey } from "../../../src/cli/_daemon_slot.ts";
+import { watchdogUsec } from "../../../src/cli/_notify.ts";
+import { API_KEY, FORMS, TOKEN } from "../../_canary.ts";
+import { itUnless, listen, refusedPort, ROOT, tempDir, testExtensionPath } from "../../_helpers.ts";
+import { createTable, DaemonChild, daemonArgv, get, until, writeSecret } from "./_daemon_harness.ts";
+
+const TABLE = "CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL DEFAULT '')";
+const GRACE_MS = 1500;
+
+let extension = "";
+let dir: ReturnType<typeof tempDir>;
+let refused = 0;
+const children: DaemonChild[] = [];
+
+before(async () => {
+  extension = await testExtensionPath();
+  dir = tempDir("sqlite-sync-daemon-");
+  refused = await refusedPort();
+  writeSecret(join(dir.path, "api-key"), API_KEY);
+  writeSecret(join(dir.path, "http-token"), TOKEN);
+});
+after(() => {
+  for (const c of children) c.kill();
+  dir?.cleanup();
+});
+
+function database(name: string, extra: Record<string, unknown> = {}) {
+  return {
+    name,
+    path: `${name}.db`,
+    databaseId: "db_daemon_test",
+    address: `http://127.0.0.1:${refused}`,
+    apiKeyFile: "api-key",
+    tables: ["notes"],
+    intervalMs: 60_000,
+    ...extra,
+  };
+}
+
+function writeConfig(file: string, config: Record<string, unknown>): string {
+  const path = join(dir.path, file);
+  writeFileSync(path, `// written by daemon_test\n${JSON.stringify(config, null, 2)}\n`);
+  return path;
+}
+
+function startDaemon(config: string, env: Record<string, string | undefined> = {}): DaemonChild {
+  const child = new DaemonChild(daemonArgv(config), {
+    SQLITE_SYNC_EXTENSION_PATH: extension,
+    SQLITE_SYNC_API_KEY: undefined,
+    SQLITE_SYNC_TOKEN: undefined,
+    NOTIFY_SOCKET: undefined,
+    WATCHDOG_USEC: undefined,
+    ...env,
+  });
+  children.push(child);
+  return child;
+}
+
+function assertNoSecret(child: DaemonChild): void {
+  const all = (child.stdout + child.stderr).toLowerCase();
+  for (const form of FORMS) assert.ok(!all.includes(form.toLowerCase()), `a secret leaked:\n${child.stdout}`);
+}
+
+describe("sqlite-sync daemon", () => {
+  it(
+    "starts, answers /healthz, reloads on SIGHUP (and keeps the old config when the new one is bad), exits 0 on SIGTERM within the grace period",
+    { timeout: 120_000 },
+    async () => {
+      for (const name of ["alpha", "beta"]) await createTable(join(dir.path, `${name}.db`), TABLE);
+      const config = {
+        databases: [database("alpha")],
+        http: { host: "127.0.0.1", port: 0, tokenFile: "http-token" },
+        stopGraceMs: GRACE_MS,
+      };
+      const file = writeConfig("reload.jsonc", config);
+      const daemon = startDaemon(file);
+      const port = await daemon.port();
+      await daemon.waitFor((l) => l.event === "service.started" && l.database === "alpha");
+      const health = await until(async () => {
+        const r = await get(port, "/healthz");
+        return r.status === 200 ? r : undefined;
+      }, 30_000, "/healthz 200");
+      assert.equal(health.text, "ok\n");
+      // The refused port makes every sync fail: logged with the database's name.
+      await daemon.waitFor((l) => l.event === "sync.failed" && l.database === "alpha");
+
+      // SIGHUP with a second database.
+      writeConfig("reload.jsonc", { ...config, databases: [database("alpha"), database("beta")] });
+      let mark = daemon.lines.length;
+      daemon.send("SIGHUP");
+      const reloaded = await daemon.waitFor((l) => l.event === "config.reloaded", { from: mark });
+      assert.deepEqual(reloaded.added, ["beta"]);
+      assert.deepEqual(reloaded.restarted, []);
+      await daemon.waitFor((l) => l.event === "service.started" && l.database === "beta", { from: mark });
+      const status = JSON.parse((await get(port, "/status")).text);
+      assert.deepEqual(status.databases.map((d: { name: string }) => d.name), ["alpha", "beta"]);
+
+      // SIGHUP with a bad config: logged, nothing changes.
+      writeFileSync(file, `{ "databases": [ { "path": "alpha.db", "databaseId": "x", "cron": "sometimes" } ] }`);
+      mark = daemon.lines.length;
+      daemon.send("SIGHUP");
+      const rejected = await daemon.waitFor((l) => l.event === "config.rejected", { from: mark });
+      assert.match((rejected.error as { message: string }).message, /'databases\[0\]\.cron' must be/);
+      const still = JSON.parse((await get(port, "/status")).text);
+      assert.equal(still.databases.length, 2);
+
+      // SIGHUP that removes beta, changes alpha's schedule (a restart) and rotates the key file.
+      writeConfig("reload.jsonc", { ...config, databases: [database("alpha", { intervalMs: 30_000 })] });
+      writeSecret(join(dir.path, "api-key"), API_KEY.toUpperCase());
+      mark = daemon.lines.length;
+      daemon.send("SIGHUP");
+      const changed = await daemon.waitFor((l) => l.event === "config.reloaded", { from: mark });
+      assert.deepEqual([changed.removed, changed.restarted], [["beta"], ["alpha"]]);
+      await daemon.waitFor((l) => l.event === "service.started" && l.database === "alpha", { from: mark });
+      assert.deepEqual(
+        JSON.parse((await get(port, "/status")).text).databases.map((d: { name: string }) => d.name),
+        ["alpha"],
+      );
+      // The key alone changes: handed to the running service, no restart.
+      writeSecret(join(dir.path, "api-key"), API_KEY);
+      mark = daemon.lines.length;
+      daemon.send("SIGHUP");
+      const rotated = await daemon.waitFor((l) => l.event === "config.reloaded", { from: mark });
+      assert.deepEqual([rotated.restarted, rotated.credentialUpdated], [[], ["alpha"]]);
+
+      // POST /sync with the token from the file works (the sync fails: refused port).
+      const sync = await fetch(`http://127.0.0.1:${port}/sync?database=alpha`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${TOKEN}` },
+      });
+      assert.equal(sync.status, 502);
+      assert.equal((await sync.json()).results[0].error.kind, "offline");
+
+      const exit = await daemon.signal("SIGTERM");
+      assert.equal(exit.code, 0, daemon.stderr);
+      assert.ok(exit.ms < GRACE_MS + 1000, `exit took ${exit.ms} ms`);
+      assert.ok(daemon.lines.some((l) => l.event === "daemon.stopped"));
+      assert.equal(daemon.stderr, "");
+      for (const line of daemon.lines) assert.notEqual(line.event, "unparsed", JSON.stringify(line));
+      assertNoSecret(daemon);
+    },
+  );
+
+  it(
+    "SIGTERM exits 0 within the grace period while a sync is blocked on a listener that never answers",
+    { timeout: 120_000 },
+    async () => {
+      const sockets: Socket[] = [];
+      const silent: Server = createServer((s) => {
+        sockets.push(s);
+        s.on("error", () => {});
+      });
+      const port = await listen(silent);
+      try {
+        await createTable(join(dir.path, "blocked.db"), TABLE);
+        const file = writeConfig("blocked.jsonc", {
+          databases: [database("blocked", { address: `http://127.0.0.1:${port}`, requestTimeoutS: 300 })],
+          stopGraceMs: GRACE_MS,
+        });
+        const daemon = startDaemon(file);
+        const http = await daemon.port();
+        // The start-up sync is in flight once the listener holds a connection and the service says so.
+        await until(async () => {
+          const s = JSON.parse((await get(http, "/status")).text);
+          return sockets.length > 0 && s.databases[0]?.status?.state === "syncing";
+        }, 60_000, "a sync blocked on the silent listener");
+        await new Promise((r) => setTimeout(r, 300));
+        const exit = await daemon.signal("SIGTERM");
+        console.log(`daemon exit while blocked: ${exit.ms.toFixed(0)} ms (grace ${GRACE_MS} ms)`);
+        assert.equal(exit.code, 0, daemon.stderr);
+        assert.ok(exit.ms < GRACE_MS + 1000, `exit took ${exit.ms} ms`);
+        assertNoSecret(daemon);
+      } finally {
+        for (const s of sockets) s.destroy();
+        silent.close();
+      }
+    },
+  );
+
+  it("reports a database whose extension cannot be resolved on /healthz and keeps serving", {
+    timeout: 120_000,
+  }, async () => {
+    const file = writeConfig("unresolved.jsonc", { databases: [database("lost")], stopGraceMs: GRACE_MS });
+    const daemon = startDaemon(file, {
+      SQLITE_SYNC_EXTENSION_PATH: join(dir.path, "no-such-extension.so"),
+    });
+    const port = await daemon.port();
+    const failed = await daemon.waitFor((l) => l.event === "service.start-failed");
+    assert.equal(failed.database, "lost");
+    const health = await get(port, "/healthz");
+    assert.equal(health.status, 503);
+    assert.match(health.text, /"lost": failed.*could not start/);
+    const exit = await daemon.signal("SIGTERM");
+    assert.equal(exit.code, 0, daemon.stderr);
+    assert.ok(exit.ms < GRACE_MS + 1000, `exit took ${exit.ms} ms`);
+  });
+
+  it("exits 1 with one line when the HTTP port is taken", { timeout: 60_000 }, async () => {
+    const busy = createServer();
+    const port = await listen(busy);
+    try {
+      const file = writeConfig("busy.jsonc", { databases: [database("busy")], http: { port } });
+      const daemon = startDaemon(file);
+      const exit = await daemon.exited;
+      assert.equal(exit.code, 1, daemon.stdout + daemon.stderr);
+      const lines = daemon.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, daemon.stderr);
+      assert.match(lines[0], new RegExp(`^sqlite-sync: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`));
+    } finally {
+      busy.close();
+    }
+  });
+});
+
+describe("daemon helpers", () => {
+  it("Logger writes one JSON object per line, honours the level and scrubs registered secrets", () => {
+    const lines: string[] = [];
+    const log = new Logger("info", (l) => lines.push(l));
+    log.setSecrets([API_KEY]);
+    log.debug("hidden");
+    log.warn("leak", { message: `key=${API_KEY} url=${encodeURIComponent(API_KEY)}` });
+    assert.equal(lines.length, 1);
+    assert.ok(lines[0].endsWith("\n"));
+    const parsed = JSON.parse(lines[0]);
+    assert.equal(parsed.event, "leak");
+    assert.equal(parsed.level, "warn");
+    assert.ok(!lines[0].includes(API_KEY));
+  });
+
+  it("restartKey() ignores the credential: a rotated key is handed over, not restarted", () => {
+    const base = {
+      name: "a",
+      path: "/a.db",
+      databaseId: "x",
+      credentialSource: { kind: "apiKey" as const, from: "file:/k" },
+      credential: "one",
+      tables: [],
+    };
+    assert.equal(restartKey(base), restartKey({ ...base, credential: "two" }));
+    assert.notEqual(restartKey(base), restartKey({ ...base, intervalMs: 5000 }));
+  });
+
+  it("watchdogUsec() follows sd_watchdog_enabled: WATCHDOG_PID must be ours", () => {
+    assert.equal(watchdogUsec({ WATCHDOG_USEC: "2000000" }, 10), 2_000_000);
+    assert.equal(watchdogUsec({ WATCHDOG_USEC: "2000000", WATCHDOG_PID: "10" }, 10), 2_000_000);
+    assert.equal(watchdogUsec({ WATCHDOG_USEC: "2000000", WATCHDOG_PID: "11" }, 10), 0);
+    assert.equal(watchdogUsec({ WATCHDOG_USEC: "soon" }, 10), 0);
+    assert.equal(watchdogUsec({}, 10), 0);
+  });
+});
+
+const python = spawnSync("python3", ["-c", "import socket; socket.AF_UNIX"]).status === 0;
+const noPython = python ? undefined : "python3 (the Unix datagram receiver) is not installed";
+const RECEIVER = join(ROOT, "tests", "src", "cli", "_daemon_notify_receiver.py");
+
+/** A python3 Unix datagram socket that prints each message as a JSON line. */
+async function receiver(address: string): Promise<{ messages: string[]; stop(): void; proc: ChildProcess }> {
+  const proc = spawn("python3", [RECEIVER, address], { stdio: ["pipe", "pipe", "inherit"] });
+  const messages: string[] = [];
+  let buffer = "";
+  let ready: () => void;
+  const bound = new Promise<void>((r) => (ready = r));
+  proc.stdout!.setEncoding("utf8");
+  proc.stdout!.on("data", (chunk: string) => {
+    buffer += chunk;
+    let i;
+    while ((i = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      if (line === "BOUND") ready();
+      else messages.push(JSON.parse(line));
+    }
+  });
+  await bound;
+  return { messages, proc, stop: () => proc.kill("SIGKILL") };
+}
+
+describe("sqlite-sync daemon under systemd's notify protocol", () => {
+  for (const [label, address] of [["a socket path", "path"], ["an abstract address", "abstract"]]) {
+    itUnless(
+      noPython,
+      `sends READY=1, feeds the watchdog at half WATCHDOG_USEC and sends STOPPING=1 (${label})`,
+      { timeout: 120_000 },
+      async () => {
+        const socket = address === "path"
+          ? join(dir.path, "notify.sock")
+          : `@sqlite-sync-test-${process.pid}-${Date.now()}`;
+        const rx = await receiver(socket);
+        try {
+          await createTable(join(dir.path, `notify-${address}.db`), TABLE);
+          const file = writeConfig(`notify-${address}.jsonc`, {
+            databases: [database(`notify-${address}`)],
+            stopGraceMs: GRACE_MS,
+          });
+          const daemon = startDaemon(file, { NOTIFY_SOCKET: socket, WATCHDOG_USEC: "600000" });
+          await daemon.waitFor((l) => l.event === "systemd.ready");
+          await until(() => rx.messages.filter((m) => m === "WATCHDOG=1").length >= 3, 10_000, "3 WATCHDOG=1");
+          const exit = await daemon.signal("SIGTERM");
+          assert.equal(exit.code, 0, daemon.stderr);
+          await until(() => rx.messages.some((m) => m.startsWith("STOPPING=1")), 5_000, "STOPPING=1");
+          assert.equal(rx.messages[0], "STATUS=starting");
+          const ready = rx.messages.findIndex((m) => m.startsWith("READY=1\nSTATUS="));
+          assert.ok(ready > 0, JSON.stringify(rx.messages));
+          assert.match(rx.messages[ready], /STATUS=1 of 1 database\(s\) running; http 127\.0\.0\.1:\d+/);
+          assert.ok(rx.messages.indexOf("WATCHDOG=1") > ready, "the watchdog is fed after READY=1");
+        } finally {
+          rx.stop();
+        }
+      },
+    );
+  }
+
+  it("exits 1 at start with one line when a watchdog is configured and NOTIFY_SOCKET cannot be used", {
+    timeout: 60_000,
+  }, async () => {
+    const file = writeConfig("no-notify.jsonc", { databases: [database("nonotify")] });
+    const daemon = startDaemon(file, {
+      NOTIFY_SOCKET: join(dir.path, "nobody-listens.sock"),
+      WATCHDOG_USEC: "2000000",
+    });
+    const exit = await daemon.exited;
+    assert.equal(exit.code, 1, daemon.stdout + daemon.stderr);
+    const lines = daemon.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, daemon.stderr);
+    assert.match(lines[0], /^sqlite-sync: systemd watchdog configured \(WATCHDOG_USEC=2000000\) but NOTIFY_SOCKET cannot be used: .*ENOENT/);
+  });
+});
+
+
