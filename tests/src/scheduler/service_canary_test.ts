@@ -1,0 +1,165 @@
+/**
+ * Secrets canary for SyncService: an API key, tokens from getToken and a
+ * canary inside the databaseId must never show in status(), in any event
+ * payload, in any error (String, stack, JSON, util.inspect at depth 10,
+ * causes) or in the bytes of the queue file and its WAL, in any letter case,
+ * percent-encoded or base64-encoded. Fixtures echo the request's headers
+ * (Authorization included) back in their error bodies, so a leak would show.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { inspect } from "node:util";
+import { SyncDatabase } from "../../../src/database.ts";
+import { SyncService, type SyncServiceOptions } from "../../../src/scheduler/service.ts";
+import { queuePathFor } from "../../../src/scheduler/queue.ts";
+import { refusedPort, tempDir, testExtensionPath } from "../../_helpers.ts";
+import { errorServer } from "../_error_servers.ts";
+
+const API_KEY = "CanaryKEY9f2dQx7LmZ";
+const TOKENS = ["canary-token-5b8e1c0d9a71", "canary-token-77e0aa41c3f2"];
+const DB_CANARY = "dbCanary4d1e9b7c";
+const CANARIES = [API_KEY, ...TOKENS, DB_CANARY];
+const FORMS = CANARIES.flatMap((c) => [c, encodeURIComponent(c), btoa(c).replace(/=+$/, "")]);
+const ECHO_401 = '{"errors":[{"status":"401","code":"unauthorized","title":"{{HEADERS}}"}]}';
+const ECHO_503 = '{"errors":[{"status":"503","code":"paused","title":"{{HEADERS}}"}]}';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Every text a caller or logger could see of a value (an error, an event, a status). */
+function textsOf(value: unknown): string[] {
+  const texts = [String(value), inspect(value, { depth: 10 })];
+  try {
+    texts.push(JSON.stringify(value) ?? "");
+  } catch (e) {
+    texts.push(`JSON.stringify threw ${e}`);
+  }
+  const visit = (e: unknown, depth: number): void => {
+    if (!(e instanceof Error) || depth > 10) return;
+    texts.push(e.message, e.stack ?? "", String(e));
+    texts.push(JSON.stringify((e as { partial?: unknown }).partial) ?? "");
+    visit(e.cause, depth + 1);
+  };
+  visit(value, 0);
+  return texts;
+}
+
+function assertClean(texts: string[], label: string): void {
+  for (const text of texts) {
+    const lower = text.toLowerCase();
+    for (const form of FORMS) {
+      assert.ok(!lower.includes(form.toLowerCase()), `${label}: a canary leaked in:\n${text}`);
+    }
+  }
+}
+
+/** Runs a service against `port`, collects everything it shows, and checks it. */
+async function exercise(
+  label: string,
+  port: number,
+  options: Partial<SyncServiceOptions>,
+): Promise<{ errors: unknown[]; events: number }> {
+  const dir = tempDir("service-canary-");
+  try {
+    const path = join(dir.path, "app.db");
+    const extensionPath = await testExtensionPath();
+    const db = await SyncDatabase.open(path, { extensionPath });
+    db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
+    db.init("notes");
+    db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "local");
+    db.close();
+    const seen: string[] = [];
+    const errors: unknown[] = [];
+    let events = 0;
+    const service = await SyncService.start(path, {
+      databaseId: DB_CANARY,
+      address: `http://127.0.0.1:${port}`,
+      extensionPath,
+      connectTimeoutS: 2,
+      requestTimeoutS: 2,
+      syncOnStart: false,
+      polling: false,
+      changeDebounceMs: false,
+      retry: { baseMs: 50, capMs: 50, maxAttempts: 3 },
+      ...options,
+    } as SyncServiceOptions);
+    try {
+      for (
+        const type of [
+          "started",
+          "succeeded",
+          "failed",
+          "retry-scheduled",
+          "dead-lettered",
+          "state-changed",
+        ] as const
+      ) {
+        service.on(type, (e) => {
+          events++;
+          seen.push(...textsOf(e), ...textsOf(service.status()));
+        });
+      }
+      seen.push(...textsOf(service.status()));
+      for (let i = 0; i < 2; i++) {
+        await service.syncNow().catch((e: unknown) => errors.push(e));
+        await sleep(300);
+      }
+      seen.push(...textsOf(service.status()));
+    } finally {
+      await service.stop();
+    }
+    for (const e of errors) seen.push(...textsOf(e));
+    assertClean(seen, label);
+    const queuePath = queuePathFor(path);
+    for (const file of [queuePath, `${queuePath}-wal`].filter(existsSync)) {
+      assertClean([readFileSync(file).toString("latin1")], `${label}: ${file}`);
+    }
+    return { errors, events };
+  } finally {
+    dir.cleanup();
+  }
+}
+
+describe("SyncService secrets canary: no secret in status, events, errors or the queue file", () => {
+  it("API key and databaseId canaries against a server echoing the request headers in a 401 (auth, permanent)", async () => {
+    const server = await errorServer(401, "Unauthorized", ECHO_401);
+    try {
+      const r = await exercise("401 api key", server.port, { apiKey: API_KEY });
+      assert.equal(r.errors.length, 2);
+      // The echo reached the error (redacted): the canary check above saw where a key would be.
+      assert.match(String(r.errors[0]), /authorization/i);
+      assert.ok(r.events >= 6);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("tokens from getToken (refreshed once after the 401) against the echoing 401", async () => {
+    const server = await errorServer(401, "Unauthorized", ECHO_401);
+    let n = 0;
+    try {
+      const r = await exercise("401 getToken", server.port, {
+        getToken: () => TOKENS[Math.min(n++, 1)],
+      });
+      // Start, once after the first 401; syncNow() after the permanent failure starts over
+      // (one more refresh after its 401).
+      assert.equal(n, 3, "getToken was not called once per 401 episode");
+      assert.equal(r.errors.length, 2);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("API key against a server echoing the request headers in a 503 (http, retried), and a refused port", async () => {
+    const server = await errorServer(503, "Service Unavailable", ECHO_503);
+    try {
+      const r = await exercise("503 api key", server.port, { apiKey: API_KEY });
+      assert.equal(r.errors.length, 2);
+    } finally {
+      await server.stop();
+    }
+    const r = await exercise("refused", await refusedPort(), { token: TOKENS[0] });
+    assert.equal(r.errors.length, 2);
+  });
+});
