@@ -165,7 +165,7 @@ describe(`SyncService crash safety (${RUNTIME})`, () => {
         // lost to a kill is dead-lettered by the recovery (its last run 'worker_lost').
         const finals = outcomes.filter((o) => o === "succeeded" || o === "dead");
         const last = outcomes.at(-1);
-        const allowedLast = j.state === "merged"
+        const allowedLast: (string | undefined)[] = j.state === "merged"
           ? [undefined]
           : j.state === "succeeded"
           ? ["succeeded"]

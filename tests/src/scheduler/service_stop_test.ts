@@ -5,7 +5,7 @@
  * within 1 s of stop() resolving, and the cut-short job must be back in the
  * queue as pending (released, not counted as an attempt).
  */
-import { describe, it } from "node:test";
+import { describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
