@@ -16,6 +16,9 @@
  *            lib − bare+wal ≈ what resolution and the wrappers cost)
  * lib-noresolve: openWithExtension(file, resolved) + closeConnection(): the library minus resolution
  * resolve:   resolveExtension({ cacheDir }) alone
+ * db:        SyncDatabase.open(file, { cacheDir }) + close(): lib plus reading the synced and
+ *            block tables (a synced table, no block columns)
+ * db-block:  the same on a file whose synced table has a block column (the key guard is checked)
  *
  * Goals: repeated lib ≤ 1.2× bare and < 2 ms extra; cold start lib − bare ≤ 15 ms.
  * Env: BENCH_ITERATIONS (default 200), BENCH_RUNS (fresh processes, default 15),
@@ -29,6 +32,7 @@ import { closeConnection, openDatabase, openWithExtension } from "../ffi/open.ts
 import { resolveExtension } from "../ffi/resolve.ts";
 import { hashMemo } from "../ffi/cache.ts";
 import { detectRuntime } from "../ffi/runtime.ts";
+import { SyncDatabase } from "../src/database.ts";
 import { BENCH_CACHE as cacheDir, measureColdStart } from "./cold_start_bench.ts";
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200);
@@ -68,6 +72,15 @@ const cold = measureColdStart(RUNS, cacheDir, extension.path);
 const openBare = await bareOpener();
 const dir = mkdtempSync(join(tmpdir(), "sqlite-sync-bench-"));
 const path = join(dir, "bench.db");
+const syncedPath = join(dir, "synced.db");
+const blockPath = join(dir, "block.db");
+for (const [file, block] of [[syncedPath, false], [blockPath, true]] as const) {
+  const db = await SyncDatabase.open(file, { cacheDir });
+  db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
+  db.init("notes");
+  if (block) db.setColumn("notes", "body", { algorithm: "block" });
+  db.close();
+}
 
 const cases: Record<string, () => Promise<void> | void> = {
   lib: async () => {
@@ -94,6 +107,12 @@ const cases: Record<string, () => Promise<void> | void> = {
   },
   resolve: async () => {
     await resolveExtension({ cacheDir });
+  },
+  db: async () => {
+    (await SyncDatabase.open(syncedPath, { cacheDir })).close();
+  },
+  "db-block": async () => {
+    (await SyncDatabase.open(blockPath, { cacheDir })).close();
   },
 };
 
@@ -142,4 +161,14 @@ console.log(
   `  lib-noresolve / bare = ${(m["lib-noresolve"] / m.bare).toFixed(2)}×, extra ${
     ms(m["lib-noresolve"] - m.bare)
   } (the wrappers, pragmas and version check without resolution)`,
+);
+console.log(
+  `  db / lib             = ${(m.db / m.lib).toFixed(2)}×, extra ${
+    ms(m.db - m.lib)
+  } (SyncDatabase: synced and block tables read)`,
+);
+console.log(
+  `  db-block / db        = ${(m["db-block"] / m.db).toFixed(2)}×, extra ${
+    ms(m["db-block"] - m.db)
+  } (a block table: its key guard checked)`,
 );

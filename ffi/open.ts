@@ -243,11 +243,26 @@ export async function openWithExtensionWithHooks(
   let loaded = false;
   try {
     // Before loading: the WAL switch below may need to wait for another connection.
-    driver.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-    enableRecursiveTriggers(driver, path);
+    // recursive_triggers: without it SQLite fires no DELETE trigger for the rows a REPLACE
+    // conflict resolution deletes, so cloudsync never records those deletes and peers keep
+    // the replaced rows (or fail on UNIQUE forever).
+    driver.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}; PRAGMA recursive_triggers = ON`);
     await loadOrExplain(driver, extension, hooks.preflightProbe);
     loaded = true;
-    if (!readOnly && !isMemory(driver.path || path)) {
+    // One query checks the pragma and reads the journal mode: a file already in the wanted
+    // mode (every reopen of a WAL database) needs no second statement.
+    const { recursive, journal } = query(driver, SETTINGS) ?? {};
+    if (Number(recursive) !== 1) {
+      throw new SqliteSyncError(
+        "driver",
+        `Cannot turn on recursive_triggers on '${path}': SQLite answered ${
+          JSON.stringify(recursive ?? null)
+        }. Without it the deletes done by REPLACE are not synced; use a SQLite build with ` +
+          "triggers enabled, and do not turn the pragma off on this connection.",
+      );
+    }
+    const wanted = !readOnly && !isMemory(driver.path || path);
+    if (wanted && String(journal ?? "").toLowerCase() !== journalMode) {
       const row = query(driver, `PRAGMA journal_mode = ${journalMode}`);
       const mode = String(row?.journal_mode ?? "").toLowerCase();
       if (mode !== journalMode) {
@@ -265,23 +280,9 @@ export async function openWithExtensionWithHooks(
   }
 }
 
-/**
- * Without `recursive_triggers`, SQLite fires no DELETE trigger for the rows a
- * REPLACE conflict resolution deletes, so cloudsync never records those
- * deletes and peers keep the replaced rows (or fail on UNIQUE forever).
- */
-function enableRecursiveTriggers(driver: Driver, path: string): void {
-  driver.exec("PRAGMA recursive_triggers = ON");
-  const value = query(driver, "PRAGMA recursive_triggers")?.recursive_triggers;
-  if (Number(value) !== 1) {
-    throw new SqliteSyncError(
-      "driver",
-      `Cannot turn on recursive_triggers on '${path}': SQLite answered ${JSON.stringify(value)}. ` +
-        "Without it the deletes done by REPLACE are not synced; use a SQLite build with " +
-        "triggers enabled, and do not turn the pragma off on this connection.",
-    );
-  }
-}
+/** The settings checked on every connection, in one query. */
+const SETTINGS = "SELECT r.recursive_triggers AS recursive, j.journal_mode AS journal " +
+  "FROM pragma_recursive_triggers r, pragma_journal_mode j";
 
 function query(driver: Driver, sql: string): Record<string, unknown> | undefined {
   const stmt = driver.prepare(sql);
