@@ -8,7 +8,8 @@
  */
 import { SqliteSyncError } from "../../common/errors.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
-import { defaultExecutorKind } from "../scheduler/executor.ts";
+import { existsSync } from "node:fs";
+import { createExecutor, defaultExecutorKind, type ExecutorOptions } from "../scheduler/executor.ts";
 import type { JobHistoryEntry } from "../scheduler/queue.ts";
 import { SyncService } from "../scheduler/service.ts";
 import type { SyncServiceOptions } from "../scheduler/service_options.ts";
@@ -33,6 +34,39 @@ export function compiledBinary(url: string = import.meta.url): boolean {
   return url.includes("/$bunfs/") || url.includes("/~BUN/");
 }
 
+/**
+ * Where a compiled binary embeds the executor's entry: `bun build --compile src/cli/main.ts
+ * src/scheduler/_executor_entry.ts` (scripts/build-daemon.sh) stores it under the entries'
+ * common folder, `src/`.
+ */
+const EMBEDDED_ENTRIES = [
+  "/$bunfs/root/scheduler/_executor_entry.js",
+  "/$bunfs/root/src/scheduler/_executor_entry.js",
+  "/$bunfs/root/_executor_entry.js",
+];
+
+/** The executor's entry inside a compiled binary. */
+function embeddedEntry(): URL {
+  const found = EMBEDDED_ENTRIES.find((p) => existsSync(p));
+  if (found === undefined) {
+    throw new SqliteSyncError(
+      "state",
+      "This compiled binary has no executor entry: build it with scripts/build-daemon.sh " +
+        "(bun build --compile src/cli/main.ts src/scheduler/_executor_entry.ts).",
+    );
+  }
+  return new URL(`file://${found}`);
+}
+
+/** A compiled binary cannot start itself as a script: its executor is a Worker on the embedded entry. */
+function startService(path: string, options: SyncServiceOptions): Promise<SyncService> {
+  if (!compiledBinary()) return SyncService.start(path, options);
+  const entry = embeddedEntry();
+  return SyncService.startWith(path, { ...options, executor: "worker" }, {
+    createExecutor: (o: ExecutorOptions) => createExecutor({ ...o, entry }),
+  });
+}
+
 function serviceOptions(db: DatabaseConfig, stopGraceMs: number): SyncServiceOptions {
   return {
     databaseId: db.databaseId,
@@ -45,9 +79,6 @@ function serviceOptions(db: DatabaseConfig, stopGraceMs: number): SyncServiceOpt
     ...(db.requestTimeoutS !== undefined ? { requestTimeoutS: db.requestTimeoutS } : {}),
     ...(db.connectTimeoutS !== undefined ? { connectTimeoutS: db.connectTimeoutS } : {}),
     stopGraceMs,
-    // A compiled binary cannot start itself as a script: its executor is a Worker whose entry
-    // is embedded (scripts/build-arm64.sh adds it to the build).
-    ...(compiledBinary() ? { executor: "worker" as const } : {}),
   };
 }
 
@@ -120,7 +151,7 @@ export class DatabaseSlot {
     this.#starting = (async () => {
       let service: SyncService;
       try {
-        service = await SyncService.start(db.path, serviceOptions(db, this.#stopGraceMs));
+        service = await startService(db.path, serviceOptions(db, this.#stopGraceMs));
       } catch (err) {
         if (this.#state === "stopped") return;
         this.#error = err;

@@ -8,7 +8,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
@@ -16,8 +16,17 @@ import { Logger } from "../../../src/cli/_log.ts";
 import { restartKey } from "../../../src/cli/_daemon_slot.ts";
 import { watchdogUsec } from "../../../src/cli/_notify.ts";
 import { API_KEY, FORMS, TOKEN } from "../../_canary.ts";
-import { itUnless, listen, refusedPort, ROOT, tempDir, testExtensionPath } from "../../_helpers.ts";
+import {
+  itUnless,
+  listen,
+  refusedPort,
+  ROOT,
+  RUNTIME,
+  tempDir,
+  testExtensionPath,
+} from "../../_helpers.ts";
 import { createTable, DaemonChild, daemonArgv, get, until, writeSecret } from "./_daemon_harness.ts";
+import { ARM64_MISSING, buildDaemon, QEMU } from "./_daemon_arm64.ts";
 
 const TABLE = "CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL DEFAULT '')";
 const GRACE_MS = 1500;
@@ -342,3 +351,81 @@ describe("sqlite-sync daemon under systemd's notify protocol", () => {
 });
 
 
+
+/** The ELF machine of a file (183 = aarch64, 62 = x86-64). */
+function elfMachine(path: string): number {
+  const fd = openSync(path, "r");
+  const head = new Uint8Array(20);
+  readSync(fd, head, 0, 20, 0);
+  closeSync(fd);
+  return head[18] | (head[19] << 8);
+}
+
+// The compiled binary is the same whichever runtime runs the tests: built and run once, from Bun.
+if (RUNTIME === "bun") {
+  describe("the single-file ARM64 daemon (bun build --compile --target=bun-linux-arm64) under qemu", () => {
+    const binary = () => join(dir.path, "sqlite-sync-arm64");
+
+    itUnless(ARM64_MISSING, "builds an aarch64 executable that prints its version", {
+      timeout: 300_000,
+    }, async () => {
+      await buildDaemon(binary(), "bun-linux-arm64");
+      assert.equal(elfMachine(binary()), 183, "ELF machine aarch64");
+      console.log(`arm64 binary: ${(statSync(binary()).size / 1e6).toFixed(1)} MB`);
+      const daemon = new DaemonChild([QEMU!, binary(), "--version"]);
+      children.push(daemon);
+      const exit = await daemon.exited;
+      assert.equal(exit.code, 0, daemon.stderr);
+      assert.match(daemon.stdout, /^sqlite-sync \d+\.\d+\.\d+ \(cloudsync 1\.1\.4\)/);
+    });
+
+    // No arm64 extension binary is reachable here: each case ends where that binary is needed,
+    // and the daemon must report it and keep serving.
+    const cases: [string, Record<string, string>, RegExp][] = [
+      [
+        "offline with an empty cache: resolution for linux-arm64 fails",
+        { SQLITE_SYNC_OFFLINE: "1", SQLITE_SYNC_CACHE_DIR: "@cache" },
+        /not-found: the service could not start .*linux-arm64/,
+      ],
+      [
+        "given the x86-64 extension: the executor Worker (embedded entry) opens the database and SQLite refuses the load",
+        { SQLITE_SYNC_EXTENSION_PATH: "@x64" },
+        /load: the service could not start .*SQLite refused to load the sqlite-sync extension/,
+      ],
+    ];
+    for (const [what, env, pattern] of cases) {
+      itUnless(ARM64_MISSING, `serves /healthz (503, naming the database) and exits 0 on SIGTERM within the grace period: ${what}`, {
+        timeout: 300_000,
+      }, async () => {
+        if (!existsSync(binary())) await buildDaemon(binary(), "bun-linux-arm64");
+        await createTable(join(dir.path, "pi.db"), TABLE);
+        const file = writeConfig("arm64.jsonc", {
+          databases: [database("pi", { cron: "* * * * *", intervalMs: undefined })],
+          stopGraceMs: GRACE_MS,
+        });
+        const resolved: Record<string, string> = {};
+        for (const [k, v] of Object.entries(env)) {
+          resolved[k] = v === "@cache" ? join(dir.path, "empty-cache") : v === "@x64" ? extension : v;
+        }
+        const started = performance.now();
+        const daemon = new DaemonChild([QEMU!, binary(), "daemon", "--config", file], {
+          SQLITE_SYNC_EXTENSION_PATH: undefined,
+          ...resolved,
+        });
+        children.push(daemon);
+        const port = await daemon.port(120_000);
+        const failed = await daemon.waitFor((l) => l.event === "service.start-failed", { timeoutMs: 120_000 });
+        assert.equal(failed.database, "pi");
+        const health = await get(port, "/healthz");
+        console.log(`arm64 under qemu: /healthz after ${(performance.now() - started).toFixed(0)} ms: ${health.text.split("\n")[1]?.slice(0, 160)}`);
+        assert.equal(health.status, 503);
+        assert.match(health.text, pattern);
+        const exit = await daemon.signal("SIGTERM");
+        console.log(`arm64 under qemu: SIGTERM → exit ${exit.code} in ${exit.ms.toFixed(0)} ms`);
+        assert.equal(exit.code, 0, daemon.stderr);
+        assert.ok(exit.ms < GRACE_MS + 1000, `exit took ${exit.ms} ms`);
+        assertNoSecret(daemon);
+      });
+    }
+  });
+}
