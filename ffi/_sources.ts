@@ -24,6 +24,8 @@ export interface Downloaded {
   files: ExtensionFiles;
   /** What the download was verified against. */
   verifiedBy: string[];
+  /** The verified archive itself (kept by `prefetch.ts`, which writes mirror folders). */
+  archive: Uint8Array;
 }
 
 type Source = (s: SourceSettings) => Promise<Downloaded>;
@@ -190,5 +192,5 @@ async function verify(
     binaryName: s.asset.binaryName,
     preferred,
   });
-  return { url: where, ...verified };
+  return { url: where, ...verified, archive };
 }

@@ -24,6 +24,7 @@ import process from "node:process";
 import { parentPort } from "node:worker_threads";
 import { SqliteSyncError } from "../../common/errors.ts";
 import { SyncDatabase } from "../database.ts";
+import { unsentChanges } from "../unsent.ts";
 import {
   type ConnectionInfo,
   type InitReply,
@@ -91,9 +92,6 @@ function stdioLink(): Link {
     },
   };
 }
-
-const UNSENT =
-  "SELECT count(*) AS n FROM cloudsync_changes WHERE db_version > ? AND site_id = cloudsync_siteid()";
 
 /** The executor's state: one connection, its change poller, the request handlers. */
 class ExecutorHost {
@@ -201,14 +199,7 @@ class ExecutorHost {
   }
 
   #unsentChanges(): number {
-    const db = this.#open("unsentChanges()");
-    if (db.syncedTables().length === 0) return 0;
-    // What the next send ships: local-site changes after the send checkpoint
-    // (the same rule as cloudsync_payload_save). No network call.
-    const since = Number(
-      db.get("SELECT value AS v FROM cloudsync_settings WHERE key = 'send_dbversion'")?.v ?? 0,
-    );
-    return Number(db.get(UNSENT, since)?.n ?? 0);
+    return unsentChanges(this.#open("unsentChanges()"));
   }
 
   #info(): ConnectionInfo {

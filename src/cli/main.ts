@@ -1,0 +1,149 @@
+/**
+ * The `sqlite-sync` command line: `doctor`, `fetch`, `init`, `sync`, `status`
+ * and `daemon`. Each command parses its arguments and calls the library.
+ *
+ * ```sh
+ * deno run -A jsr:@sqliteai/sync/cli doctor
+ * bunx @sqliteai/sync doctor --json        # or: npx @sqliteai/sync doctor
+ * sqlite-sync fetch --platform linux-arm64 --out ./sqlite-sync-cache
+ * sqlite-sync init app.db --table notes
+ * SQLITE_SYNC_API_KEY=… sqlite-sync sync app.db --database-id db_123 --json
+ * sqlite-sync status app.db
+ * ```
+ *
+ * Exit codes: 0 success; 1 a failure that is not the user's input (network,
+ * server, host; `doctor` found a problem); 2 bad input (unknown command or
+ * option, a missing value or database, an unknown platform, a hostile table
+ * name), with exactly one line on stderr naming the problem and the fix.
+ * Secrets come from environment variables or files, never from arguments.
+ *
+ * @module
+ */
+import process from "node:process";
+import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from "citty";
+import { SqliteSyncError } from "../../common/errors.ts";
+import { redact } from "../../common/redact.ts";
+import { EXTENSION_VERSION } from "../../ffi/pins.ts";
+import { parseCli } from "./_args.ts";
+import { CommandFailure, FAILURE_EXIT_CODE } from "./_failure.ts";
+import { stripAnsi } from "./_output.ts";
+import { errorLine, USAGE_EXIT_CODE, UsageError } from "./_usage.ts";
+import { daemonCommand } from "./daemon.ts";
+import { doctorCommand } from "./doctor.ts";
+import { fetchCommand } from "./fetch.ts";
+import { initCommand } from "./init.ts";
+import { statusCommand } from "./status.ts";
+import { syncCommand } from "./sync.ts";
+
+/** The version printed by `--version`: this library's. */
+export const CLI_VERSION = "0.1.0";
+
+// deno-lint-ignore no-explicit-any
+const COMMANDS: Record<string, CommandDef<any>> = {
+  doctor: doctorCommand,
+  fetch: fetchCommand,
+  init: initCommand,
+  sync: syncCommand,
+  status: statusCommand,
+  daemon: daemonCommand,
+};
+
+/** The citty root command: `sqlite-sync <command>`. */
+export const mainCommand: CommandDef = defineCommand({
+  meta: {
+    name: "sqlite-sync",
+    version: CLI_VERSION,
+    description: `SQLite Sync (cloudsync ${EXTENSION_VERSION}) from the command line`,
+  },
+  subCommands: COMMANDS,
+});
+
+const HELP = new Set(["--help", "-h"]);
+
+/**
+ * Runs the CLI on `argv` (without the runtime and script) and returns the
+ * exit code. Never throws: every error becomes one line on stderr.
+ *
+ * @param argv The arguments, e.g. `["status", "app.db", "--json"]`.
+ * @returns 0, 1 or 2 (see the module documentation).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import process from "node:process";
+ * import { main } from "./main.ts";
+ * process.exitCode = await main(["doctor", "--json"]);
+ * ```
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } catch (err) {
+    process.stderr.write(`${redact(failureLine(err))}\n`);
+    return exitCodeOf(err);
+  }
+}
+
+async function dispatch(argv: readonly string[]): Promise<number> {
+  const names = Object.keys(COMMANDS).join(", ");
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    throw new UsageError(`missing command: use one of ${names} (sqlite-sync --help)`);
+  }
+  if (HELP.has(name) || name === "help") {
+    printUsage(await renderUsage(mainCommand));
+    return 0;
+  }
+  if (name === "--version" || name === "-v") {
+    process.stdout.write(`sqlite-sync ${CLI_VERSION} (cloudsync ${EXTENSION_VERSION})\n`);
+    return 0;
+  }
+  if (name.startsWith("-")) {
+    throw new UsageError(
+      `unknown option '${name.split("=")[0].slice(0, 40)}' before the command: options go after ` +
+        `it, e.g. sqlite-sync doctor --json (sqlite-sync --help)`,
+    );
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (command === undefined) {
+    throw new UsageError(
+      `unknown command '${name.slice(0, 40)}': use one of ${names} (sqlite-sync --help)`,
+    );
+  }
+  const beforeTerminator = rest.indexOf("--") < 0 ? rest : rest.slice(0, rest.indexOf("--"));
+  if (beforeTerminator.some((arg) => HELP.has(arg))) {
+    printUsage(await renderUsage(command, mainCommand));
+    return 0;
+  }
+  // Strict first: citty would ignore unknown options and keep a repeated option's last value.
+  parseCli(name, rest, (command.args ?? {}) as ArgsDef);
+  const { result } = await runCommand(command, { rawArgs: [...rest] });
+  return typeof result === "number" ? result : 0;
+}
+
+function printUsage(text: string): void {
+  process.stdout.write(`${process.stdout.isTTY ? text : stripAnsi(text)}\n`);
+}
+
+/** The one line for an error: the message of a bad-input or command failure, else its kind. */
+function failureLine(err: unknown): string {
+  if (err instanceof UsageError || err instanceof CommandFailure) return errorLine(err);
+  if (err instanceof SqliteSyncError) return errorLine(new Error(`${err.kind}: ${err.message}`));
+  if (isCittyError(err)) return errorLine(new Error(stripAnsi(err.message)));
+  const name = err instanceof Error ? err.name : "error";
+  const message = err instanceof Error ? err.message : String(err);
+  return errorLine(new Error(`${name}: ${message}`));
+}
+
+function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError || isCittyError(err)) return USAGE_EXIT_CODE;
+  return FAILURE_EXIT_CODE;
+}
+
+/** citty's own argument errors (a missing required argument, an unknown sub-command). */
+function isCittyError(err: unknown): err is Error {
+  return err instanceof Error && err.name === "CLIError";
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

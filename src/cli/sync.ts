@@ -1,0 +1,244 @@
+/**
+ * `sqlite-sync sync <db> --database-id <id>`: one sync (send, then receive)
+ * of an existing database whose tables were enabled with `init`, printing the
+ * typed result as text or `--json`. The API key or token comes from
+ * `SQLITE_SYNC_API_KEY`/`SQLITE_SYNC_TOKEN` or `--api-key-file`/`--token-file`,
+ * never from the command line. A network failure prints one line with its
+ * kind and exits with code 1 (it is not bad input).
+ *
+ * @module
+ */
+import process from "node:process";
+import { defineCommand } from "citty";
+import { SqliteSyncError } from "../../common/errors.ts";
+import type { SyncResult } from "../../common/sync_result.ts";
+import { SyncDatabase } from "../database.ts";
+import { type CliArgDef, parseCli } from "./_args.ts";
+import { readCredential, refuseUrlCredentials } from "./_credentials.ts";
+import { existingDatabase } from "./_database_file.ts";
+import { CommandFailure } from "./_failure.ts";
+import {
+  formatBytes,
+  labelled,
+  type Output,
+  printJson,
+  printLines,
+  processOutput,
+} from "./_output.ts";
+import { UsageError } from "./_usage.ts";
+
+const args = {
+  db: { type: "positional", description: "The database file (its tables enabled with init)" },
+  "database-id": {
+    type: "string",
+    required: true,
+    valueHint: "id",
+    description: "The SQLite Cloud managed database id",
+  },
+  address: {
+    type: "string",
+    valueHint: "url",
+    description: "The CloudSync address (default: SQLite Cloud's)",
+  },
+  "api-key-file": {
+    type: "string",
+    valueHint: "file",
+    description: "A file holding the API key (default: env SQLITE_SYNC_API_KEY)",
+  },
+  "token-file": {
+    type: "string",
+    valueHint: "file",
+    description: "A file holding an access token (default: env SQLITE_SYNC_TOKEN)",
+  },
+  timeout: {
+    type: "string",
+    valueHint: "seconds",
+    description: "Time-out of each request, 1–86400 s (default: 60)",
+  },
+  "wait-ms": {
+    type: "string",
+    valueHint: "ms",
+    description: "Pause between receive attempts, 0–600000 ms (default: 100)",
+  },
+  "max-attempts": {
+    type: "string",
+    valueHint: "n",
+    description: "Receive attempts, 1–1000 (default: 1)",
+  },
+  json: { type: "boolean", description: "Print the result as JSON" },
+} satisfies Record<string, CliArgDef>;
+
+/** The `sync` command. */
+export const syncCommand = defineCommand({
+  meta: { name: "sync", description: "Sync a database once and print the result" },
+  args,
+  run: async ({ rawArgs }) => {
+    const a = parseCli("sync", rawArgs, args);
+    return await syncOnce({
+      database: a.positional("db")!,
+      databaseId: a.string("database-id")!,
+      address: a.string("address"),
+      apiKeyFile: a.string("api-key-file"),
+      tokenFile: a.string("token-file"),
+      timeoutS: integerFlag("--timeout", a.string("timeout"), 1, 86_400, 60),
+      waitMs: integerFlag("--wait-ms", a.string("wait-ms"), 0, 600_000, 100),
+      maxAttempts: integerFlag("--max-attempts", a.string("max-attempts"), 1, 1000, 1),
+      json: a.flag("json"),
+    });
+  },
+});
+
+/** Options of {@linkcode syncOnce}. */
+export interface SyncOnceOptions {
+  /** The database file. */
+  database: string;
+  /** The managed database id. */
+  databaseId: string;
+  /** The CloudSync address. */
+  address?: string;
+  /** A file holding the API key. */
+  apiKeyFile?: string;
+  /** A file holding the token. */
+  tokenFile?: string;
+  /** `network_request_timeout`, in seconds. */
+  timeoutS: number;
+  /** Pause between receive attempts. */
+  waitMs: number;
+  /** Receive attempts. */
+  maxAttempts: number;
+  /** Print JSON. @default false */
+  json?: boolean;
+  /** The environment the credential is read from. @default process.env */
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * An integer flag's value, or its default when absent.
+ *
+ * @param flag The flag, for the message.
+ * @param value Its text.
+ * @param min The smallest value.
+ * @param max The largest value.
+ * @param fallback The default.
+ * @returns The integer.
+ * @throws {UsageError} when it is not an integer in range.
+ */
+export function integerFlag(
+  flag: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = /^\d{1,10}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}: fix its value`);
+  }
+  return n;
+}
+
+/**
+ * Opens the database, initializes the network from the flags and the
+ * credential, syncs once, prints the result.
+ *
+ * @param options The database, network settings and output format.
+ * @param out The streams.
+ * @returns The exit code (0).
+ * @throws {UsageError} for a missing database, no synced table, bad network settings.
+ * @throws {CommandFailure} the sync's error (`offline`, `timeout`, `http`, `auth`…) as
+ *   `sync failed (<kind>): <message>`.
+ * @throws {SqliteSyncError} when the extension cannot load or the database cannot be opened.
+ */
+export async function syncOnce(
+  options: SyncOnceOptions,
+  out: Output = processOutput,
+): Promise<number> {
+  const path = existingDatabase(options.database, "sync");
+  if (options.address !== undefined) {
+    refuseUrlCredentials(
+      "--address",
+      options.address,
+      "SQLITE_SYNC_API_KEY/SQLITE_SYNC_TOKEN or --api-key-file/--token-file for the credential",
+    );
+  }
+  const credential = readCredential(
+    { apiKeyFile: options.apiKeyFile, tokenFile: options.tokenFile },
+    options.env ?? process.env,
+  );
+  const db = await SyncDatabase.open(path);
+  try {
+    if (db.syncedTables().length === 0) {
+      throw new UsageError(
+        `no table of '${path}' is synced: enable sync first with sqlite-sync init '${path}' --table <table>`,
+      );
+    }
+    try {
+      db.network.init({
+        databaseId: options.databaseId,
+        address: options.address,
+        apiKey: credential.apiKey,
+        token: credential.token,
+      });
+    } catch (err) {
+      // The library names what is wrong without echoing the value.
+      if (err instanceof TypeError) throw new UsageError(flagNames(err.message));
+      throw err;
+    }
+    db.transaction(() => {
+      db.set("network_connect_timeout", Math.min(10, options.timeoutS));
+      db.set("network_request_timeout", options.timeoutS);
+    });
+    let result: SyncResult;
+    try {
+      result = db.network.sync({ waitMs: options.waitMs, maxAttempts: options.maxAttempts });
+    } catch (err) {
+      if (err instanceof SqliteSyncError) {
+        throw new CommandFailure(`sync failed (${err.kind}): ${err.message}`, err.kind);
+      }
+      throw err;
+    }
+    if (options.json) printJson(result, out);
+    else printLines(describeResult(path, result), out);
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+function flagNames(message: string): string {
+  return message
+    .replace(/^Invalid databaseId/, "Invalid --database-id")
+    .replace(/^Invalid address/, "Invalid --address");
+}
+
+/**
+ * The result as text for people.
+ *
+ * @param path The database file.
+ * @param r The result.
+ * @returns Its lines.
+ */
+export function describeResult(path: string, r: SyncResult): string[] {
+  const s = r.send;
+  const v = r.receive;
+  const tables = v.tables.length > 0 ? ` in ${v.tables.join(", ")}` : "";
+  return [
+    `synced ${path}: ${s.status}`,
+    ...labelled([
+      [
+        "sent",
+        `${s.chunks} chunk${s.chunks === 1 ? "" : "s"} (${formatBytes(s.bytes)}), ` +
+        `local version ${s.localVersion}, server version ${s.serverVersion}`,
+      ],
+      [
+        "received",
+        `${v.rows} row${v.rows === 1 ? "" : "s"}${tables} (${v.chunks} chunk${
+          v.chunks === 1 ? "" : "s"
+        }, ${formatBytes(v.bytes)})${v.complete ? "" : ", more to receive"}`,
+      ],
+      ...(s.lastFailure?.message ? [["server failure", s.lastFailure.message] as const] : []),
+      ...(v.error ? [["receive error", v.error] as const] : []),
+    ]),
+  ];
+}

@@ -1,0 +1,125 @@
+/**
+ * Running the `sqlite-sync` CLI (src/cli/main.ts) in a child process of the
+ * current runtime, with an environment that holds only what the test gives it
+ * (no credential or mirror of the developer's leaks in), and the assertions
+ * every CLI test shares.
+ */
+import assert from "node:assert/strict";
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { SyncDatabase } from "../../../src/database.ts";
+import { FORMS } from "../../_canary.ts";
+import {
+  type ChildResult,
+  ROOT,
+  run,
+  runtimeArgv,
+  SHARED_TEST_CACHE,
+  testExtensionPath,
+} from "../../_helpers.ts";
+
+/** The CLI's entry. */
+export const MAIN: string = join(ROOT, "src", "cli", "main.ts");
+
+/** Variables the CLI or the library read; unset in every child unless a test sets them. */
+const CLEARED = [
+  "SQLITE_SYNC_API_KEY",
+  "SQLITE_SYNC_TOKEN",
+  "SQLITE_SYNC_EXTENSION_PATH",
+  "SQLITE_SYNC_CACHE_DIR",
+  "SQLITE_SYNC_MIRROR",
+  "SQLITE_SYNC_NPM_REGISTRY",
+  "SQLITE_SYNC_OFFLINE",
+  "CI",
+  "NO_COLOR",
+];
+
+/** Options of {@linkcode cli}. */
+export interface CliOptions {
+  /** Variables to set (or unset with `undefined`) on top of the cleared environment. */
+  env?: Record<string, string | undefined>;
+  /** The working directory. */
+  cwd?: string;
+  /** Kill the child after this long. @default 60000 */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs `sqlite-sync <args>` in the current runtime. The extension comes from
+ * the suite's shared cache (`SQLITE_SYNC_CACHE_DIR`), downloaded once.
+ */
+export async function cli(args: string[], options: CliOptions = {}): Promise<ChildResult> {
+  await testExtensionPath();
+  const env: Record<string, string | undefined> = {};
+  for (const name of CLEARED) env[name] = undefined;
+  env.SQLITE_SYNC_CACHE_DIR = SHARED_TEST_CACHE;
+  Object.assign(env, options.env);
+  return await run(runtimeArgv(MAIN, args), {
+    env,
+    cwd: options.cwd,
+    timeoutMs: options.timeoutMs,
+  });
+}
+
+/** What a child printed, for assertion messages. */
+export function shown(r: ChildResult): string {
+  return `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+}
+
+/** Asserts the CLI failed with `code`, printing nothing on stdout and ONE line on stderr matching `pattern`. */
+export function assertOneLineError(r: ChildResult, code: number, pattern: RegExp): void {
+  assert.equal(r.code, code, shown(r));
+  assert.equal(r.stdout, "", shown(r));
+  const lines = r.stderr.split("\n");
+  assert.equal(lines.at(-1), "", `stderr must end with a newline: ${shown(r)}`);
+  assert.equal(lines.length, 2, `stderr must be exactly one line: ${shown(r)}`);
+  assert.match(lines[0], /^sqlite-sync: \S/, shown(r));
+  assert.doesNotMatch(
+    lines[0],
+    /\bat .*:\d+:\d+|\bError:\s*$/,
+    `a stack trace leaked: ${shown(r)}`,
+  );
+  assert.match(lines[0], pattern, shown(r));
+}
+
+/** Asserts the CLI exited 0 and printed one JSON document on stdout; returns it. */
+export function jsonOf(r: ChildResult): Record<string, unknown> {
+  assert.equal(r.code, 0, shown(r));
+  return JSON.parse(r.stdout);
+}
+
+/** Asserts no canary form (tests/_canary.ts) appears in the child's output, in any case. */
+export function assertNoCanaryOutput(r: ChildResult, label: string): void {
+  const text = `${r.stdout}\n${r.stderr}`.toLowerCase();
+  for (const form of FORMS) {
+    assert.ok(!text.includes(form.toLowerCase()), `${label}: a canary leaked:\n${shown(r)}`);
+  }
+}
+
+/** Writes a secret file readable by its owner only (the CLI refuses world-readable ones). */
+export function secretFile(path: string, secret: string): string {
+  writeFileSync(path, `${secret}\n`);
+  chmodSync(path, 0o600);
+  return path;
+}
+
+/**
+ * Creates a database file with a `notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)`
+ * table, synced when `init` is set, with `rows` rows written through the extension.
+ */
+export async function makeDatabase(
+  path: string,
+  options: { init?: boolean; rows?: number } = {},
+): Promise<string> {
+  const db = await SyncDatabase.open(path, { extensionPath: await testExtensionPath() });
+  try {
+    db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
+    if (options.init) db.init("notes");
+    for (let i = 0; i < (options.rows ?? 0); i++) {
+      db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), `note ${i}`);
+    }
+  } finally {
+    db.close();
+  }
+  return path;
+}

@@ -1,0 +1,149 @@
+/**
+ * `sqlite-sync sync` end to end in child processes, against non-protocol
+ * fixtures only: a refused port and the fixed-error HTTP server
+ * (tests/src/_http_error_server.ts, 503 and 401). A network failure is one
+ * line with its kind and exit code 1; the credential (from the environment or
+ * a file) reaches the server but never the output, even when the server
+ * echoes it back.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { API_KEY, TOKEN } from "../../_canary.ts";
+import { refusedPort, tempDir } from "../../_helpers.ts";
+import { errorServer } from "../_error_servers.ts";
+import { describeResult } from "../../../src/cli/sync.ts";
+import {
+  assertNoCanaryOutput,
+  assertOneLineError,
+  cli,
+  makeDatabase,
+  secretFile,
+  shown,
+} from "./_cli.ts";
+
+// Error bodies as the CloudSync service shapes them (1.1.4 reports the status from the body).
+const PAUSED = '{"errors":[{"status":"503","code":"database_paused","title":"Database paused"}]}';
+const UNAUTHORIZED_ECHO =
+  '{"errors":[{"status":"401","code":"unauthorized","title":"Unauthorized: {{HEADERS}}"}]}';
+
+/** The echoed Authorization header: the credential reached the server, and is masked in the line. */
+const SENT_AND_MASKED = /Authorization: (Bearer )?\*\*\*/;
+
+describe("sqlite-sync sync", () => {
+  let dir: { path: string; cleanup: () => void };
+  let db = "";
+  let keyFile = "";
+  let tokenFile = "";
+  let unavailable: { port: number; stop: () => Promise<void> };
+  let echo401: { port: number; stop: () => Promise<void> };
+  before(async () => {
+    dir = tempDir();
+    db = await makeDatabase(join(dir.path, "app.db"), { init: true, rows: 2 });
+    keyFile = secretFile(join(dir.path, "api-key"), API_KEY);
+    tokenFile = secretFile(join(dir.path, "token"), TOKEN);
+    unavailable = await errorServer(503, "Service Unavailable", PAUSED);
+    // Echoes the request's headers (the Authorization header included) in its error body.
+    echo401 = await errorServer(401, "Unauthorized", UNAUTHORIZED_ECHO);
+  });
+  after(async () => {
+    await unavailable?.stop();
+    await echo401?.stop();
+    dir.cleanup();
+  });
+
+  const syncTo = (port: number, ...extra: string[]) => [
+    "sync",
+    db,
+    "--database-id",
+    "db_cli_test",
+    "--address",
+    `http://127.0.0.1:${port}`,
+    ...extra,
+  ];
+
+  it("sync to a refused port exits 1 with one line naming the kind 'offline'", async () => {
+    const r = await cli(syncTo(await refusedPort()), { env: { SQLITE_SYNC_API_KEY: API_KEY } });
+    assertOneLineError(r, 1, /^sqlite-sync: sync failed \(offline\): .*127\.0\.0\.1/);
+    assertNoCanaryOutput(r, "refused port");
+  });
+
+  it("sync --json to a refused port prints no JSON, only the one error line (exit 1)", async () => {
+    const r = await cli(syncTo(await refusedPort(), "--json"), {
+      env: { SQLITE_SYNC_TOKEN: TOKEN },
+    });
+    assertOneLineError(r, 1, /^sqlite-sync: sync failed \(offline\): /);
+  });
+
+  it("sync against a server answering 503 exits 1 with one line naming its kind and status", async () => {
+    const r = await cli(syncTo(unavailable.port), { env: { SQLITE_SYNC_API_KEY: API_KEY } });
+    assertOneLineError(
+      r,
+      1,
+      /^sqlite-sync: sync failed \(http\): .*server answered 503 database_paused Database paused$/,
+    );
+    assertNoCanaryOutput(r, "503");
+  });
+
+  it("sync with a key from SQLITE_SYNC_API_KEY against a server echoing it in a 401 exits 1 ('auth') without showing it", async () => {
+    const r = await cli(syncTo(echo401.port), { env: { SQLITE_SYNC_API_KEY: API_KEY } });
+    assertOneLineError(
+      r,
+      1,
+      /^sqlite-sync: sync failed \(auth\): .*server answered 401 unauthorized Unauthorized: /,
+    );
+    assertNoCanaryOutput(r, "echoing 401, key from env");
+    assert.match(r.stderr, SENT_AND_MASKED, "the credential was sent (and masked in the echo)");
+  });
+
+  it("sync with --api-key-file against a server echoing the key in a 401 exits 1 ('auth') without showing it", async () => {
+    const r = await cli(syncTo(echo401.port, "--api-key-file", keyFile), {
+      env: { SQLITE_SYNC_TOKEN: undefined },
+    });
+    assertOneLineError(
+      r,
+      1,
+      /^sqlite-sync: sync failed \(auth\): .*server answered 401 unauthorized Unauthorized: /,
+    );
+    assertNoCanaryOutput(r, "echoing 401, key from file");
+    assert.match(r.stderr, SENT_AND_MASKED, "the credential was sent (and masked in the echo)");
+  });
+
+  it("sync with --token-file against a server echoing the token in a 401 exits 1 ('auth') without showing it", async () => {
+    // The file wins over the variable, and neither value is shown.
+    const r = await cli(syncTo(echo401.port, "--token-file", tokenFile), {
+      env: { SQLITE_SYNC_API_KEY: API_KEY },
+    });
+    assertOneLineError(
+      r,
+      1,
+      /^sqlite-sync: sync failed \(auth\): .*server answered 401 unauthorized Unauthorized: /,
+    );
+    assertNoCanaryOutput(r, "echoing 401, token from file");
+    assert.match(r.stderr, SENT_AND_MASKED, "the credential was sent (and masked in the echo)");
+  });
+
+  it("sync leaves the local changes unsent after a failure (status still counts them)", async () => {
+    const failed = await cli(syncTo(await refusedPort()), {
+      env: { SQLITE_SYNC_API_KEY: API_KEY },
+    });
+    assert.equal(failed.code, 1, shown(failed));
+    const status = await cli(["status", db, "--json"]);
+    assert.equal(status.code, 0, shown(status));
+    assert.equal(JSON.parse(status.stdout).unsentChanges, 2);
+  });
+});
+
+describe("sqlite-sync sync: the result as text", () => {
+  it("describeResult() shows what was sent and received", () => {
+    const lines = describeResult("app.db", {
+      send: { status: "synced", localVersion: 7, serverVersion: 7, chunks: 1, bytes: 2048 },
+      receive: { rows: 3, tables: ["notes", "tags"], chunks: 2, bytes: 512, complete: false },
+    });
+    assert.deepEqual(lines, [
+      "synced app.db: synced",
+      "sent      1 chunk (2.0 KB), local version 7, server version 7",
+      "received  3 rows in notes, tags (2 chunks, 512 B), more to receive",
+    ]);
+  });
+});
