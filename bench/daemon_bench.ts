@@ -105,7 +105,9 @@ function memoryKb(pids: number[], key: "VmRSS" | "VmHWM"): number {
   let total = 0;
   for (const pid of pids) {
     try {
-      const m = new RegExp(`${key}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      const m = new RegExp(`${key}:\\s+(\\d+) kB`).exec(
+        readFileSync(`/proc/${pid}/status`, "utf8"),
+      );
       total += Number(m?.[1] ?? 0);
     } catch { /* gone */ }
   }
@@ -115,9 +117,11 @@ function memoryKb(pids: number[], key: "VmRSS" | "VmHWM"): number {
 const env = (extension: string) => ({
   ...process.env,
   BENCH_KEY: "bench-key-not-secret",
-  ...(extension
-    ? { SQLITE_SYNC_EXTENSION_PATH: extension }
-    : { SQLITE_SYNC_EXTENSION_PATH: "", SQLITE_SYNC_OFFLINE: "1", SQLITE_SYNC_CACHE_DIR: join(dir, "empty-cache") }),
+  ...(extension ? { SQLITE_SYNC_EXTENSION_PATH: extension } : {
+    SQLITE_SYNC_EXTENSION_PATH: "",
+    SQLITE_SYNC_OFFLINE: "1",
+    SQLITE_SYNC_CACHE_DIR: join(dir, "empty-cache"),
+  }),
 });
 
 async function waitHealthz(port: number, deadline: number): Promise<void> {
@@ -140,7 +144,12 @@ async function stop(child: ReturnType<typeof spawn>): Promise<void> {
 
 async function idle(label: string, argv: string[], extension: string) {
   const port = await freePort();
-  const child = spawn(argv[0], [...argv.slice(1), "daemon", "--config", await config(`idle-${label}`, port)], {
+  const child = spawn(argv[0], [
+    ...argv.slice(1),
+    "daemon",
+    "--config",
+    await config(`idle-${label}`, port),
+  ], {
     env: env(extension),
     stdio: "ignore",
   });
@@ -170,17 +179,30 @@ async function coldStart(label: string, argv: string[], extension: string, runs:
     const port = await freePort();
     const file = await config(`cold-${label.replace(/\W+/g, "-")}-${i}`, port);
     const t0 = performance.now();
-    const child = spawn(argv[0], [...argv.slice(1), "daemon", "--config", file], { env: env(extension), stdio: "ignore" });
+    const child = spawn(argv[0], [...argv.slice(1), "daemon", "--config", file], {
+      env: env(extension),
+      stdio: "ignore",
+    });
     await waitHealthz(port, t0 + 120_000);
     times.push(performance.now() - t0);
     await stop(child);
   }
   times.sort((a, b) => a - b);
-  return { label, medianMs: times[Math.floor(times.length / 2)], minMs: times[0], maxMs: times.at(-1)!, runs };
+  return {
+    label,
+    medianMs: times[Math.floor(times.length / 2)],
+    minMs: times[0],
+    maxMs: times.at(-1)!,
+    runs,
+  };
 }
 
 function build(out: string, target?: string): void {
-  const r = spawnSync("bash", [join(ROOT, "scripts", "build-daemon.sh"), out, ...(target ? [target] : [])], {
+  const r = spawnSync("bash", [
+    join(ROOT, "scripts", "build-daemon.sh"),
+    out,
+    ...(target ? [target] : []),
+  ], {
     encoding: "utf8",
   });
   if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
@@ -197,7 +219,9 @@ try {
 
   console.log(`idle daemons (${IDLE_S} s, one database, offline), Deno and Bun side by side…`);
   const idles = await Promise.all([idle("deno", deno, extension), idle("bun", bun, extension)]);
-  console.log("\n| idle daemon | processes | CPU | CPU ms/min | RSS MB | peak RSS MB |\n|---|---|---|---|---|---|");
+  console.log(
+    "\n| idle daemon | processes | CPU | CPU ms/min | RSS MB | peak RSS MB |\n|---|---|---|---|---|---|",
+  );
   for (const r of idles) {
     console.log(
       `| ${r.label} | ${r.processes} | ${r.cpuPct.toFixed(2)} % | ${r.cpuMsPerMin.toFixed(0)} | ${
@@ -213,11 +237,24 @@ try {
   ];
   if (QEMU) {
     // No arm64 extension here: /healthz answers while the database fails to start (reported).
-    colds.push(await coldStart("compiled arm64 under qemu-aarch64-static", [QEMU, arm64], "", Math.min(RUNS, 3)));
+    colds.push(
+      await coldStart(
+        "compiled arm64 under qemu-aarch64-static",
+        [QEMU, arm64],
+        "",
+        Math.min(RUNS, 3),
+      ),
+    );
   }
-  console.log("\n| cold start to first /healthz | median ms | min | max | runs |\n|---|---|---|---|---|");
+  console.log(
+    "\n| cold start to first /healthz | median ms | min | max | runs |\n|---|---|---|---|---|",
+  );
   for (const c of colds) {
-    console.log(`| ${c.label} | ${c.medianMs.toFixed(0)} | ${c.minMs.toFixed(0)} | ${c.maxMs.toFixed(0)} | ${c.runs} |`);
+    console.log(
+      `| ${c.label} | ${c.medianMs.toFixed(0)} | ${c.minMs.toFixed(0)} | ${
+        c.maxMs.toFixed(0)
+      } | ${c.runs} |`,
+    );
   }
   console.log("\n| compiled binary | bytes | MB |\n|---|---|---|");
   for (const [label, path] of [["linux-x64", x64], ["linux-arm64", arm64]]) {

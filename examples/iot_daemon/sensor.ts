@@ -32,7 +32,9 @@ const path = positionals[0];
 const every = Number(values.every);
 const count = Number(values.count);
 if (!path || !(every >= 10) || !(count >= 0)) {
-  console.error("usage: sensor.ts <database> [--every <ms ≥ 10>] [--count <n, 0 = forever>] [--sensor <name>]");
+  console.error(
+    "usage: sensor.ts <database> [--every <ms ≥ 10>] [--count <n, 0 = forever>] [--sensor <name>]",
+  );
   process.exit(2);
 }
 
@@ -61,7 +63,9 @@ const write = () => {
     humidity,
   );
   written++;
-  console.log(JSON.stringify({ event: "reading", sensor: values.sensor, celsius, humidity, written }));
+  console.log(
+    JSON.stringify({ event: "reading", sensor: values.sensor, celsius, humidity, written }),
+  );
   if (count > 0 && written >= count) {
     clearInterval(timer);
     db.close();

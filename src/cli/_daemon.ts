@@ -70,7 +70,9 @@ export class Daemon {
         { cause: err },
       );
     }
-    const url = `http://${daemon.#served.host.includes(":") ? `[${daemon.#served.host}]` : daemon.#served.host}:${daemon.#served.port}/`;
+    const url = `http://${
+      daemon.#served.host.includes(":") ? `[${daemon.#served.host}]` : daemon.#served.host
+    }:${daemon.#served.port}/`;
     log.info("http.listening", { host: daemon.#served.host, port: daemon.#served.port, url });
     for (const db of config.databases) daemon.#addSlot(db);
     daemon.#app = daemon.#buildApp(config);
@@ -220,15 +222,16 @@ export class Daemon {
       const graceMs = this.#config.stopGraceMs;
       this.#log.info("daemon.stopping", { reason, graceMs });
       await this.#ops;
-      await Promise.all([...this.#slots.values()].map((slot) =>
-        slot.stop(graceMs).catch((err) =>
-          this.#log.error("service.stop-failed", { database: slot.name, error: errorField(err) })
-        )
-      ));
+      await Promise.all(
+        [...this.#slots.values()].map((slot) =>
+          slot.stop(graceMs).catch((err) =>
+            this.#log.error("service.stop-failed", { database: slot.name, error: errorField(err) })
+          )
+        ),
+      );
       await this.#served.close();
       this.#log.info("daemon.stopped", { reason, ms: Math.round(performance.now() - started) });
     })();
     return this.#stopping;
   }
 }
-

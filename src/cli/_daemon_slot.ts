@@ -9,7 +9,11 @@
 import { SqliteSyncError } from "../../common/errors.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
 import { existsSync } from "node:fs";
-import { createExecutor, defaultExecutorKind, type ExecutorOptions } from "../scheduler/executor.ts";
+import {
+  createExecutor,
+  defaultExecutorKind,
+  type ExecutorOptions,
+} from "../scheduler/executor.ts";
 import type { JobHistoryEntry } from "../scheduler/queue.ts";
 import { SyncService } from "../scheduler/service.ts";
 import type { SyncServiceOptions } from "../scheduler/service_options.ts";
@@ -71,7 +75,9 @@ function serviceOptions(db: DatabaseConfig, stopGraceMs: number): SyncServiceOpt
   return {
     databaseId: db.databaseId,
     ...(db.address !== undefined ? { address: db.address } : {}),
-    ...(db.credentialSource.kind === "apiKey" ? { apiKey: db.credential } : { token: db.credential }),
+    ...(db.credentialSource.kind === "apiKey"
+      ? { apiKey: db.credential }
+      : { token: db.credential }),
     tables: db.tables,
     ...(db.cron !== undefined ? { cron: db.cron } : {}),
     ...(db.timezone !== undefined ? { timezone: db.timezone } : {}),
@@ -184,7 +190,8 @@ export class DatabaseSlot {
         path: db.path,
         credential: db.credentialSource,
         executor: status.executor,
-        schedule: db.cron ?? (db.intervalMs !== undefined ? `every ${db.intervalMs} ms` : "adaptive"),
+        schedule: db.cron ??
+          (db.intervalMs !== undefined ? `every ${db.intervalMs} ms` : "adaptive"),
         tables: db.tables,
       });
       this.#onChange();
@@ -209,7 +216,11 @@ export class DatabaseSlot {
             database: name,
             jobId: e.jobId,
             durationMs: e.durationMs,
-            sent: { status: e.result.send.status, chunks: e.result.send.chunks, bytes: e.result.send.bytes },
+            sent: {
+              status: e.result.send.status,
+              chunks: e.result.send.chunks,
+              bytes: e.result.send.bytes,
+            },
             received: { rows: e.result.receive.rows, bytes: e.result.receive.bytes },
           })
         ),
@@ -225,8 +236,14 @@ export class DatabaseSlot {
           })
         ),
       ),
-      service.on("dead-lettered", safe((e) => this.#log.error("sync.dead-lettered", { database: name, ...e }))),
-      service.on("state-changed", safe((e) => this.#log.info("sync.state-changed", { database: name, ...e }))),
+      service.on(
+        "dead-lettered",
+        safe((e) => this.#log.error("sync.dead-lettered", { database: name, ...e })),
+      ),
+      service.on(
+        "state-changed",
+        safe((e) => this.#log.info("sync.state-changed", { database: name, ...e })),
+      ),
     ];
   }
 
@@ -239,7 +256,9 @@ export class DatabaseSlot {
     this.#config = config;
     if (this.#service) {
       await this.#service.setCredentials(
-        config.credentialSource.kind === "apiKey" ? { apiKey: config.credential } : { token: config.credential },
+        config.credentialSource.kind === "apiKey"
+          ? { apiKey: config.credential }
+          : { token: config.credential },
       );
     } else if (this.#state === "start-failed") {
       clearTimeout(this.#retryTimer);
@@ -289,7 +308,14 @@ export class DatabaseSlot {
       nextRunAt: this.#nextStartAt,
       queueDepth: 0,
       unsentChanges: 0,
-      totals: { succeeded: 0, failed: 0, rowsReceived: 0, chunksSent: 0, bytesSent: 0, bytesReceived: 0 },
+      totals: {
+        succeeded: 0,
+        failed: 0,
+        rowsReceived: 0,
+        chunksSent: 0,
+        bytesSent: 0,
+        bytesReceived: 0,
+      },
     };
   }
 
@@ -298,11 +324,15 @@ export class DatabaseSlot {
       ? "is still starting"
       : this.#state === "stopped"
       ? "is stopped"
-      : `could not start (${(this.#error as Error | undefined)?.message ?? "unknown error"}); retrying now`;
+      : `could not start (${
+        (this.#error as Error | undefined)?.message ?? "unknown error"
+      }); retrying now`;
     if (this.#state === "start-failed") {
       clearTimeout(this.#retryTimer);
       this.#start();
     }
-    return Promise.reject(new SqliteSyncError("state", `The database '${this.#config.name}' ${why}.`));
+    return Promise.reject(
+      new SqliteSyncError("state", `The database '${this.#config.name}' ${why}.`),
+    );
   }
 }

@@ -59,7 +59,9 @@ export class Logger {
     if (LOG_LEVELS.indexOf(level) < this.#rank) return;
     let line = JSON.stringify({ time: new Date().toISOString(), level, event, ...fields });
     for (const secret of this.#secrets) {
-      for (const form of [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)]) {
+      for (
+        const form of [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)]
+      ) {
         if (line.includes(form)) line = line.replaceAll(form, "[redacted]");
       }
     }

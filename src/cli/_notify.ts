@@ -95,7 +95,11 @@ export class SystemdNotifier {
             "run the daemon with Deno or Bun (Node cannot send to it), or remove WatchdogSec=",
         );
       }
-      onError(new Error(`NOTIFY_SOCKET cannot be used (${why}): systemd will not see READY=1; use Type=simple`));
+      onError(
+        new Error(
+          `NOTIFY_SOCKET cannot be used (${why}): systemd will not see READY=1; use Type=simple`,
+        ),
+      );
       return undefined;
     }
     return new SystemdNotifier(sender, usec, onError);

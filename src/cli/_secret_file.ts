@@ -21,7 +21,11 @@ import process from "node:process";
  * @param fail Makes the error to throw from a message.
  * @returns The secret, trimmed.
  */
-export function readSecretFile(path: string, key: string, fail: (message: string) => Error): string {
+export function readSecretFile(
+  path: string,
+  key: string,
+  fail: (message: string) => Error,
+): string {
   const at = `'${key}' (${path})`;
   let mode: number;
   try {
@@ -45,11 +49,14 @@ export function readSecretFile(path: string, key: string, fail: (message: string
     content = readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as { code?: string }).code ?? "error";
-    throw fail(`${at} cannot be read (${code}): give the daemon's user read access (chmod 600, chown)`);
+    throw fail(
+      `${at} cannot be read (${code}): give the daemon's user read access (chmod 600, chown)`,
+    );
   }
   const secret = content.trim();
   if (secret === "") throw fail(`${at} is empty: write the secret into it, on one line`);
-  if (/[\r\n]/.test(secret)) throw fail(`${at} has more than one line: keep only the secret, on one line`);
+  if (/[\r\n]/.test(secret)) {
+    throw fail(`${at} has more than one line: keep only the secret, on one line`);
+  }
   return secret;
 }
-

@@ -57,7 +57,14 @@ function sockaddr(path: string): { addr: Uint8Array; len: number } {
 /** The libc calls, bound by the runtime's FFI. */
 interface Libc {
   socket(domain: number, type: number, protocol: number): number;
-  sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, alen: number): number;
+  sendto(
+    fd: number,
+    buf: Uint8Array,
+    len: number,
+    flags: number,
+    addr: Uint8Array,
+    alen: number,
+  ): number;
   close(fd: number): number;
   errno(): number;
 }
@@ -83,11 +90,16 @@ function denoLibc(): Libc {
       lastError = err;
     }
   }
-  if (!lib) throw new Error(`cannot open libc through Deno FFI (${String(lastError)})`, { cause: lastError });
+  if (!lib) {
+    throw new Error(`cannot open libc through Deno FFI (${String(lastError)})`, {
+      cause: lastError,
+    });
+  }
   const s = lib.symbols;
   return {
     socket: (d, t, p) => s.socket(d, t, p),
-    sendto: (fd, buf, len, flags, addr, alen) => Number(s.sendto(fd, buf, BigInt(len), flags, addr, alen)),
+    sendto: (fd, buf, len, flags, addr, alen) =>
+      Number(s.sendto(fd, buf, BigInt(len), flags, addr, alen)),
     close: (fd) => s.close(fd),
     errno: () => new globals.Deno.UnsafePointerView(s.__errno_location()).getInt32(0),
   };
@@ -116,7 +128,11 @@ async function bunLibc(): Promise<Libc> {
       lastError = err;
     }
   }
-  if (!lib) throw new Error(`cannot open libc through bun:ffi (${String(lastError)})`, { cause: lastError });
+  if (!lib) {
+    throw new Error(`cannot open libc through bun:ffi (${String(lastError)})`, {
+      cause: lastError,
+    });
+  }
   const s = lib.symbols;
   return {
     socket: (d, t, p) => s.socket(d, t, p),
@@ -136,13 +152,9 @@ async function bunLibc(): Promise<Libc> {
 export async function openUnixDatagram(path: string): Promise<UnixDatagramSender> {
   const { addr, len } = sockaddr(path);
   const runtime = detectRuntime().name;
-  const libc = runtime === "deno"
-    ? denoLibc()
-    : runtime === "bun"
-    ? await bunLibc()
-    : (() => {
-      throw new Error("Node has no FFI without a native addon");
-    })();
+  const libc = runtime === "deno" ? denoLibc() : runtime === "bun" ? await bunLibc() : (() => {
+    throw new Error("Node has no FFI without a native addon");
+  })();
   const fd = libc.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw new Error(`socket(AF_UNIX, SOCK_DGRAM) failed (${errnoName(libc.errno())})`);
   let open = true;
@@ -151,7 +163,9 @@ export async function openUnixDatagram(path: string): Promise<UnixDatagramSender
       if (!open) throw new Error("the notify socket is closed");
       const buf = new TextEncoder().encode(message);
       const sent = libc.sendto(fd, buf, buf.length, MSG_NOSIGNAL, addr, len);
-      if (sent !== buf.length) throw new Error(`sendto(NOTIFY_SOCKET) failed (${errnoName(libc.errno())})`);
+      if (sent !== buf.length) {
+        throw new Error(`sendto(NOTIFY_SOCKET) failed (${errnoName(libc.errno())})`);
+      }
     },
     close(): void {
       if (open) libc.close(fd);

@@ -135,18 +135,18 @@ const DATABASE_KEYS = {
   tables: v.optional(
     v.array(
       text("a table name"),
-      "a list of table names such as [\"readings\"]",
+      'a list of table names such as ["readings"]',
     ),
   ),
-  cron: v.optional(v.string("a cron expression such as \"* * * * *\"")),
-  timezone: v.optional(v.string("an IANA time zone such as \"Europe/Berlin\"")),
+  cron: v.optional(v.string('a cron expression such as "* * * * *"')),
+  timezone: v.optional(v.string('an IANA time zone such as "Europe/Berlin"')),
   intervalMs: v.optional(int("milliseconds", 1000, 2 ** 31 - 1)),
   requestTimeoutS: v.optional(int("seconds", 1, 3600)),
   connectTimeoutS: v.optional(int("seconds", 1, 3600)),
 };
 
 const HTTP_KEYS = {
-  host: v.optional(text("a host address such as \"127.0.0.1\""), DEFAULT_HOST),
+  host: v.optional(text('a host address such as "127.0.0.1"'), DEFAULT_HOST),
   port: v.optional(int("port", 0, 65535), 0),
   tokenFile: v.optional(text("a path to a file holding the bearer token")),
 };
@@ -263,7 +263,10 @@ export function loadConfig(file: string, options: LoadOptions = {}): DaemonConfi
   let source: string;
   try {
     if (statSync(path).isDirectory()) {
-      throw configError(path, "is a directory: pass --config <file> with a JSON (comments allowed) file");
+      throw configError(
+        path,
+        "is a directory: pass --config <file> with a JSON (comments allowed) file",
+      );
     }
     source = readFileSync(path, "utf8");
   } catch (err) {
@@ -299,7 +302,10 @@ export function loadConfig(file: string, options: LoadOptions = {}): DaemonConfi
 export function parseConfig(source: string, file: string, options: LoadOptions = {}): DaemonConfig {
   const env = options.env ?? process.env;
   if (source.trim() === "") {
-    throw configError(file, "is empty: it needs at least { \"databases\": [{ \"path\", \"databaseId\" }] }");
+    throw configError(
+      file,
+      'is empty: it needs at least { "databases": [{ "path", "databaseId" }] }',
+    );
   }
   const errors: ParseError[] = [];
   const json: unknown = parseJsonc(source, errors, { allowTrailingComma: true });
@@ -378,13 +384,17 @@ function databaseConfig(
       const zone = db.timezone === undefined ? false : !isTimeZone(db.timezone);
       throw fail(
         zone
-          ? `'${at}.timezone' must be an IANA time zone such as "Europe/Berlin": got ${shown(db.timezone)}`
+          ? `'${at}.timezone' must be an IANA time zone such as "Europe/Berlin": got ${
+            shown(db.timezone)
+          }`
           : `'${at}.cron' must be a 5- or 6-field cron expression such as "* * * * *" ` +
             `(every minute): got ${shown(db.cron)}`,
       );
     }
   } else if (db.timezone !== undefined) {
-    throw fail(`'${at}.timezone' applies to 'cron', which is not set: add '${at}.cron' or remove it`);
+    throw fail(
+      `'${at}.timezone' applies to 'cron', which is not set: add '${at}.cron' or remove it`,
+    );
   }
   const given = CREDENTIAL_KEYS.filter((k) => db[k] !== undefined);
   if (given.length > 1) {
@@ -439,9 +449,14 @@ function loadCredential(
     const name = db[key]!;
     const value = env[name]?.trim();
     if (!value) {
-      throw fail(`'${at}.${key}' names ${name}, which is not set or empty: export it, or use a file`);
+      throw fail(
+        `'${at}.${key}' names ${name}, which is not set or empty: export it, or use a file`,
+      );
     }
-    return { source: { kind: key === "apiKeyEnv" ? "apiKey" : "token", from: `env:${name}` }, credential: value };
+    return {
+      source: { kind: key === "apiKeyEnv" ? "apiKey" : "token", from: `env:${name}` },
+      credential: value,
+    };
   }
   const apiKey = env[DEFAULT_API_KEY_ENV]?.trim();
   const token = env[DEFAULT_TOKEN_ENV]?.trim();
@@ -496,7 +511,7 @@ function checkUnique(databases: DatabaseConfig[], file: string): void {
       throw configError(
         file,
         `'databases[${i}].name' ${shown(db.name)} is also the name of databases[${sameName}]: ` +
-          "give each database its own \"name\"",
+          'give each database its own "name"',
       );
     }
     const samePath = paths.get(db.path);

@@ -48,8 +48,11 @@ export async function runDaemon(configFile: string, log: Logger = new Logger()):
   const env = { ...process.env };
   // Children (the executors) must not talk to systemd in our name.
   for (const key of ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"]) delete process.env[key];
-  const notifier = await SystemdNotifier.fromEnv(env, process.pid, (err) =>
-    log.warn("systemd.notify-failed", { error: errorField(err) }));
+  const notifier = await SystemdNotifier.fromEnv(
+    env,
+    process.pid,
+    (err) => log.warn("systemd.notify-failed", { error: errorField(err) }),
+  );
 
   const daemon = await Daemon.start(config, log);
   let stopping = false;
@@ -144,7 +147,11 @@ export const daemonCommand = defineCommand({
     } catch (err) {
       process.stderr.write(errorLine(err) + "\n");
       process.exit(
-        err instanceof UsageError ? USAGE_EXIT_CODE : err instanceof NotifyError ? RUNTIME_EXIT_CODE : RUNTIME_EXIT_CODE,
+        err instanceof UsageError
+          ? USAGE_EXIT_CODE
+          : err instanceof NotifyError
+          ? RUNTIME_EXIT_CODE
+          : RUNTIME_EXIT_CODE,
       );
     }
   },

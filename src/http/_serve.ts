@@ -33,7 +33,7 @@ async function toRequest(req: IncomingMessage, origin: string): Promise<Request>
     else if (value !== undefined) headers.set(name, value);
   }
   const method = req.method ?? "GET";
-  let body: Uint8Array | undefined;
+  let body: Uint8Array<ArrayBuffer> | undefined;
   if (method !== "GET" && method !== "HEAD") {
     const chunks: Uint8Array[] = [];
     let size = 0;

@@ -22,7 +22,7 @@ import {
   tempDir,
   testExtensionPath,
 } from "../_helpers.ts";
-import { DaemonChild, daemonArgv, get, until, writeSecret } from "../src/cli/_daemon_harness.ts";
+import { daemonArgv, DaemonChild, get, until, writeSecret } from "../src/cli/_daemon_harness.ts";
 
 const EXAMPLE = join(ROOT, "examples", "iot_daemon");
 const GRACE_MS = 2000;
@@ -56,14 +56,21 @@ after(() => {
 
 describe("examples/iot_daemon", () => {
   it("its config validates and syncs the readings table every minute", () => {
-    const config = parseConfig(readFileSync(join(EXAMPLE, "sqlite-sync.jsonc"), "utf8"), "/etc/sqlite-sync/x.jsonc", {
-      env: { CREDENTIALS_DIRECTORY: creds },
-    });
+    const config = parseConfig(
+      readFileSync(join(EXAMPLE, "sqlite-sync.jsonc"), "utf8"),
+      "/etc/sqlite-sync/x.jsonc",
+      {
+        env: { CREDENTIALS_DIRECTORY: creds },
+      },
+    );
     const [sensors] = config.databases;
     assert.equal(sensors.cron, "* * * * *");
     assert.deepEqual(sensors.tables, ["readings"]);
     assert.equal(sensors.path, "/var/lib/sqlite-sync/sensors.db");
-    assert.deepEqual(sensors.credentialSource, { kind: "apiKey", from: `file:${creds}/sensors-api-key` });
+    assert.deepEqual(sensors.credentialSource, {
+      kind: "apiKey",
+      from: `file:${creds}/sensors-api-key`,
+    });
     assert.equal(config.http.host, "127.0.0.1");
   });
 
@@ -74,7 +81,13 @@ describe("examples/iot_daemon", () => {
       const env = { SQLITE_SYNC_EXTENSION_PATH: extension };
       const sensor = (count: number) =>
         run(
-          runtimeArgv(join(EXAMPLE, "sensor.ts"), [join(dir.path, "sensors.db"), "--every", "100", "--count", String(count)]),
+          runtimeArgv(join(EXAMPLE, "sensor.ts"), [
+            join(dir.path, "sensors.db"),
+            "--every",
+            "100",
+            "--count",
+            String(count),
+          ]),
           { env, timeoutMs: 120_000 },
         );
       // The sensor creates the table and enables sync on it; then the daemon starts.
@@ -97,14 +110,20 @@ describe("examples/iot_daemon", () => {
 
       const health = await get(port, "/healthz");
       assert.equal(health.status, 200, health.text);
-      const status = await until(async () => {
-        const s = JSON.parse((await get(port, "/status")).text).databases[0];
-        return s.status?.unsentChanges > 0 ? s : undefined;
-      }, 30_000, "unsent changes in /status");
+      const status = await until(
+        async () => {
+          const s = JSON.parse((await get(port, "/status")).text).databases[0];
+          return s.status?.unsentChanges > 0 ? s : undefined;
+        },
+        30_000,
+        "unsent changes in /status",
+      );
       assert.equal(status.name, "sensors");
       assert.equal(status.status.state, "offline");
       assert.equal(status.status.lastError.kind, "offline");
-      console.log(`iot example: state ${status.status.state}, unsent changes ${status.status.unsentChanges}`);
+      console.log(
+        `iot example: state ${status.status.state}, unsent changes ${status.status.unsentChanges}`,
+      );
 
       const count = spawnSync("python3", [
         "-c",
@@ -142,23 +161,36 @@ describe("examples/iot_daemon", () => {
       "sensors-api-key:/etc/sqlite-sync/sensors-api-key",
       "http-token:/etc/sqlite-sync/http-token",
     ]);
-    assert.match(one("ExecStart")!, /sqlite-sync daemon --config \/etc\/sqlite-sync\/sqlite-sync\.jsonc$/);
+    assert.match(
+      one("ExecStart")!,
+      /sqlite-sync daemon --config \/etc\/sqlite-sync\/sqlite-sync\.jsonc$/,
+    );
     assert.equal(one("ExecReload"), "/bin/kill -HUP $MAINPID");
     assert.equal(keys.get("MemoryDenyWriteExecute"), undefined, "the JIT and FFI need W+X memory");
-    const stopGraceMs = JSON.stringify(parseJsonc(readFileSync(join(EXAMPLE, "sqlite-sync.jsonc"), "utf8")).stopGraceMs);
-    assert.ok(Number(stopGraceMs) < Number(one("TimeoutStopSec")) * 1000, "the grace period fits TimeoutStopSec");
+    const stopGraceMs = JSON.stringify(
+      parseJsonc(readFileSync(join(EXAMPLE, "sqlite-sync.jsonc"), "utf8")).stopGraceMs,
+    );
+    assert.ok(
+      Number(stopGraceMs) < Number(one("TimeoutStopSec")) * 1000,
+      "the grace period fits TimeoutStopSec",
+    );
   });
 
   const analyze = spawnSync("systemd-analyze", ["--version"]).status === 0
     ? undefined
     : "systemd-analyze is not installed";
-  itUnless(analyze, "its unit file passes systemd-analyze verify", { timeout: 60_000 }, async () => {
-    const unit = readFileSync(join(EXAMPLE, "sqlite-sync.service"), "utf8")
-      .replace(/^ExecStart=\/usr\/local\/bin\/sqlite-sync /m, "ExecStart=/bin/true ");
-    const path = join(dir.path, "sqlite-sync.service");
-    writeFileSync(path, unit);
-    const r = await run(["systemd-analyze", "verify", path], { timeoutMs: 30_000 });
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.doesNotMatch(r.stderr, /sqlite-sync\.service:\d+: /, r.stderr);
-  });
+  itUnless(
+    analyze,
+    "its unit file passes systemd-analyze verify",
+    { timeout: 60_000 },
+    async () => {
+      const unit = readFileSync(join(EXAMPLE, "sqlite-sync.service"), "utf8")
+        .replace(/^ExecStart=\/usr\/local\/bin\/sqlite-sync /m, "ExecStart=/bin/true ");
+      const path = join(dir.path, "sqlite-sync.service");
+      writeFileSync(path, unit);
+      const r = await run(["systemd-analyze", "verify", path], { timeoutMs: 30_000 });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.doesNotMatch(r.stderr, /sqlite-sync\.service:\d+: /, r.stderr);
+    },
+  );
 });

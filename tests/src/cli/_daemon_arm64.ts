@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { ROOT, run } from "../../_helpers.ts";
 
 /** qemu user-mode for aarch64, where scripts/setup-arm64.sh installs it. */
-export const QEMU = ["/usr/bin/qemu-aarch64-static", "/usr/local/bin/qemu-aarch64-static"].find(existsSync);
+export const QEMU = ["/usr/bin/qemu-aarch64-static", "/usr/local/bin/qemu-aarch64-static"].find(
+  existsSync,
+);
 
 /** Why the arm64 binary cannot run here, or `undefined`. */
 export const ARM64_MISSING: string | undefined = !QEMU
@@ -20,9 +22,16 @@ export const ARM64_MISSING: string | undefined = !QEMU
 
 /** Builds the binary for `target` (e.g. `bun-linux-arm64`) into `out`; returns the build's output. */
 export async function buildDaemon(out: string, target?: string): Promise<string> {
-  const r = await run(["bash", join(ROOT, "scripts", "build-daemon.sh"), out, ...(target ? [target] : [])], {
+  const r = await run([
+    "bash",
+    join(ROOT, "scripts", "build-daemon.sh"),
+    out,
+    ...(target ? [target] : []),
+  ], {
     timeoutMs: 300_000,
   });
-  if (r.code !== 0) throw new Error(`scripts/build-daemon.sh failed (${r.code}):\n${r.stdout}${r.stderr}`);
+  if (r.code !== 0) {
+    throw new Error(`scripts/build-daemon.sh failed (${r.code}):\n${r.stdout}${r.stderr}`);
+  }
   return r.stdout + r.stderr;
 }

@@ -29,7 +29,11 @@ export class DaemonChild {
   #waiters: (() => void)[] = [];
 
   constructor(argv: string[], env: Record<string, string | undefined> = {}, cwd = ROOT) {
-    const full: Record<string, string | undefined> = { ...process.env, [SKIP_LOG_ENV]: undefined, ...env };
+    const full: Record<string, string | undefined> = {
+      ...process.env,
+      [SKIP_LOG_ENV]: undefined,
+      ...env,
+    };
     for (const [k, v] of Object.entries(full)) if (v === undefined) delete full[k];
     this.child = spawn(argv[0], argv.slice(1), {
       cwd,
@@ -81,10 +85,16 @@ export class DaemonChild {
     for (;;) {
       const found = this.lines.slice(options.from ?? 0).find(match);
       if (found) return found;
-      if (exited) throw new Error(`daemon exited before the line; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+      if (exited) {
+        throw new Error(
+          `daemon exited before the line; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
+        );
+      }
       const left = deadline - performance.now();
       if (left <= 0) {
-        throw new Error(`no matching log line in time; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+        throw new Error(
+          `no matching log line in time; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 200));
@@ -103,7 +113,9 @@ export class DaemonChild {
   }
 
   /** Sends `signal` and resolves with the exit and how long it took, in ms. */
-  async signal(signal: NodeJS.Signals): Promise<{ code: number | null; signal: string | null; ms: number }> {
+  async signal(
+    signal: NodeJS.Signals,
+  ): Promise<{ code: number | null; signal: string | null; ms: number }> {
     const sent = performance.now();
     this.send(signal);
     const exit = await this.exited;
@@ -138,7 +150,11 @@ export async function get(port: number, path: string): Promise<{ status: number;
 }
 
 /** Polls `fn` until it returns a truthy value. */
-export async function until<T>(fn: () => Promise<T> | T, timeoutMs = 30_000, what = "condition"): Promise<T> {
+export async function until<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  what = "condition",
+): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -148,7 +164,9 @@ export async function until<T>(fn: () => Promise<T> | T, timeoutMs = 30_000, wha
     } catch (err) {
       last = err;
     }
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+    if (performance.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -22,53 +22,212 @@ writeSecret(join(dir.path, "two-lines"), `${API_KEY}\nsecond`);
 mkdirSync(join(dir.path, "folder"));
 const ENV = { SQLITE_SYNC_API_KEY: API_KEY };
 
-const db = (extra: Record<string, unknown> = {}) => ({ path: "a.db", databaseId: "db_1", ...extra });
+const db = (extra: Record<string, unknown> = {}) => ({
+  path: "a.db",
+  databaseId: "db_1",
+  ...extra,
+});
 const cfg = (extra: Record<string, unknown> = {}, dbs: unknown[] = [db()]) =>
   JSON.stringify({ databases: dbs, ...extra });
 
 /** [what is wrong, config text, env, pattern the one line must match]. */
 const BAD: [string, string, Record<string, string>, RegExp][] = [
   ["empty file", "  \n", ENV, /is empty: it needs at least/],
-  ["malformed JSON", `{ "databases": [ { "path": "a.db" } "http": {} }`, ENV, /line 1, column \d+: comma expected/],
+  [
+    "malformed JSON",
+    `{ "databases": [ { "path": "a.db" } "http": {} }`,
+    ENV,
+    /line 1, column \d+: comma expected/,
+  ],
   ["not an object", "[1, 2]", ENV, /the config must be an object \{ databases/],
   ["no databases", "{}", ENV, /'databases' is missing: add it/],
   ["databases empty", `{ "databases": [] }`, ENV, /'databases' must be a non-empty list/],
   ["databases not a list", `{ "databases": {} }`, ENV, /'databases' must be a list: got an object/],
   ["no path", cfg({}, [{ databaseId: "x" }]), ENV, /'databases\[0\]\.path' is missing/],
   ["no databaseId", cfg({}, [{ path: "a.db" }]), ENV, /'databases\[0\]\.databaseId' is missing/],
-  ["databaseId a number", cfg({}, [db({ databaseId: 7 })]), ENV, /'databases\[0\]\.databaseId' must be a string .*: got 7/],
-  ["unknown database key", cfg({}, [db({ interval: 5 })]), ENV, /unknown key 'databases\[0\]\.interval': known keys are name, path/],
-  ["API key inline", cfg({}, [db({ apiKey: API_KEY })]), ENV, /unknown key 'databases\[0\]\.apiKey': secrets go in a file/],
-  ["bad cron", cfg({}, [db(), db({ path: "b.db", cron: "every minute" })]), ENV, /'databases\[1\]\.cron' must be a 5- or 6-field cron expression/],
-  ["bad time zone", cfg({}, [db({ cron: "* * * * *", timezone: "Mars/Olympus" })]), ENV, /'databases\[0\]\.timezone' must be an IANA time zone/],
-  ["time zone without cron", cfg({}, [db({ timezone: "UTC" })]), ENV, /'databases\[0\]\.timezone' applies to 'cron', which is not set/],
-  ["interval too short", cfg({}, [db({ intervalMs: 10 })]), ENV, /'databases\[0\]\.intervalMs' must be an integer from 1000 to/],
-  ["request timeout 0", cfg({}, [db({ requestTimeoutS: 0 })]), ENV, /'databases\[0\]\.requestTimeoutS' must be an integer from 1 to 3600: got 0/],
-  ["tables a string", cfg({}, [db({ tables: "readings" })]), ENV, /'databases\[0\]\.tables' must be a list of table names/],
-  ["address not http", cfg({}, [db({ address: "ftp://example.org" })]), ENV, /'databases\[0\]\.address' must be an http\(s\) URL/],
-  ["bad name", cfg({}, [db({ name: "a b" })]), ENV, /'databases\[0\]\.name' must be a name of letters/],
-  ["same name twice", cfg({}, [db({ name: "x" }), db({ name: "x", path: "b.db" })]), ENV, /'databases\[1\]\.name' "x" is also the name of databases\[0\]/],
-  ["same file twice", cfg({}, [db({ name: "x" }), db({ name: "y", path: "./a.db" })]), ENV, /'databases\[1\]\.path' is the same file as databases\[0\]\.path/],
-  ["two credentials", cfg({}, [db({ apiKeyFile: "key", tokenEnv: "T" })]), ENV, /'databases\[0\]' names 2 credentials \(apiKeyFile, tokenEnv\)/],
+  [
+    "databaseId a number",
+    cfg({}, [db({ databaseId: 7 })]),
+    ENV,
+    /'databases\[0\]\.databaseId' must be a string .*: got 7/,
+  ],
+  [
+    "unknown database key",
+    cfg({}, [db({ interval: 5 })]),
+    ENV,
+    /unknown key 'databases\[0\]\.interval': known keys are name, path/,
+  ],
+  [
+    "API key inline",
+    cfg({}, [db({ apiKey: API_KEY })]),
+    ENV,
+    /unknown key 'databases\[0\]\.apiKey': secrets go in a file/,
+  ],
+  [
+    "bad cron",
+    cfg({}, [db(), db({ path: "b.db", cron: "every minute" })]),
+    ENV,
+    /'databases\[1\]\.cron' must be a 5- or 6-field cron expression/,
+  ],
+  [
+    "bad time zone",
+    cfg({}, [db({ cron: "* * * * *", timezone: "Mars/Olympus" })]),
+    ENV,
+    /'databases\[0\]\.timezone' must be an IANA time zone/,
+  ],
+  [
+    "time zone without cron",
+    cfg({}, [db({ timezone: "UTC" })]),
+    ENV,
+    /'databases\[0\]\.timezone' applies to 'cron', which is not set/,
+  ],
+  [
+    "interval too short",
+    cfg({}, [db({ intervalMs: 10 })]),
+    ENV,
+    /'databases\[0\]\.intervalMs' must be an integer from 1000 to/,
+  ],
+  [
+    "request timeout 0",
+    cfg({}, [db({ requestTimeoutS: 0 })]),
+    ENV,
+    /'databases\[0\]\.requestTimeoutS' must be an integer from 1 to 3600: got 0/,
+  ],
+  [
+    "tables a string",
+    cfg({}, [db({ tables: "readings" })]),
+    ENV,
+    /'databases\[0\]\.tables' must be a list of table names/,
+  ],
+  [
+    "address not http",
+    cfg({}, [db({ address: "ftp://example.org" })]),
+    ENV,
+    /'databases\[0\]\.address' must be an http\(s\) URL/,
+  ],
+  [
+    "bad name",
+    cfg({}, [db({ name: "a b" })]),
+    ENV,
+    /'databases\[0\]\.name' must be a name of letters/,
+  ],
+  [
+    "same name twice",
+    cfg({}, [db({ name: "x" }), db({ name: "x", path: "b.db" })]),
+    ENV,
+    /'databases\[1\]\.name' "x" is also the name of databases\[0\]/,
+  ],
+  [
+    "same file twice",
+    cfg({}, [db({ name: "x" }), db({ name: "y", path: "./a.db" })]),
+    ENV,
+    /'databases\[1\]\.path' is the same file as databases\[0\]\.path/,
+  ],
+  [
+    "two credentials",
+    cfg({}, [db({ apiKeyFile: "key", tokenEnv: "T" })]),
+    ENV,
+    /'databases\[0\]' names 2 credentials \(apiKeyFile, tokenEnv\)/,
+  ],
   ["no credential", cfg(), {}, /'databases\[0\]' has no credential: add apiKeyFile or tokenFile/],
-  ["both default env credentials", cfg(), { ...ENV, SQLITE_SYNC_TOKEN: TOKEN }, /both SQLITE_SYNC_API_KEY and SQLITE_SYNC_TOKEN are set/],
-  ["env credential unset", cfg({}, [db({ tokenEnv: "SENSOR_TOKEN" })]), {}, /'databases\[0\]\.tokenEnv' names SENSOR_TOKEN, which is not set/],
-  ["bad env name", cfg({}, [db({ apiKeyEnv: "1KEY" })]), ENV, /'databases\[0\]\.apiKeyEnv' must be an environment variable name/],
-  ["key file missing", cfg({}, [db({ apiKeyFile: "missing-key" })]), ENV, /'databases\[0\]\.apiKeyFile' \(.*missing-key\) does not exist/],
-  ["key file world-readable", cfg({}, [db({ apiKeyFile: "open-key" })]), ENV, /is readable by every user \(mode 644\): chmod 600/],
-  ["key file empty", cfg({}, [db({ apiKeyFile: "empty" })]), ENV, /'databases\[0\]\.apiKeyFile' .* is empty/],
+  [
+    "both default env credentials",
+    cfg(),
+    { ...ENV, SQLITE_SYNC_TOKEN: TOKEN },
+    /both SQLITE_SYNC_API_KEY and SQLITE_SYNC_TOKEN are set/,
+  ],
+  [
+    "env credential unset",
+    cfg({}, [db({ tokenEnv: "SENSOR_TOKEN" })]),
+    {},
+    /'databases\[0\]\.tokenEnv' names SENSOR_TOKEN, which is not set/,
+  ],
+  [
+    "bad env name",
+    cfg({}, [db({ apiKeyEnv: "1KEY" })]),
+    ENV,
+    /'databases\[0\]\.apiKeyEnv' must be an environment variable name/,
+  ],
+  [
+    "key file missing",
+    cfg({}, [db({ apiKeyFile: "missing-key" })]),
+    ENV,
+    /'databases\[0\]\.apiKeyFile' \(.*missing-key\) does not exist/,
+  ],
+  [
+    "key file world-readable",
+    cfg({}, [db({ apiKeyFile: "open-key" })]),
+    ENV,
+    /is readable by every user \(mode 644\): chmod 600/,
+  ],
+  [
+    "key file empty",
+    cfg({}, [db({ apiKeyFile: "empty" })]),
+    ENV,
+    /'databases\[0\]\.apiKeyFile' .* is empty/,
+  ],
   ["key file two lines", cfg({}, [db({ apiKeyFile: "two-lines" })]), ENV, /has more than one line/],
   ["key file a folder", cfg({}, [db({ apiKeyFile: "folder" })]), ENV, /is not a file/],
-  ["key file under a file", cfg({}, [db({ apiKeyFile: "key/inner" })]), ENV, /cannot be read \(ENOTDIR\)/],
-  ["credentials dir unset", cfg({}, [db({ apiKeyFile: "${CREDENTIALS_DIRECTORY}/k" })]), ENV, /uses \$\{CREDENTIALS_DIRECTORY\}, which is not set/],
-  ["http not an object", cfg({ http: 8080 }), ENV, /'http' must be an object \{ host, port, tokenFile\? \}: got 8080/],
-  ["port out of range", cfg({ http: { port: 70000 } }), ENV, /'http\.port' must be an integer from 0 to 65535: got 70000/],
-  ["port a string", cfg({ http: { port: "8080" } }), ENV, /'http\.port' must be an integer from 0 to 65535 .*: got "8080"/],
-  ["unknown http key", cfg({ http: { token: TOKEN } }), ENV, /unknown key 'http\.token': secrets go in a file/],
-  ["http token file missing", cfg({ http: { tokenFile: "nope" } }), ENV, /'http\.tokenFile' \(.*nope\) does not exist/],
-  ["bad log level", cfg({ logLevel: "verbose" }), ENV, /'logLevel' must be one of debug, info, warn, error: got "verbose"/],
-  ["negative grace", cfg({ stopGraceMs: -1 }), ENV, /'stopGraceMs' must be an integer from 0 to 600000: got -1/],
-  ["unknown top-level key", cfg({ database: [] }), ENV, /unknown key 'database': known keys are databases, http, logLevel, stopGraceMs/],
+  [
+    "key file under a file",
+    cfg({}, [db({ apiKeyFile: "key/inner" })]),
+    ENV,
+    /cannot be read \(ENOTDIR\)/,
+  ],
+  [
+    "credentials dir unset",
+    cfg({}, [db({ apiKeyFile: "${CREDENTIALS_DIRECTORY}/k" })]),
+    ENV,
+    /uses \$\{CREDENTIALS_DIRECTORY\}, which is not set/,
+  ],
+  [
+    "http not an object",
+    cfg({ http: 8080 }),
+    ENV,
+    /'http' must be an object \{ host, port, tokenFile\? \}: got 8080/,
+  ],
+  [
+    "port out of range",
+    cfg({ http: { port: 70000 } }),
+    ENV,
+    /'http\.port' must be an integer from 0 to 65535: got 70000/,
+  ],
+  [
+    "port a string",
+    cfg({ http: { port: "8080" } }),
+    ENV,
+    /'http\.port' must be an integer from 0 to 65535 .*: got "8080"/,
+  ],
+  [
+    "unknown http key",
+    cfg({ http: { token: TOKEN } }),
+    ENV,
+    /unknown key 'http\.token': secrets go in a file/,
+  ],
+  [
+    "http token file missing",
+    cfg({ http: { tokenFile: "nope" } }),
+    ENV,
+    /'http\.tokenFile' \(.*nope\) does not exist/,
+  ],
+  [
+    "bad log level",
+    cfg({ logLevel: "verbose" }),
+    ENV,
+    /'logLevel' must be one of debug, info, warn, error: got "verbose"/,
+  ],
+  [
+    "negative grace",
+    cfg({ stopGraceMs: -1 }),
+    ENV,
+    /'stopGraceMs' must be an integer from 0 to 600000: got -1/,
+  ],
+  [
+    "unknown top-level key",
+    cfg({ database: [] }),
+    ENV,
+    /unknown key 'database': known keys are databases, http, logLevel, stopGraceMs/,
+  ],
 ];
 
 describe("parseConfig()", () => {
@@ -85,10 +244,17 @@ describe("parseConfig()", () => {
       assert.ok(caught instanceof UsageError, `${what}: expected a UsageError, got ${caught}`);
       assert.equal(caught.exitCode, 2, what);
       assert.doesNotMatch(caught.message, /\n/, what);
-      assert.match(caught.message, new RegExp(`^config ${FILE.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: `), what);
+      assert.match(
+        caught.message,
+        new RegExp(`^config ${FILE.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: `),
+        what,
+      );
       if (!pattern.test(caught.message)) wrong.push(`${what}: ${caught.message}`);
       for (const secret of [API_KEY, TOKEN]) {
-        assert.ok(!caught.message.toLowerCase().includes(secret.toLowerCase()), `${what} leaks a secret`);
+        assert.ok(
+          !caught.message.toLowerCase().includes(secret.toLowerCase()),
+          `${what} leaks a secret`,
+        );
       }
     }
     assert.deepEqual(wrong, []);
@@ -101,13 +267,21 @@ describe("parseConfig()", () => {
       FILE,
       { env: {} },
     );
-    assert.deepEqual(config.http, { host: DEFAULT_HOST, port: 0, tokenFile: undefined, token: undefined });
+    assert.deepEqual(config.http, {
+      host: DEFAULT_HOST,
+      port: 0,
+      tokenFile: undefined,
+      token: undefined,
+    });
     assert.equal(config.logLevel, "info");
     assert.equal(config.stopGraceMs, 5000);
     const [first] = config.databases;
     assert.equal(first.name, "sensors");
     assert.equal(first.path, join(dir.path, "data", "sensors.db"));
-    assert.deepEqual(first.credentialSource, { kind: "apiKey", from: `file:${join(dir.path, "key")}` });
+    assert.deepEqual(first.credentialSource, {
+      kind: "apiKey",
+      from: `file:${join(dir.path, "key")}`,
+    });
     assert.equal(first.credential, API_KEY);
     assert.deepEqual(first.tables, []);
   });
@@ -127,7 +301,13 @@ describe("parseConfig()", () => {
         http: { host: "0.0.0.0", port: 8787, tokenFile: "http-token" },
       }),
       FILE,
-      { env: { SENSOR_TOKEN: ` ${TOKEN}\n`, SQLITE_SYNC_TOKEN: TOKEN, CREDENTIALS_DIRECTORY: creds } },
+      {
+        env: {
+          SENSOR_TOKEN: ` ${TOKEN}\n`,
+          SQLITE_SYNC_TOKEN: TOKEN,
+          CREDENTIALS_DIRECTORY: creds,
+        },
+      },
     );
     assert.deepEqual(config.databases.map((d) => [d.credentialSource, d.credential]), [
       [{ kind: "token", from: "env:SENSOR_TOKEN" }, TOKEN],
@@ -142,12 +322,28 @@ describe("parseConfig()", () => {
 describe("sqlite-sync daemon with bad input (child processes)", () => {
   const cases: [string, string[], RegExp][] = [
     ["no --config", ["daemon"], /missing --config <file>/],
-    ["an unknown flag", ["daemon", "--config", FILE, "--verbose"], /unknown (flag|option) '?--verbose/],
-    ["a missing config file", ["daemon", "--config", join(dir.path, "none.jsonc")], /none\.jsonc: not found/],
+    [
+      "an unknown flag",
+      ["daemon", "--config", FILE, "--verbose"],
+      /unknown (flag|option) '?--verbose/,
+    ],
+    [
+      "a missing config file",
+      ["daemon", "--config", join(dir.path, "none.jsonc")],
+      /none\.jsonc: not found/,
+    ],
     ["malformed JSON", ["daemon", "--config", "@bad-json"], /line 2, column \d+: /],
-    ["a bad cron", ["daemon", "--config", "@bad-cron"], /'databases\[0\]\.cron' must be a 5- or 6-field/],
+    [
+      "a bad cron",
+      ["daemon", "--config", "@bad-cron"],
+      /'databases\[0\]\.cron' must be a 5- or 6-field/,
+    ],
     ["a world-readable key file", ["daemon", "--config", "@open-key"], /is readable by every user/],
-    ["an inline API key", ["daemon", "--config", "@inline-key"], /unknown key 'databases\[0\]\.apiKey'/],
+    [
+      "an inline API key",
+      ["daemon", "--config", "@inline-key"],
+      /unknown key 'databases\[0\]\.apiKey'/,
+    ],
   ];
   const files: Record<string, string> = {
     "bad-json": `{\n  "databases": [ { "path": "a.db" "databaseId": "x" } ]\n}`,
@@ -155,7 +351,9 @@ describe("sqlite-sync daemon with bad input (child processes)", () => {
     "open-key": cfg({}, [db({ apiKeyFile: "open-key" })]),
     "inline-key": cfg({}, [db({ apiKey: API_KEY })]),
   };
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir.path, `${name}.jsonc`), text);
+  for (const [name, text] of Object.entries(files)) {
+    writeFileSync(join(dir.path, `${name}.jsonc`), text);
+  }
 
   for (const [what, args, pattern] of cases) {
     it(`exits 2 with one stderr line for ${what}`, { timeout: 60_000 }, async () => {
@@ -178,5 +376,3 @@ describe("sqlite-sync daemon with bad input (child processes)", () => {
 
 // The temp dir holds only small files; it is removed when the process ends.
 process.on("exit", () => dir.cleanup());
-
-

@@ -25,10 +25,18 @@ import {
   tempDir,
   testExtensionPath,
 } from "../../_helpers.ts";
-import { createTable, DaemonChild, daemonArgv, get, until, writeSecret } from "./_daemon_harness.ts";
+import {
+  createTable,
+  daemonArgv,
+  DaemonChild,
+  get,
+  until,
+  writeSecret,
+} from "./_daemon_harness.ts";
 import { ARM64_MISSING, buildDaemon, QEMU } from "./_daemon_arm64.ts";
 
-const TABLE = "CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL DEFAULT '')";
+const TABLE =
+  "CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL DEFAULT '')";
 const GRACE_MS = 1500;
 
 let extension = "";
@@ -82,7 +90,9 @@ function startDaemon(config: string, env: Record<string, string | undefined> = {
 
 function assertNoSecret(child: DaemonChild): void {
   const all = (child.stdout + child.stderr).toLowerCase();
-  for (const form of FORMS) assert.ok(!all.includes(form.toLowerCase()), `a secret leaked:\n${child.stdout}`);
+  for (const form of FORMS) {
+    assert.ok(!all.includes(form.toLowerCase()), `a secret leaked:\n${child.stdout}`);
+  }
 }
 
 describe("sqlite-sync daemon", () => {
@@ -100,10 +110,14 @@ describe("sqlite-sync daemon", () => {
       const daemon = startDaemon(file);
       const port = await daemon.port();
       await daemon.waitFor((l) => l.event === "service.started" && l.database === "alpha");
-      const health = await until(async () => {
-        const r = await get(port, "/healthz");
-        return r.status === 200 ? r : undefined;
-      }, 30_000, "/healthz 200");
+      const health = await until<{ status: number; text: string }>(
+        async () => {
+          const r = await get(port, "/healthz");
+          return r.status === 200 ? r : undefined;
+        },
+        30_000,
+        "/healthz 200",
+      );
       assert.equal(health.text, "ok\n");
       // The refused port makes every sync fail: logged with the database's name.
       await daemon.waitFor((l) => l.event === "sync.failed" && l.database === "alpha");
@@ -115,29 +129,44 @@ describe("sqlite-sync daemon", () => {
       const reloaded = await daemon.waitFor((l) => l.event === "config.reloaded", { from: mark });
       assert.deepEqual(reloaded.added, ["beta"]);
       assert.deepEqual(reloaded.restarted, []);
-      await daemon.waitFor((l) => l.event === "service.started" && l.database === "beta", { from: mark });
+      await daemon.waitFor((l) => l.event === "service.started" && l.database === "beta", {
+        from: mark,
+      });
       const status = JSON.parse((await get(port, "/status")).text);
       assert.deepEqual(status.databases.map((d: { name: string }) => d.name), ["alpha", "beta"]);
 
       // SIGHUP with a bad config: logged, nothing changes.
-      writeFileSync(file, `{ "databases": [ { "path": "alpha.db", "databaseId": "x", "cron": "sometimes" } ] }`);
+      writeFileSync(
+        file,
+        `{ "databases": [ { "path": "alpha.db", "databaseId": "x", "cron": "sometimes" } ] }`,
+      );
       mark = daemon.lines.length;
       daemon.send("SIGHUP");
       const rejected = await daemon.waitFor((l) => l.event === "config.rejected", { from: mark });
-      assert.match((rejected.error as { message: string }).message, /'databases\[0\]\.cron' must be/);
+      assert.match(
+        (rejected.error as { message: string }).message,
+        /'databases\[0\]\.cron' must be/,
+      );
       const still = JSON.parse((await get(port, "/status")).text);
       assert.equal(still.databases.length, 2);
 
       // SIGHUP that removes beta, changes alpha's schedule (a restart) and rotates the key file.
-      writeConfig("reload.jsonc", { ...config, databases: [database("alpha", { intervalMs: 30_000 })] });
+      writeConfig("reload.jsonc", {
+        ...config,
+        databases: [database("alpha", { intervalMs: 30_000 })],
+      });
       writeSecret(join(dir.path, "api-key"), API_KEY.toUpperCase());
       mark = daemon.lines.length;
       daemon.send("SIGHUP");
       const changed = await daemon.waitFor((l) => l.event === "config.reloaded", { from: mark });
       assert.deepEqual([changed.removed, changed.restarted], [["beta"], ["alpha"]]);
-      await daemon.waitFor((l) => l.event === "service.started" && l.database === "alpha", { from: mark });
+      await daemon.waitFor((l) => l.event === "service.started" && l.database === "alpha", {
+        from: mark,
+      });
       assert.deepEqual(
-        JSON.parse((await get(port, "/status")).text).databases.map((d: { name: string }) => d.name),
+        JSON.parse((await get(port, "/status")).text).databases.map((d: { name: string }) =>
+          d.name
+        ),
         ["alpha"],
       );
       // The key alone changes: handed to the running service, no restart.
@@ -160,7 +189,9 @@ describe("sqlite-sync daemon", () => {
       assert.ok(exit.ms < GRACE_MS + 1000, `exit took ${exit.ms} ms`);
       assert.ok(daemon.lines.some((l) => l.event === "daemon.stopped"));
       assert.equal(daemon.stderr, "");
-      for (const line of daemon.lines) assert.notEqual(line.event, "unparsed", JSON.stringify(line));
+      for (const line of daemon.lines) {
+        assert.notEqual(line.event, "unparsed", JSON.stringify(line));
+      }
       assertNoSecret(daemon);
     },
   );
@@ -178,16 +209,22 @@ describe("sqlite-sync daemon", () => {
       try {
         await createTable(join(dir.path, "blocked.db"), TABLE);
         const file = writeConfig("blocked.jsonc", {
-          databases: [database("blocked", { address: `http://127.0.0.1:${port}`, requestTimeoutS: 300 })],
+          databases: [
+            database("blocked", { address: `http://127.0.0.1:${port}`, requestTimeoutS: 300 }),
+          ],
           stopGraceMs: GRACE_MS,
         });
         const daemon = startDaemon(file);
         const http = await daemon.port();
         // The start-up sync is in flight once the listener holds a connection and the service says so.
-        await until(async () => {
-          const s = JSON.parse((await get(http, "/status")).text);
-          return sockets.length > 0 && s.databases[0]?.status?.state === "syncing";
-        }, 60_000, "a sync blocked on the silent listener");
+        await until(
+          async () => {
+            const s = JSON.parse((await get(http, "/status")).text);
+            return sockets.length > 0 && s.databases[0]?.status?.state === "syncing";
+          },
+          60_000,
+          "a sync blocked on the silent listener",
+        );
         await new Promise((r) => setTimeout(r, 300));
         const exit = await daemon.signal("SIGTERM");
         console.log(`daemon exit while blocked: ${exit.ms.toFixed(0)} ms (grace ${GRACE_MS} ms)`);
@@ -204,7 +241,10 @@ describe("sqlite-sync daemon", () => {
   it("reports a database whose extension cannot be resolved on /healthz and keeps serving", {
     timeout: 120_000,
   }, async () => {
-    const file = writeConfig("unresolved.jsonc", { databases: [database("lost")], stopGraceMs: GRACE_MS });
+    const file = writeConfig("unresolved.jsonc", {
+      databases: [database("lost")],
+      stopGraceMs: GRACE_MS,
+    });
     const daemon = startDaemon(file, {
       SQLITE_SYNC_EXTENSION_PATH: join(dir.path, "no-such-extension.so"),
     });
@@ -229,7 +269,10 @@ describe("sqlite-sync daemon", () => {
       assert.equal(exit.code, 1, daemon.stdout + daemon.stderr);
       const lines = daemon.stderr.trim().split("\n");
       assert.equal(lines.length, 1, daemon.stderr);
-      assert.match(lines[0], new RegExp(`^sqlite-sync: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`));
+      assert.match(
+        lines[0],
+        new RegExp(`^sqlite-sync: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`),
+      );
     } finally {
       busy.close();
     }
@@ -278,7 +321,9 @@ const noPython = python ? undefined : "python3 (the Unix datagram receiver) is n
 const RECEIVER = join(ROOT, "tests", "src", "cli", "_daemon_notify_receiver.py");
 
 /** A python3 Unix datagram socket that prints each message as a JSON line. */
-async function receiver(address: string): Promise<{ messages: string[]; stop(): void; proc: ChildProcess }> {
+async function receiver(
+  address: string,
+): Promise<{ messages: string[]; stop(): void; proc: ChildProcess }> {
   const proc = spawn("python3", [RECEIVER, address], { stdio: ["pipe", "pipe", "inherit"] });
   const messages: string[] = [];
   let buffer = "";
@@ -318,14 +363,25 @@ describe("sqlite-sync daemon under systemd's notify protocol", () => {
           });
           const daemon = startDaemon(file, { NOTIFY_SOCKET: socket, WATCHDOG_USEC: "600000" });
           await daemon.waitFor((l) => l.event === "systemd.ready");
-          await until(() => rx.messages.filter((m) => m === "WATCHDOG=1").length >= 3, 10_000, "3 WATCHDOG=1");
+          await until(
+            () => rx.messages.filter((m) => m === "WATCHDOG=1").length >= 3,
+            10_000,
+            "3 WATCHDOG=1",
+          );
           const exit = await daemon.signal("SIGTERM");
           assert.equal(exit.code, 0, daemon.stderr);
-          await until(() => rx.messages.some((m) => m.startsWith("STOPPING=1")), 5_000, "STOPPING=1");
+          await until(
+            () => rx.messages.some((m) => m.startsWith("STOPPING=1")),
+            5_000,
+            "STOPPING=1",
+          );
           assert.equal(rx.messages[0], "STATUS=starting");
           const ready = rx.messages.findIndex((m) => m.startsWith("READY=1\nSTATUS="));
           assert.ok(ready > 0, JSON.stringify(rx.messages));
-          assert.match(rx.messages[ready], /STATUS=1 of 1 database\(s\) running; http 127\.0\.0\.1:\d+/);
+          assert.match(
+            rx.messages[ready],
+            /STATUS=1 of 1 database\(s\) running; http 127\.0\.0\.1:\d+/,
+          );
           assert.ok(rx.messages.indexOf("WATCHDOG=1") > ready, "the watchdog is fed after READY=1");
         } finally {
           rx.stop();
@@ -334,23 +390,28 @@ describe("sqlite-sync daemon under systemd's notify protocol", () => {
     );
   }
 
-  it("exits 1 at start with one line when a watchdog is configured and NOTIFY_SOCKET cannot be used", {
-    timeout: 60_000,
-  }, async () => {
-    const file = writeConfig("no-notify.jsonc", { databases: [database("nonotify")] });
-    const daemon = startDaemon(file, {
-      NOTIFY_SOCKET: join(dir.path, "nobody-listens.sock"),
-      WATCHDOG_USEC: "2000000",
-    });
-    const exit = await daemon.exited;
-    assert.equal(exit.code, 1, daemon.stdout + daemon.stderr);
-    const lines = daemon.stderr.trim().split("\n");
-    assert.equal(lines.length, 1, daemon.stderr);
-    assert.match(lines[0], /^sqlite-sync: systemd watchdog configured \(WATCHDOG_USEC=2000000\) but NOTIFY_SOCKET cannot be used: .*ENOENT/);
-  });
+  it(
+    "exits 1 at start with one line when a watchdog is configured and NOTIFY_SOCKET cannot be used",
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const file = writeConfig("no-notify.jsonc", { databases: [database("nonotify")] });
+      const daemon = startDaemon(file, {
+        NOTIFY_SOCKET: join(dir.path, "nobody-listens.sock"),
+        WATCHDOG_USEC: "2000000",
+      });
+      const exit = await daemon.exited;
+      assert.equal(exit.code, 1, daemon.stdout + daemon.stderr);
+      const lines = daemon.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, daemon.stderr);
+      assert.match(
+        lines[0],
+        /^sqlite-sync: systemd watchdog configured \(WATCHDOG_USEC=2000000\) but NOTIFY_SOCKET cannot be used: .*ENOENT/,
+      );
+    },
+  );
 });
-
-
 
 /** The ELF machine of a file (183 = aarch64, 62 = x86-64). */
 function elfMachine(path: string): number {
@@ -394,38 +455,53 @@ if (RUNTIME === "bun") {
       ],
     ];
     for (const [what, env, pattern] of cases) {
-      itUnless(ARM64_MISSING, `serves /healthz (503, naming the database) and exits 0 on SIGTERM within the grace period: ${what}`, {
-        timeout: 300_000,
-      }, async () => {
-        if (!existsSync(binary())) await buildDaemon(binary(), "bun-linux-arm64");
-        await createTable(join(dir.path, "pi.db"), TABLE);
-        const file = writeConfig("arm64.jsonc", {
-          databases: [database("pi", { cron: "* * * * *", intervalMs: undefined })],
-          stopGraceMs: GRACE_MS,
-        });
-        const resolved: Record<string, string> = {};
-        for (const [k, v] of Object.entries(env)) {
-          resolved[k] = v === "@cache" ? join(dir.path, "empty-cache") : v === "@x64" ? extension : v;
-        }
-        const started = performance.now();
-        const daemon = new DaemonChild([QEMU!, binary(), "daemon", "--config", file], {
-          SQLITE_SYNC_EXTENSION_PATH: undefined,
-          ...resolved,
-        });
-        children.push(daemon);
-        const port = await daemon.port(120_000);
-        const failed = await daemon.waitFor((l) => l.event === "service.start-failed", { timeoutMs: 120_000 });
-        assert.equal(failed.database, "pi");
-        const health = await get(port, "/healthz");
-        console.log(`arm64 under qemu: /healthz after ${(performance.now() - started).toFixed(0)} ms: ${health.text.split("\n")[1]?.slice(0, 160)}`);
-        assert.equal(health.status, 503);
-        assert.match(health.text, pattern);
-        const exit = await daemon.signal("SIGTERM");
-        console.log(`arm64 under qemu: SIGTERM → exit ${exit.code} in ${exit.ms.toFixed(0)} ms`);
-        assert.equal(exit.code, 0, daemon.stderr);
-        assert.ok(exit.ms < GRACE_MS + 1000, `exit took ${exit.ms} ms`);
-        assertNoSecret(daemon);
-      });
+      itUnless(
+        ARM64_MISSING,
+        `serves /healthz (503, naming the database) and exits 0 on SIGTERM within the grace period: ${what}`,
+        {
+          timeout: 300_000,
+        },
+        async () => {
+          if (!existsSync(binary())) await buildDaemon(binary(), "bun-linux-arm64");
+          await createTable(join(dir.path, "pi.db"), TABLE);
+          const file = writeConfig("arm64.jsonc", {
+            databases: [database("pi", { cron: "* * * * *", intervalMs: undefined })],
+            stopGraceMs: GRACE_MS,
+          });
+          const resolved: Record<string, string> = {};
+          for (const [k, v] of Object.entries(env)) {
+            resolved[k] = v === "@cache"
+              ? join(dir.path, "empty-cache")
+              : v === "@x64"
+              ? extension
+              : v;
+          }
+          const started = performance.now();
+          const daemon = new DaemonChild([QEMU!, binary(), "daemon", "--config", file], {
+            SQLITE_SYNC_EXTENSION_PATH: undefined,
+            ...resolved,
+          });
+          children.push(daemon);
+          const port = await daemon.port(120_000);
+          const failed = await daemon.waitFor((l) => l.event === "service.start-failed", {
+            timeoutMs: 120_000,
+          });
+          assert.equal(failed.database, "pi");
+          const health = await get(port, "/healthz");
+          console.log(
+            `arm64 under qemu: /healthz after ${(performance.now() - started).toFixed(0)} ms: ${
+              health.text.split("\n")[1]?.slice(0, 160)
+            }`,
+          );
+          assert.equal(health.status, 503);
+          assert.match(health.text, pattern);
+          const exit = await daemon.signal("SIGTERM");
+          console.log(`arm64 under qemu: SIGTERM → exit ${exit.code} in ${exit.ms.toFixed(0)} ms`);
+          assert.equal(exit.code, 0, daemon.stderr);
+          assert.ok(exit.ms < GRACE_MS + 1000, `exit took ${exit.ms} ms`);
+          assertNoSecret(daemon);
+        },
+      );
     }
   });
 }
