@@ -4,7 +4,7 @@
  *
  * ```sh
  * deno run -A jsr:@sqliteai/sync/cli doctor
- * bunx @sqliteai/sync doctor --json        # or: npx @sqliteai/sync doctor
+ * bunx -p @sqliteai/sync sqlite-sync doctor --json   # npm's bin, also: npx -p @sqliteai/sync sqlite-sync …
  * sqlite-sync fetch --platform linux-arm64 --out ./sqlite-sync-cache
  * sqlite-sync init app.db --table notes
  * SQLITE_SYNC_API_KEY=… sqlite-sync sync app.db --database-id db_123 --json
@@ -48,8 +48,8 @@ const COMMANDS: Record<string, CommandDef<any>> = {
   daemon: daemonCommand,
 };
 
-/** The citty root command: `sqlite-sync <command>`. */
-export const mainCommand: CommandDef = defineCommand({
+/** The citty root command: `sqlite-sync <command>` (its help lists the commands). */
+const mainCommand: CommandDef = defineCommand({
   meta: {
     name: "sqlite-sync",
     version: CLI_VERSION,
