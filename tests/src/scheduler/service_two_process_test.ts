@@ -2,7 +2,7 @@
  * Two processes, a SyncService each, one database file: the queue's lease
  * must keep their syncs apart. Each sync hangs about 1 s (a listener that
  * never answers, 1 s request time-out), both services request one every
- * second, so they contend the whole time.
+ * second, so they contend while both run.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -15,7 +15,15 @@ import { ROOT, RUNTIME, runtimeArgv, tempDir, testExtensionPath } from "../../_h
 import { silentListener } from "../_error_servers.ts";
 
 const CHILD = join(ROOT, "tests", "src", "scheduler", "_service_child.ts");
-const RUN_MS = 7000;
+/**
+ * The first process runs alone for 1.5 s (it syncs first), then both run and contend, then
+ * the first stops while the second still runs (its cut-short job handed back), so the second
+ * syncs too. Which process runs a sync while both run is not fixed (any sync of the file
+ * serves both).
+ */
+const FIRST_MS = 4000;
+const SECOND_DELAY_MS = 1500;
+const SECOND_MS = 6000;
 
 function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   const [cmd, ...rest] = runtimeArgv(CHILD, args);
@@ -52,8 +60,10 @@ describe(`SyncService, two processes on one database file (${RUNTIME})`, () => {
       setup.init("notes");
       setup.run("INSERT INTO notes (id, body) VALUES (?, ?)", setup.uuid(), "local");
       setup.close();
-      const args = ["two", path, extensionPath, String(listener.port), String(RUN_MS)];
-      const [a, b] = await Promise.all([run(args), run(args)]);
+      const args = (ms: number) => ["two", path, extensionPath, String(listener.port), String(ms)];
+      const first = run(args(FIRST_MS));
+      await new Promise((resolve) => setTimeout(resolve, SECOND_DELAY_MS));
+      const [a, b] = await Promise.all([first, run(args(SECOND_MS))]);
       assert.equal(a.code, 0, a.err);
       assert.equal(b.code, 0, b.err);
 
