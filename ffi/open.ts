@@ -249,9 +249,7 @@ export async function openWithExtensionWithHooks(
     driver.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}; PRAGMA recursive_triggers = ON`);
     await loadOrExplain(driver, extension, hooks.preflightProbe);
     loaded = true;
-    // One query checks the pragma and reads the journal mode: a file already in the wanted
-    // mode (every reopen of a WAL database) needs no second statement.
-    const { recursive, journal } = query(driver, SETTINGS) ?? {};
+    const recursive = query(driver, "PRAGMA recursive_triggers")?.recursive_triggers;
     if (Number(recursive) !== 1) {
       throw new SqliteSyncError(
         "driver",
@@ -261,8 +259,7 @@ export async function openWithExtensionWithHooks(
           "triggers enabled, and do not turn the pragma off on this connection.",
       );
     }
-    const wanted = !readOnly && !isMemory(driver.path || path);
-    if (wanted && String(journal ?? "").toLowerCase() !== journalMode) {
+    if (!readOnly && !isMemory(driver.path || path)) {
       const row = query(driver, `PRAGMA journal_mode = ${journalMode}`);
       const mode = String(row?.journal_mode ?? "").toLowerCase();
       if (mode !== journalMode) {
@@ -279,10 +276,6 @@ export async function openWithExtensionWithHooks(
     throw err;
   }
 }
-
-/** The settings checked on every connection, in one query. */
-const SETTINGS = "SELECT r.recursive_triggers AS recursive, j.journal_mode AS journal " +
-  "FROM pragma_recursive_triggers r, pragma_journal_mode j";
 
 function query(driver: Driver, sql: string): Record<string, unknown> | undefined {
   const stmt = driver.prepare(sql);

@@ -78,14 +78,13 @@ const SYNCED =
 const IS_BLOCK = "SELECT 1 AS x FROM cloudsync_table_settings WHERE tbl_name = ? COLLATE NOCASE " +
   "AND col_name = ? COLLATE NOCASE AND key = 'algo' AND value = 'block'";
 const BLOCK_TABLES =
-  "SELECT DISTINCT lower(tbl_name) AS t FROM cloudsync_table_settings WHERE col_name != '*' AND key = 'algo' AND value = 'block'";
-const BLOCK_TABLE_NAMES =
   "SELECT DISTINCT tbl_name AS t FROM cloudsync_table_settings WHERE col_name != '*' AND key = 'algo' AND value = 'block'";
 
 /** The table configuration of one database. */
 export class Tables {
   #host: TablesHost;
   #blockTables: ReadonlySet<string> = new Set();
+  #blockNames: readonly string[] = [];
 
   /** @param host The owning database's hooks. */
   constructor(host: TablesHost) {
@@ -99,9 +98,9 @@ export class Tables {
 
   /** Re-reads which tables have block columns. */
   refresh(): void {
-    this.#blockTables = new Set(
-      this.#hasMeta() ? this.#host.statement(BLOCK_TABLES).all().map((r) => String(r.t)) : [],
-    );
+    const rows = this.#hasMeta() ? this.#host.statement(BLOCK_TABLES).all() : [];
+    this.#blockNames = rows.map((r) => String(r.t));
+    this.#blockTables = new Set(this.#blockNames.map(foldIdentifier));
   }
 
   /** The synced tables, sorted. */
@@ -340,7 +339,7 @@ export class Tables {
       this.#host.call("SELECT cloudsync_commit_alter(?) AS v", [name], "alter()");
       // A rebuilt table (CREATE new, copy, DROP, RENAME) lost its triggers, and
       // its key may have changed: recreate every key guard.
-      for (const row of this.#host.statement(BLOCK_TABLE_NAMES).all()) {
+      for (const row of this.#host.statement(BLOCK_TABLES).all()) {
         const t = String(row.t);
         if (tableColumns(this.#host.driver, t).length > 0) installKeyGuard(this.#host.driver, t);
       }
@@ -351,13 +350,16 @@ export class Tables {
   /**
    * Installs the key guard of every table with block columns that lacks one
    * (see {@linkcode installMissingKeyGuards}). Costs nothing when no table
-   * has block columns (known since the last refresh).
+   * has block columns (known since the last refresh); otherwise one query,
+   * and a write only when a guard is missing.
    */
   installMissingKeyGuards(): void {
-    if (this.#blockTables.size === 0) return;
-    const guarded = this.#host.statement(KEY_GUARDS).all().map((r) => String(r.t));
-    const tables = this.#host.statement(BLOCK_TABLE_NAMES).all().map((r) => String(r.t));
-    installMissingKeyGuards(this.#host.driver, tables, guarded);
+    if (this.#blockNames.length === 0) return;
+    const guarded = new Set(
+      this.#host.statement(KEY_GUARDS).all().map((r) => foldIdentifier(String(r.t))),
+    );
+    const missing = this.#blockNames.filter((t) => !guarded.has(foldIdentifier(t)));
+    if (missing.length > 0) installMissingKeyGuards(this.#host.driver, missing);
   }
 
   // Statements below are cached (finalized on close) rather than prepared per

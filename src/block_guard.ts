@@ -137,22 +137,6 @@ export function keyGuardSql(table: string, keyColumns: readonly string[]): strin
 }
 
 /**
- * SQL that drops the key-change guard of `table`.
- *
- * @param table The table.
- * @returns `DROP TRIGGER IF EXISTS …`.
- *
- * @example Usage
- * ```ts
- * import { dropKeyGuardSql } from "./block_guard.ts";
- * console.log(dropKeyGuardSql("notes"));
- * ```
- */
-export function dropKeyGuardSql(table: string): string {
-  return `DROP TRIGGER IF EXISTS ${quoteIdentifier(keyGuardName(table))}`;
-}
-
-/**
  * (Re)creates the guard of `table` from its current primary key columns.
  *
  * @param driver The connection.
@@ -171,32 +155,24 @@ export function installKeyGuard(driver: Driver, table: string): void {
 }
 
 /**
- * Installs the guard of each block table that has none: a table given block
+ * Installs the guard of block tables that have none: tables given block
  * columns by an older build, or by a raw `cloudsync_set_column` call. Writes
- * (in one transaction) only when a guard is missing; on a read-only
- * connection it does nothing, as such a connection cannot change a key
- * either.
+ * in one transaction; on a read-only connection it does nothing, as such a
+ * connection cannot change a key either.
  *
  * @param driver The connection.
- * @param tables The tables with block columns (`cloudsync_table_settings`).
- * @param guarded The tables that have a guard (`t` of {@linkcode KEY_GUARDS}).
+ * @param tables Block tables without a guard (none in {@linkcode KEY_GUARDS} is on them).
  * @throws {SqliteSyncError} What creating a trigger raises, but a read-only connection's refusal.
  *
  * @example Usage
  * ```ts ignore
  * import { installMissingKeyGuards } from "./block_guard.ts";
- * installMissingKeyGuards(db.driver, ["notes", "docs"], ["docs"]); // guards notes
+ * installMissingKeyGuards(db.driver, ["notes"]);
  * ```
  */
-export function installMissingKeyGuards(
-  driver: Driver,
-  tables: readonly string[],
-  guarded: readonly string[],
-): void {
-  const has = new Set(guarded.map(foldIdentifier));
+export function installMissingKeyGuards(driver: Driver, tables: readonly string[]): void {
   // A dropped table keeps its settings rows: there is nothing to guard.
-  const missing = tables.filter((t) => !has.has(foldIdentifier(t)))
-    .filter((t) => tableColumns(driver, t).some((c) => c.pk > 0));
+  const missing = tables.filter((t) => tableColumns(driver, t).some((c) => c.pk > 0));
   if (missing.length === 0) return;
   try {
     driver.transaction(() => {
