@@ -32,6 +32,8 @@ export class DatabaseCore implements TablesHost, PayloadHost {
   /** Its prepared statements: the wrapper's fixed SQL and the caller's. */
   readonly statements: StatementCache;
   #closed = false;
+  #writeListeners = new Set<() => void>();
+  #seenVersion = -1;
 
   /** @param driver A connection with the extension loaded. */
   constructor(driver: Driver) {
@@ -102,10 +104,49 @@ export class DatabaseCore implements TablesHost, PayloadHost {
     if (typeof sql !== "string") {
       throw new TypeError(`Expected SQL text, got ${describeValue(sql)}`);
     }
+    let result: T;
     try {
-      return run();
+      result = run();
     } catch (err) {
       throw keyGuardRefusal(staleContext(err));
+    }
+    this.noticeWrites();
+    return result;
+  }
+
+  /**
+   * Calls `listener` after a statement or transaction of this connection
+   * committed changes to synced tables (`cloudsync_db_version()` advanced).
+   * Costs one cached query per statement, and only while a listener exists.
+   *
+   * @returns A function that removes the listener.
+   */
+  onWrite(listener: () => void): () => void {
+    if (this.#writeListeners.size === 0) this.#seenVersion = this.#dbVersion();
+    this.#writeListeners.add(listener);
+    return () => this.#writeListeners.delete(listener);
+  }
+
+  /** Tells the write listeners when the database version advanced since they last heard. */
+  noticeWrites(): void {
+    if (this.#writeListeners.size === 0 || this.#closed) return;
+    const version = this.#dbVersion();
+    if (version <= this.#seenVersion) return;
+    this.#seenVersion = version;
+    for (const listener of [...this.#writeListeners]) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure must not fail the caller's write, which has committed.
+      }
+    }
+  }
+
+  #dbVersion(): number {
+    try {
+      return Number(this.statements.fixed("SELECT cloudsync_db_version() AS v").get()?.v ?? -1);
+    } catch {
+      return -1; // No table synced yet.
     }
   }
 

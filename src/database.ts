@@ -198,7 +198,35 @@ export class SyncDatabase {
    */
   transaction<T>(fn: () => T): T {
     this.#core.assertOpen();
-    return this.#core.driver.transaction(fn);
+    const result = this.#core.driver.transaction(fn);
+    this.#core.noticeWrites();
+    return result;
+  }
+
+  /**
+   * Calls `listener` after this connection committed changes to synced
+   * tables (through `exec`, `run`, `get`, `all` or `transaction`). A
+   * `SyncService` started with this database uses it to send local writes
+   * promptly; writes through `db.driver` or other connections are seen by
+   * the service's own change detection instead.
+   *
+   * @param listener Called after the commit; what it throws is ignored.
+   * @returns A function that removes the listener.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { SyncDatabase } from "@sqliteai/sync";
+   * const db = await SyncDatabase.open("app.db");
+   * const off = db.onLocalWrite(() => console.log("synced tables changed"));
+   * off();
+   * ```
+   */
+  onLocalWrite(listener: () => void): () => void {
+    this.#core.assertOpen();
+    if (typeof listener !== "function") {
+      throw new TypeError("onLocalWrite(): the listener must be a function");
+    }
+    return this.#core.onWrite(listener);
   }
 
   // ---- tables -----------------------------------------------------------------

@@ -29,7 +29,12 @@ import { intervalTrigger, type ScheduledTrigger, type TriggerReason } from "./tr
 /** What the runner is built from. */
 export interface RunnerParts {
   settings: ServiceSettings;
-  target: { path: string; extensionPath: string; driver: DriverName };
+  target: {
+    path: string;
+    extensionPath: string;
+    driver: DriverName;
+    database?: { onLocalWrite(listener: () => void): () => void };
+  };
   queue: SyncQueue;
   owner: string;
   clock: Clock;
@@ -75,6 +80,7 @@ export class ServiceRunner {
   #current: { jobId: number; done: Promise<void> } | undefined;
   #waiters = new Map<number, Waiter[]>();
   #stopping: Promise<void> | undefined;
+  #offLocalWrite: (() => void) | undefined;
   #status = {
     lastSyncAt: null as number | null,
     lastSuccessAt: null as number | null,
@@ -121,15 +127,24 @@ export class ServiceRunner {
       this.#triggers.push(intervalTrigger(s.intervalMs, { clock: this.#p.clock }, fire));
     }
     if (s.changeDebounceMs !== false) {
-      this.#debouncer = debounce(s.changeDebounceMs, { clock: this.#p.clock }, fire);
+      this.#debouncer = debounce(s.changeDebounceMs, { clock: this.#p.clock }, (reason) => {
+        void this.#refreshUnsent();
+        fire(reason);
+      });
     }
-    if (s.syncOnStart) this.request("startup");
-    else {
-      this.#schedulePoll();
-      // A job a previous run left in the queue (cut short by stop(), a crash, a pending retry)
-      // runs now, or its wake is armed for its due time.
-      this.#pump();
-    }
+    // The caller's own writes through its SyncDatabase notify at once (no polling delay).
+    this.#offLocalWrite = this.#p.target.database?.onLocalWrite(() => this.localChange());
+    // After the caller's code following `await start()`, so listeners it attaches see the
+    // first sync's events.
+    setTimeout(() => {
+      if (s.syncOnStart) this.request("startup");
+      else {
+        this.#schedulePoll();
+        // A job a previous run left in the queue (cut short by stop(), a crash, a pending
+        // retry) runs now, or its wake is armed for its due time.
+        this.#pump();
+      }
+    }, 0);
   }
 
   async #openExecutor(apiKey: string | undefined, token: string | undefined): Promise<Executor> {
@@ -162,7 +177,7 @@ export class ServiceRunner {
     if (this.#stopping) return;
     this.#polling?.recordLocalChange();
     if (this.#debouncer) this.#debouncer.notify();
-    void this.#refreshUnsent();
+    else void this.#refreshUnsent();
   }
 
   /** Puts a sync request into the queue and runs what is due. */
@@ -266,6 +281,7 @@ export class ServiceRunner {
   }
 
   async #stop(graceMs: number): Promise<void> {
+    this.#offLocalWrite?.();
     for (const t of this.#triggers) t.stop();
     this.#debouncer?.stop();
     this.#clearTimer("wake");
