@@ -32,7 +32,7 @@ export class DatabaseCore implements TablesHost, PayloadHost {
   /** Its prepared statements: the wrapper's fixed SQL and the caller's. */
   readonly statements: StatementCache;
   #closed = false;
-  #writeListeners = new Set<() => void>();
+  #writeListeners = new Set<(dbVersion: number) => void>();
   #seenVersion = -1;
 
   /** @param driver A connection with the extension loaded. */
@@ -116,12 +116,12 @@ export class DatabaseCore implements TablesHost, PayloadHost {
 
   /**
    * Calls `listener` after a statement or transaction of this connection
-   * committed changes to synced tables (`cloudsync_db_version()` advanced).
+   * committed changes to synced tables (`cloudsync_db_version()` advanced), with the new version.
    * Costs one cached query per statement, and only while a listener exists.
    *
    * @returns A function that removes the listener.
    */
-  onWrite(listener: () => void): () => void {
+  onWrite(listener: (dbVersion: number) => void): () => void {
     if (this.#writeListeners.size === 0) this.#seenVersion = this.#dbVersion();
     this.#writeListeners.add(listener);
     return () => this.#writeListeners.delete(listener);
@@ -135,7 +135,7 @@ export class DatabaseCore implements TablesHost, PayloadHost {
     this.#seenVersion = version;
     for (const listener of [...this.#writeListeners]) {
       try {
-        listener();
+        listener(version);
       } catch {
         // A listener's failure must not fail the caller's write, which has committed.
       }

@@ -210,7 +210,8 @@ export class SyncDatabase {
    * promptly; writes through `db.driver` or other connections are seen by
    * the service's own change detection instead.
    *
-   * @param listener Called after the commit; what it throws is ignored.
+   * @param listener Called after the commit with the new `cloudsync_db_version()`; what it
+   *   throws is ignored.
    * @returns A function that removes the listener.
    *
    * @example Usage
@@ -221,7 +222,7 @@ export class SyncDatabase {
    * off();
    * ```
    */
-  onLocalWrite(listener: () => void): () => void {
+  onLocalWrite(listener: (dbVersion: number) => void): () => void {
     this.#core.assertOpen();
     if (typeof listener !== "function") {
       throw new TypeError("onLocalWrite(): the listener must be a function");

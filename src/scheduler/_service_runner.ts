@@ -33,7 +33,7 @@ export interface RunnerParts {
     path: string;
     extensionPath: string;
     driver: DriverName;
-    database?: { onLocalWrite(listener: () => void): () => void };
+    database?: { onLocalWrite(listener: (dbVersion: number) => void): () => void };
   };
   queue: SyncQueue;
   owner: string;
@@ -81,6 +81,7 @@ export class ServiceRunner {
   #waiters = new Map<number, Waiter[]>();
   #stopping: Promise<void> | undefined;
   #offLocalWrite: (() => void) | undefined;
+  #heardVersion = -1;
   #status = {
     lastSyncAt: null as number | null,
     lastSuccessAt: null as number | null,
@@ -133,7 +134,7 @@ export class ServiceRunner {
       });
     }
     // The caller's own writes through its SyncDatabase notify at once (no polling delay).
-    this.#offLocalWrite = this.#p.target.database?.onLocalWrite(() => this.localChange());
+    this.#offLocalWrite = this.#p.target.database?.onLocalWrite((v) => this.localChange(v));
     // After the caller's code following `await start()`, so listeners it attaches see the
     // first sync's events.
     setTimeout(() => {
@@ -156,7 +157,11 @@ export class ServiceRunner {
       driver: this.#p.target.driver,
       connection: { connectTimeoutS: s.connectTimeoutS, requestTimeoutS: s.requestTimeoutS },
       pollMs: s.changeDebounceMs === false ? 0 : s.changePollMs,
-      onDataVersionChange: () => this.localChange(),
+      // The caller's own SyncDatabase already told us about versions up to #heardVersion; the
+      // executor sees those commits too (another connection to it): do not sync twice.
+      onDataVersionChange: ({ dbVersion }) => {
+        if (dbVersion > this.#heardVersion) this.localChange(dbVersion);
+      },
     });
     try {
       await executor.init({
@@ -173,8 +178,9 @@ export class ServiceRunner {
   }
 
   /** A local commit (this process's `SyncDatabase`, or seen through `data_version`). */
-  localChange(): void {
+  localChange(dbVersion?: number): void {
     if (this.#stopping) return;
+    if (dbVersion !== undefined) this.#heardVersion = Math.max(this.#heardVersion, dbVersion);
     this.#polling?.recordLocalChange();
     if (this.#debouncer) this.#debouncer.notify();
     else void this.#refreshUnsent();

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { SyncDatabase } from "../../../src/database.ts";
 import { SyncService } from "../../../src/scheduler/service.ts";
 import type { ExecutorOptions } from "../../../src/scheduler/executor.ts";
-import { tempDir, testExtensionPath } from "../../_helpers.ts";
+import { refusedPort, tempDir, testExtensionPath } from "../../_helpers.ts";
 import { FakeClock } from "./_fake_clock.ts";
 import { advance, FakeExecutor, result, UNIT_START } from "./_service_fake.ts";
 
@@ -53,6 +53,37 @@ describe("SyncService with a SyncDatabase", () => {
       db.run("INSERT INTO notes (id, body) VALUES (?, ?)", "n2", "later");
       await advance(clock, 1000, 100);
       assert.equal(fakes[0].syncs.length, 1);
+    } finally {
+      db.close();
+      dir.cleanup();
+    }
+  });
+
+  it("one write through the SyncDatabase makes one sync: the real executor's change detection does not sync the same commit again", async () => {
+    const dir = tempDir("service-local-write-real-");
+    const db = await SyncDatabase.open(join(dir.path, "app.db"), {
+      extensionPath: await testExtensionPath(),
+    });
+    try {
+      db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
+      db.init("notes");
+      const service = await SyncService.start(db, {
+        databaseId: "unit-db",
+        apiKey: "sqa_UNITKEY_0123456789",
+        address: `http://127.0.0.1:${await refusedPort()}`,
+        syncOnStart: false,
+        polling: false,
+        changeDebounceMs: 50,
+        changePollMs: 100,
+        retry: { maxAttempts: 1 },
+      });
+      const started: string[][] = [];
+      service.on("started", (e) => started.push(e.reasons));
+      db.run("INSERT INTO notes (id, body) VALUES (?, ?)", "n1", "hello");
+      // Ten of the executor's change checks, and time for any sync they would request.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await service.stop();
+      assert.deepEqual(started, [["change"]]);
     } finally {
       db.close();
       dir.cleanup();
