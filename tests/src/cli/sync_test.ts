@@ -1,6 +1,6 @@
 /**
- * `sqlite-sync sync` end to end in child processes, against non-protocol
- * fixtures only: a refused port and the fixed-error HTTP server
+ * `sqlite-sync sync` end to end in child processes, against
+ * non-protocol fixtures alone: a refused port and the fixed-error HTTP server
  * (tests/src/_http_error_server.ts, 503 and 401). A network failure is one
  * line with its kind and exit code 1; the credential (from the environment or
  * a file) reaches the server but never the output, even when the server

@@ -71,7 +71,7 @@ const RUNTIMES: {
   argv: string[] | undefined;
   kinds: string[];
   defaultKind: string;
-  skip?: string;
+  unavailable?: string;
 }[] = [
   RUNTIME === "deno"
     ? {
@@ -93,15 +93,15 @@ const RUNTIMES: {
       : [node22Path()!, "--disable-warning=ExperimentalWarning"],
     kinds: ["default"],
     defaultKind: "process",
-    skip: node22Missing(),
+    unavailable: node22Missing(),
   },
 ];
 
-for (const { name, argv, kinds, defaultKind, skip } of RUNTIMES) {
+for (const { name, argv, kinds, defaultKind, unavailable } of RUNTIMES) {
   describe(`${name}: SyncService.stop() while a sync hangs (300 s request time-out)`, () => {
     for (const kind of kinds) {
       itUnless(
-        skip,
+        unavailable,
         `executor ${kind}: the script exits within 1 s after stop() resolves, and the cut-short job is pending again (released, attempts 0)`,
         async () => {
           const dir = tempDir("service-stop-");
