@@ -36,6 +36,38 @@ export type {
 } from "./common/sync_result.ts";
 export type { InitChecks } from "./src/schema.ts";
 export type { SettingKey } from "./src/settings.ts";
+export { SyncService } from "./src/scheduler/service.ts";
+export type { StopOptions } from "./src/scheduler/service.ts";
+export type { RetryOptions, SyncServiceOptions } from "./src/scheduler/service_options.ts";
+export type {
+  ExecutorKind,
+  SyncErrorSummary,
+  SyncServiceEvents,
+  SyncServiceListener,
+  SyncServiceState,
+  SyncServiceStatus,
+  SyncTotals,
+} from "./src/scheduler/status.ts";
+export type { PermanentReason } from "./src/scheduler/failure_policy.ts";
+export type { AdaptivePollingOptions, PollingJitter } from "./src/scheduler/adaptive.ts";
+export type { GetToken } from "./src/scheduler/token.ts";
+export type {
+  JobError,
+  JobHistoryEntry,
+  JobRun,
+  JobState,
+  QueueJob,
+  RunOutcome,
+} from "./src/scheduler/queue.ts";
+export type { TableSpec } from "./src/scheduler/_executor_protocol.ts";
+export { createApp } from "./src/http/app.ts";
+export type {
+  AppOptions,
+  NamedService,
+  StatusApp,
+  SyncOutcome,
+  SyncServiceLike,
+} from "./src/http/app.ts";
 export { resolveExtension } from "./ffi/resolve.ts";
 export type { ResolvedExtension, ResolveOptions, SourceName } from "./ffi/resolve.ts";
 export { closeConnection, openDatabase, openWithExtension } from "./ffi/open.ts";

@@ -27,9 +27,7 @@ import { createServer } from "node:net";
 import process from "node:process";
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { SyncDatabase } from "../mod.ts";
-import { SyncService } from "../src/scheduler/service.ts";
-import { createApp } from "../src/http/app.ts";
+import { createApp, SyncDatabase, SyncService } from "../mod.ts";
 
 const TITLE_MAX = 500;
 const BODY_MAX = 16 * 1024;
@@ -185,7 +183,11 @@ app.delete("/todos/:id", (c) => {
 });
 
 // The status app: GET /ops/healthz, /ops/status, /ops/metrics, /ops (page), POST /ops/sync.
-app.route("/ops", createApp([{ name: "todos", service }], { token: process.env.OPS_TOKEN }));
+const ops = createApp([{ name: "todos", service }], {
+  token: process.env.OPS_TOKEN,
+  basePath: "/ops",
+});
+app.mount("/ops", ops.fetch, { replaceRequest: false });
 
 // ---- serving, logging, stopping -----------------------------------------------------------
 

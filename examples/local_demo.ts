@@ -17,8 +17,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { SyncDatabase } from "../mod.ts";
-import { SyncService } from "../src/scheduler/service.ts";
+import { SyncDatabase, SyncService } from "../mod.ts";
 import type { SyncServiceEvents } from "../src/scheduler/status.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sqlite-sync-demo-"));

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type { Hono } from "hono";
-import { createApp } from "../http/app.ts";
+import { createApp, type StatusApp } from "../http/app.ts";
 import { type Served, serveFetch } from "../http/_serve.ts";
 import { type DaemonConfig, loadConfig } from "./config.ts";
 import { DatabaseSlot, restartKey } from "./_daemon_slot.ts";
@@ -33,7 +32,7 @@ export class Daemon {
   #config: DaemonConfig;
   #log: Logger;
   #slots = new Map<string, DatabaseSlot>();
-  #app!: Hono;
+  #app!: StatusApp;
   #served!: Served;
   #ops: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
@@ -110,7 +109,7 @@ export class Daemon {
     return [...config.databases.map((d) => d.credential), config.http.token ?? ""];
   }
 
-  #buildApp(config: DaemonConfig): Hono {
+  #buildApp(config: DaemonConfig): StatusApp {
     const services = [...this.#slots.values()].map((s) => ({ name: s.name, service: s.view }));
     return createApp(services, config.http.token === undefined ? {} : { token: config.http.token });
   }

@@ -15,7 +15,7 @@ import {
   type ExecutorOptions,
 } from "../scheduler/executor.ts";
 import type { JobHistoryEntry } from "../scheduler/queue.ts";
-import { SyncService } from "../scheduler/service.ts";
+import { startSyncService, SyncService } from "../scheduler/service.ts";
 import type { SyncServiceOptions } from "../scheduler/service_options.ts";
 import type { SyncServiceStatus } from "../scheduler/status.ts";
 import type { SyncServiceLike } from "../http/app.ts";
@@ -66,7 +66,7 @@ function embeddedEntry(): URL {
 function startService(path: string, options: SyncServiceOptions): Promise<SyncService> {
   if (!compiledBinary()) return SyncService.start(path, options);
   const entry = embeddedEntry();
-  return SyncService.startWith(path, { ...options, executor: "worker" }, {
+  return startSyncService(path, { ...options, executor: "worker" }, {
     createExecutor: (o: ExecutorOptions) => createExecutor({ ...o, entry }),
   });
 }

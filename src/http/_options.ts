@@ -30,6 +30,13 @@ export interface AppOptions {
    * @default 3600
    */
   staleAfterSeconds?: number;
+  /**
+   * The path the app is mounted at in another app (e.g. `/ops`): its routes
+   * answer under it and the page links to it. Mount with
+   * `parent.mount("/ops", app.fetch, { replaceRequest: false })`.
+   * @default "" (served at the root)
+   */
+  basePath?: string;
 }
 
 /** The options with their defaults. */
@@ -38,6 +45,7 @@ export interface AppSettings {
   now: () => number;
   refreshSeconds: number;
   staleAfterMs: number;
+  basePath: string;
 }
 
 function fail(message: string): never {
@@ -87,7 +95,19 @@ export function appSettings(options: AppOptions | undefined): AppSettings {
   if (options !== undefined && (typeof options !== "object" || options === null)) {
     fail("'options' must be an object");
   }
-  const { token, now = Date.now, refreshSeconds = 10, staleAfterSeconds = 3600 } = options ?? {};
+  const {
+    token,
+    now = Date.now,
+    refreshSeconds = 10,
+    staleAfterSeconds = 3600,
+    basePath = "",
+  } = options ?? {};
+  if (typeof basePath !== "string" || !/^(\/[A-Za-z0-9._~-]+)*$/.test(basePath)) {
+    fail(
+      `'basePath' must be "" or a path like "/ops" (segments of letters, digits, . _ ~ -): ` +
+        `current value is ${JSON.stringify(basePath)}`,
+    );
+  }
   if (token !== undefined && (typeof token !== "string" || !/^[^\s]+$/.test(token))) {
     // The value is never echoed: it may be a real token with a stray newline.
     fail("'token' must be a non-empty string without whitespace (trim the token file)");
@@ -102,5 +122,5 @@ export function appSettings(options: AppOptions | undefined): AppSettings {
   ) {
     fail(`'staleAfterSeconds' must be a positive number: current value is ${staleAfterSeconds}`);
   }
-  return { token, now, refreshSeconds, staleAfterMs: staleAfterSeconds * 1000 };
+  return { token, now, refreshSeconds, staleAfterMs: staleAfterSeconds * 1000, basePath };
 }

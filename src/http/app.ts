@@ -72,6 +72,30 @@ function errorSummary(err: unknown): { kind: string; message: string; status?: n
 }
 
 /**
+ * The status app: a fetch handler (a hono app inside). Serve it alone
+ * (`Deno.serve(app.fetch)`, `Bun.serve({ fetch: app.fetch })`, the daemon) or
+ * mount it in any hono app: `parent.mount("/ops", app.fetch, { replaceRequest: false })`
+ * with `basePath: "/ops"`.
+ */
+export interface StatusApp {
+  /**
+   * Answers one request.
+   *
+   * @param request The request.
+   * @returns The response.
+   */
+  fetch(request: Request): Response | Promise<Response>;
+  /**
+   * Answers a request built from a path or URL, without a server (tests, health probes).
+   *
+   * @param input A path such as `/healthz`, a URL or a request.
+   * @param init Method, headers and body.
+   * @returns The response.
+   */
+  request(input: string | URL | Request, init?: RequestInit): Response | Promise<Response>;
+}
+
+/**
  * Creates the status and control app.
  *
  * @param services The databases: each a name (shown in labels, the page and `?database=`) and
@@ -87,14 +111,15 @@ function errorSummary(err: unknown): { kind: string; message: string; status?: n
  * import { Hono } from "hono";
  * import { createApp } from "./app.ts";
  * const service = await SyncService.start("app.db", { databaseId: "db_123", apiKey });
- * const app = new Hono().route("/ops", createApp([{ name: "app", service }], { token }));
- * Deno.serve({ hostname: "127.0.0.1", port: 8787 }, app.fetch);
+ * const ops = createApp([{ name: "app", service }], { token, basePath: "/ops" });
+ * const app = new Hono().mount("/ops", ops.fetch, { replaceRequest: false });
+ * Deno.serve({ hostname: "127.0.0.1", port: 8787 }, app.fetch); // or serve ops.fetch alone
  * ```
  */
 export function createApp(
   services: readonly NamedService[],
   options?: AppOptions,
-): Hono {
+): StatusApp {
   const list = checkServices(services);
   const settings = appSettings(options);
   const byName = new Map(list.map((entry) => [entry.name, entry]));
@@ -106,7 +131,7 @@ export function createApp(
     staleAfterMs: settings.staleAfterMs,
   });
 
-  const app = new Hono();
+  const app = settings.basePath ? new Hono().basePath(settings.basePath) : new Hono();
   app.use(async (c, next) => {
     await next();
     c.header("Cache-Control", "no-store");

@@ -134,7 +134,10 @@ export class ServiceRunner {
       });
     }
     // The caller's own writes through its SyncDatabase notify at once (no polling delay).
-    this.#offLocalWrite = this.#p.target.database?.onLocalWrite((v) => this.localChange(v));
+    this.#offLocalWrite = this.#p.target.database?.onLocalWrite((v) => {
+      this.#heardVersion = Math.max(this.#heardVersion, v);
+      this.localChange();
+    });
     // After the caller's code following `await start()`, so listeners it attaches see the
     // first sync's events.
     setTimeout(() => {
@@ -160,7 +163,7 @@ export class ServiceRunner {
       // The caller's own SyncDatabase already told us about versions up to #heardVersion; the
       // executor sees those commits too (another connection to it): do not sync twice.
       onDataVersionChange: ({ dbVersion }) => {
-        if (dbVersion > this.#heardVersion) this.localChange(dbVersion);
+        if (dbVersion > this.#heardVersion) this.localChange();
       },
     });
     try {
@@ -178,9 +181,8 @@ export class ServiceRunner {
   }
 
   /** A local commit (this process's `SyncDatabase`, or seen through `data_version`). */
-  localChange(dbVersion?: number): void {
+  localChange(): void {
     if (this.#stopping) return;
-    if (dbVersion !== undefined) this.#heardVersion = Math.max(this.#heardVersion, dbVersion);
     this.#polling?.recordLocalChange();
     if (this.#debouncer) this.#debouncer.notify();
     else void this.#refreshUnsent();
@@ -281,7 +283,7 @@ export class ServiceRunner {
   }
 
   /** `SyncService.stop()`. */
-  stop(graceMs = this.#s.stopGraceMs): Promise<void> {
+  stop(graceMs: number = this.#s.stopGraceMs): Promise<void> {
     this.#stopping ??= this.#stop(graceMs);
     return this.#stopping;
   }

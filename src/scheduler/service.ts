@@ -135,59 +135,7 @@ export class SyncService {
    *   database; resolution, open and network-init errors.
    */
   static start(database: string | SyncDatabase, options: SyncServiceOptions): Promise<SyncService> {
-    return SyncService.startWith(database, options, {});
-  }
-
-  /**
-   * {@linkcode SyncService.start} with replaced parts (an injected clock, randomness or executor), for tests.
-   *
-   * @param database As for `start`.
-   * @param options As for `start`.
-   * @param parts The parts to replace.
-   * @returns The running service.
-   */
-  static async startWith(
-    database: string | SyncDatabase,
-    options: SyncServiceOptions,
-    parts: Partial<ServiceParts>,
-  ): Promise<SyncService> {
-    const settings = serviceSettings(options);
-    assertRuntimeSupported(detectRuntime());
-    const target = await targetOf(database, settings);
-    const clock = parts.clock ?? systemClock;
-    const events = new ServiceEvents((err) =>
-      queueMicrotask(() => {
-        throw err;
-      })
-    );
-    // The queue holds no extension: node:sqlite/bun:sqlite are safe next to any driver.
-    const queueDriver: DriverName = target.driver === "bun:sqlite" ? "bun:sqlite" : "node:sqlite";
-    const queue = await SyncQueue.open(queuePathFor(target.path), {
-      driver: queueDriver,
-      maxAttempts: settings.retry.maxAttempts,
-    });
-    // @db/sqlite cannot be re-imported in a Worker offline, and two libraries must not share a
-    // process: its executor is a child process.
-    const kind = settings.executor ??
-      (target.driver === "@db/sqlite" ? "process" : defaultExecutorKind());
-    const runner = new ServiceRunner({
-      settings,
-      target,
-      queue,
-      owner: makeOwner(),
-      clock,
-      random: parts.random ?? Math.random,
-      events,
-      executorKind: kind,
-      createExecutor: parts.createExecutor ?? createExecutor,
-    });
-    try {
-      await runner.start();
-    } catch (err) {
-      await runner.stop(0).catch(() => {});
-      throw err;
-    }
-    return new SyncService(INTERNAL, runner, events);
+    return startSyncService(database, options, {});
   }
 
   /**
@@ -272,3 +220,63 @@ export class SyncService {
 }
 
 export type { Executor, JobHistoryEntry, SyncServiceOptions };
+
+/**
+ * {@linkcode SyncService.start} with replaced parts: an injected clock, randomness or executor
+ * factory (scheduler unit tests; a compiled single-file daemon whose executor entry is embedded).
+ * Internal: not exported from mod.ts.
+ *
+ * @param database As for `SyncService.start`.
+ * @param options As for `SyncService.start`.
+ * @param parts The parts to replace.
+ * @returns The running service.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { startSyncService } from "./service.ts";
+ * const service = await startSyncService("app.db", { databaseId: "db", apiKey: "key" }, {});
+ * await service.stop();
+ * ```
+ */
+export async function startSyncService(
+  database: string | SyncDatabase,
+  options: SyncServiceOptions,
+  parts: Partial<ServiceParts>,
+): Promise<SyncService> {
+  const settings = serviceSettings(options);
+  assertRuntimeSupported(detectRuntime());
+  const target = await targetOf(database, settings);
+  const clock = parts.clock ?? systemClock;
+  // A listener's bug must not stop the service or crash a daemon: report it and go on.
+  const events = new ServiceEvents((err) =>
+    console.error("sqlite-sync: a SyncService event listener threw:", err)
+  );
+  // The queue holds no extension: node:sqlite/bun:sqlite are safe next to any driver.
+  const queueDriver: DriverName = target.driver === "bun:sqlite" ? "bun:sqlite" : "node:sqlite";
+  const queue = await SyncQueue.open(queuePathFor(target.path), {
+    driver: queueDriver,
+    maxAttempts: settings.retry.maxAttempts,
+  });
+  // @db/sqlite cannot be re-imported in a Worker offline, and two libraries must not share a
+  // process: its executor is a child process.
+  const kind = settings.executor ??
+    (target.driver === "@db/sqlite" ? "process" : defaultExecutorKind());
+  const runner = new ServiceRunner({
+    settings,
+    target,
+    queue,
+    owner: makeOwner(),
+    clock,
+    random: parts.random ?? Math.random,
+    events,
+    executorKind: kind,
+    createExecutor: parts.createExecutor ?? createExecutor,
+  });
+  try {
+    await runner.start();
+  } catch (err) {
+    await runner.stop(0).catch(() => {});
+    throw err;
+  }
+  return new SyncService(INTERNAL, runner, events);
+}

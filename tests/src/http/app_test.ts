@@ -446,7 +446,8 @@ describe("createApp() mounted in another hono app", () => {
     const { services } = twoServices();
     const parent = new Hono();
     parent.get("/", (c) => c.text("parent"));
-    parent.route("/ops", createApp(services, { token: TOKEN, now: fixed }));
+    const ops = createApp(services, { token: TOKEN, now: fixed, basePath: "/ops" });
+    parent.mount("/ops", ops.fetch, { replaceRequest: false });
     assert.equal(await (await parent.request("/")).text(), "parent");
     assert.equal(await (await parent.request("/ops/healthz")).text(), "ok\n");
     assert.equal((await parent.request("/ops/metrics")).status, 200);

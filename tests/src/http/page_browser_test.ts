@@ -104,7 +104,8 @@ describeUnless(chromiumMissing(), "GET / in headless Chromium with JavaScript of
         `<!doctype html><html><body><p id="p">static</p>` +
           `<script>document.getElementById("p").textContent = "scripted"</script></body></html>`,
       ));
-    root.route("/ops", createApp(services(), { now: () => NOW, refreshSeconds: 30 }));
+    const ops = createApp(services(), { now: () => NOW, refreshSeconds: 30, basePath: "/ops" });
+    root.mount("/ops", ops.fetch, { replaceRequest: false });
     server = await serveFetch(root.fetch);
   });
 

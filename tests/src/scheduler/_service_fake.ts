@@ -1,5 +1,5 @@
 /**
- * Scheduler unit-test parts for `SyncService.startWith()`: a fake executor
+ * Scheduler unit-test parts for `startSyncService()`: a fake executor
  * (only the sync call is faked: no network, no protocol, no database), a
  * FakeClock, seeded randomness, and helpers to settle promises between clock
  * steps. The queue is real (a sidecar file in a temp dir).
@@ -12,7 +12,11 @@ import type {
   ExecutorOptions,
   ExecutorSyncOptions,
 } from "../../../src/scheduler/executor.ts";
-import { SyncService, type SyncServiceOptions } from "../../../src/scheduler/service.ts";
+import {
+  startSyncService,
+  type SyncService,
+  type SyncServiceOptions,
+} from "../../../src/scheduler/service.ts";
 import type { SyncServiceEvents } from "../../../src/scheduler/status.ts";
 import { queuePathFor, SyncQueue } from "../../../src/scheduler/queue.ts";
 import { tempDir, testExtensionPath } from "../../_helpers.ts";
@@ -211,7 +215,7 @@ export async function startFake(
     changeDebounceMs: false,
   };
   try {
-    service = await SyncService.startWith(path, { ...base, ...options } as SyncServiceOptions, {
+    service = await startSyncService(path, { ...base, ...options } as SyncServiceOptions, {
       clock,
       random: parts.random ?? seededRandom(7),
       createExecutor: (o: ExecutorOptions) => {

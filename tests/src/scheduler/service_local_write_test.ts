@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SyncDatabase } from "../../../src/database.ts";
-import { SyncService } from "../../../src/scheduler/service.ts";
+import { startSyncService, SyncService } from "../../../src/scheduler/service.ts";
 import type { ExecutorOptions } from "../../../src/scheduler/executor.ts";
 import { refusedPort, tempDir, testExtensionPath } from "../../_helpers.ts";
 import { FakeClock } from "./_fake_clock.ts";
@@ -24,7 +24,7 @@ describe("SyncService with a SyncDatabase", () => {
     try {
       db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
       db.init("notes");
-      const service = await SyncService.startWith(db, {
+      const service = await startSyncService(db, {
         databaseId: "unit-db",
         apiKey: "sqa_UNITKEY_0123456789",
         syncOnStart: false,

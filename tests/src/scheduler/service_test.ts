@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteSyncError } from "../../../common/errors.ts";
-import { SyncService, type SyncServiceOptions } from "../../../src/scheduler/service.ts";
+import { startSyncService, type SyncServiceOptions } from "../../../src/scheduler/service.ts";
 import { tempDir, testExtensionPath } from "../../_helpers.ts";
 import { FakeClock } from "./_fake_clock.ts";
 import { seededRandom } from "./_seeded_random.ts";
@@ -107,7 +107,7 @@ describe("SyncService options: every bad option is refused before any work, name
           extensionPath: await testExtensionPath(),
           ...patch,
         };
-        const err = await SyncService.startWith(path, options as SyncServiceOptions, {
+        const err = await startSyncService(path, options as SyncServiceOptions, {
           createExecutor: () => {
             created++;
             throw new Error("must not be reached");
