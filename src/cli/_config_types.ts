@@ -1,0 +1,67 @@
+/**
+ * The shapes of the daemon's validated config ({@linkcode DaemonConfig}) and
+ * its defaults: what the rest of the daemon reads once the config file has
+ * been parsed and its secrets loaded.
+ *
+ * @module
+ */
+
+/** Log levels, least severe first. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+/** A log level. */
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/** The environment variables read when a database names no credential. */
+export const DEFAULT_API_KEY_ENV = "SQLITE_SYNC_API_KEY";
+/** See {@linkcode DEFAULT_API_KEY_ENV}. */
+export const DEFAULT_TOKEN_ENV = "SQLITE_SYNC_TOKEN";
+
+/** Where a credential came from (for logs: a kind and a place, never the value). */
+export interface CredentialSource {
+  /** An API key or an access token. */
+  kind: "apiKey" | "token";
+  /** `file:<path>` or `env:<NAME>`. */
+  from: string;
+}
+
+/** One database of a validated config. */
+export interface DatabaseConfig {
+  /** Unique name: log lines, /status, metric labels. */
+  name: string;
+  /** Absolute path of the database file. */
+  path: string;
+  databaseId: string;
+  address?: string;
+  /** Where the credential came from. */
+  credentialSource: CredentialSource;
+  /** The credential (memory only; never logged). */
+  credential: string;
+  tables: string[];
+  cron?: string;
+  timezone?: string;
+  intervalMs?: number;
+  requestTimeoutS?: number;
+  connectTimeoutS?: number;
+}
+
+/** A validated config with its secrets loaded. */
+export interface DaemonConfig {
+  /** Absolute path of the config file. */
+  file: string;
+  databases: DatabaseConfig[];
+  http: {
+    host: string;
+    port: number;
+    /** Absolute path of the bearer-token file for POST /sync. */
+    tokenFile?: string;
+    /** Its content (memory only). */
+    token?: string;
+  };
+  logLevel: LogLevel;
+  stopGraceMs: number;
+}
+
+/** Default `http.host`. */
+export const DEFAULT_HOST = "127.0.0.1";
+/** Default `stopGraceMs`. */
+export const DEFAULT_STOP_GRACE_MS = 5000;
