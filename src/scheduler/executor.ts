@@ -21,40 +21,21 @@
  */
 import { SqliteSyncError } from "../../common/errors.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
-import { detectRuntime, type RuntimeName } from "../../ffi/runtime.ts";
-import { type Pending, PendingCalls } from "./_executor_calls.ts";
-import {
-  type Channel,
-  type ChannelExit,
-  exitSummary,
-  openChannel,
-  stderrHeadline,
-} from "./_executor_channel.ts";
+import { detectRuntime } from "../../ffi/runtime.ts";
+import { ExecutorLifecycle } from "./_executor_lifecycle.ts";
 import {
   assertMs,
   defaultExecutorKind,
   DEFAULTS,
-  delay,
   entryUrl,
   type ExecutorCloseOptions,
   type ExecutorConnectionOptions,
-  type ExecutorCrash,
   type ExecutorInitOptions,
   type ExecutorOptions,
   type ExecutorState,
   type ExecutorSyncOptions,
-  EXIT_WAIT_MS,
 } from "./_executor_options.ts";
-import {
-  type ConnectionInfo,
-  type ExecutorKind,
-  fromErrorData,
-  type InitReply,
-  PROTOCOL_VERSION,
-  type Reply,
-  type Request,
-  type TableSpec,
-} from "./_executor_protocol.ts";
+import type { ConnectionInfo, ExecutorKind, InitReply, TableSpec } from "./_executor_protocol.ts";
 
 export type { ConnectionInfo, ExecutorKind, InitReply, TableSpec };
 export { defaultExecutorKind, executorEntry } from "./_executor_options.ts";
@@ -126,15 +107,9 @@ const START = Symbol("executor-start");
 export class Executor {
   #options: ExecutorOptions;
   #kind: ExecutorKind;
-  #runtime: RuntimeName;
-  #entry: URL;
   #pollMs: number;
   #connection: Required<ExecutorConnectionOptions>;
-  #channel: Channel | undefined;
-  #state: ExecutorState = "running";
-  #calls = new PendingCalls();
-  #starting: { resolve(): void; reject(err: Error): void } | undefined;
-  #exitWaiters: (() => void)[] = [];
+  #life: ExecutorLifecycle;
   #initOptions: ExecutorInitOptions | undefined;
   #closing: Promise<void> | undefined;
 
@@ -151,12 +126,12 @@ export class Executor {
       throw new TypeError("createExecutor(): 'path' and 'extensionPath' must be strings");
     }
     this.#options = options;
-    this.#runtime = detectRuntime().name;
-    this.#kind = options.kind ?? defaultExecutorKind(this.#runtime);
+    const runtime = detectRuntime().name;
+    this.#kind = options.kind ?? defaultExecutorKind(runtime);
     if (this.#kind !== "worker" && this.#kind !== "process") {
       throw new TypeError(`createExecutor(): kind must be "worker" or "process"`);
     }
-    this.#entry = entryUrl(options.entry);
+    const entry = entryUrl(options.entry);
     this.#pollMs = assertMs(options.pollMs ?? DEFAULTS.pollMs, "pollMs");
     assertMs(options.startTimeoutMs ?? DEFAULTS.startTimeoutMs, "startTimeoutMs", 1);
     this.#connection = {
@@ -164,6 +139,12 @@ export class Executor {
       connectTimeoutS: options.connection?.connectTimeoutS ?? DEFAULTS.connectTimeoutS,
       requestTimeoutS: options.connection?.requestTimeoutS ?? DEFAULTS.requestTimeoutS,
     };
+    this.#life = new ExecutorLifecycle(options, {
+      kind: this.#kind,
+      runtime,
+      entry,
+      redact: (text) => this.#redact(text),
+    });
   }
 
   /** Worker or child process. */
@@ -173,17 +154,17 @@ export class Executor {
 
   /** The process the executor runs in: the child's id, or this process's for a Worker. */
   get pid(): number | undefined {
-    return this.#channel?.pid;
+    return this.#life.pid;
   }
 
   /** Where the executor stands. */
   get state(): ExecutorState {
-    return this.#state;
+    return this.#life.state;
   }
 
   /** Calls sent and not answered yet. */
   get inFlight(): number {
-    return this.#calls.size;
+    return this.#life.inFlight;
   }
 
   /**
@@ -199,7 +180,7 @@ export class Executor {
    *   malformed id, address or credential (never echoed).
    */
   async init(options: ExecutorInitOptions): Promise<InitReply> {
-    const reply = await this.#call<InitReply>(
+    const reply = await this.#life.call<InitReply>(
       {
         t: "init",
         id: 0,
@@ -242,7 +223,7 @@ export class Executor {
     } catch (err) {
       return Promise.reject(err);
     }
-    const promise = this.#call<SyncResult>(
+    const promise = this.#life.call<SyncResult>(
       {
         t: "sync",
         id: 0,
@@ -269,7 +250,7 @@ export class Executor {
    * @param token The token. Kept in memory for `restart()`.
    */
   async setToken(token: string): Promise<void> {
-    await this.#call({ t: "setToken", id: 0, token }, "setToken()");
+    await this.#life.call({ t: "setToken", id: 0, token }, "setToken()");
     this.#rememberToken(token);
   }
 
@@ -281,7 +262,7 @@ export class Executor {
    * @returns The count (0 while no table is synced).
    */
   unsentChanges(): Promise<number> {
-    return this.#call<number>({ t: "unsentChanges", id: 0 }, "unsentChanges()");
+    return this.#life.call<number>({ t: "unsentChanges", id: 0 }, "unsentChanges()");
   }
 
   /**
@@ -290,7 +271,7 @@ export class Executor {
    * @returns The local database version.
    */
   dbVersion(): Promise<number> {
-    return this.#call<number>({ t: "dbVersion", id: 0 }, "dbVersion()");
+    return this.#life.call<number>({ t: "dbVersion", id: 0 }, "dbVersion()");
   }
 
   /**
@@ -300,7 +281,7 @@ export class Executor {
    * @returns The settings.
    */
   connectionInfo(): Promise<ConnectionInfo> {
-    return this.#call<ConnectionInfo>({ t: "info", id: 0 }, "connectionInfo()");
+    return this.#life.call<ConnectionInfo>({ t: "info", id: 0 }, "connectionInfo()");
   }
 
   /**
@@ -322,14 +303,14 @@ export class Executor {
       return Promise.reject(err);
     }
     this.#closing ??= (async () => {
-      this.#state = "closing";
-      this.#calls.pin();
+      this.#life.state = "closing";
+      this.#life.pin();
       try {
-        await this.#end(graceMs, "closed while it was in flight");
+        await this.#life.end(graceMs, "closed while it was in flight");
       } finally {
-        this.#state = "closed";
+        this.#life.state = "closed";
         this.#initOptions = undefined;
-        this.#calls.unpin();
+        this.#life.unpin();
       }
     })();
     return this.#closing;
@@ -344,19 +325,19 @@ export class Executor {
    * @throws {SqliteSyncError} `state` after `close()`; what starting or `init()` raise.
    */
   async restart(options: ExecutorCloseOptions = {}): Promise<void> {
-    if (this.#state === "closing" || this.#state === "closed") {
+    if (this.#life.state === "closing" || this.#life.state === "closed") {
       throw new SqliteSyncError("state", "restart(): the executor is closed.");
     }
     const graceMs = assertMs(options.graceMs ?? DEFAULTS.graceMs, "restart(): graceMs");
-    if (this.#state === "running") {
-      this.#calls.pin();
+    if (this.#life.state === "running") {
+      this.#life.pin();
       try {
-        await this.#end(graceMs, "restarted while it was in flight");
+        await this.#life.end(graceMs, "restarted while it was in flight");
       } finally {
-        this.#calls.unpin();
+        this.#life.unpin();
       }
     }
-    this.#state = "running";
+    this.#life.state = "running";
     await this[START]();
     if (this.#initOptions) await this.init(this.#initOptions);
   }
@@ -373,233 +354,8 @@ export class Executor {
    *
    * @internal
    */
-  async [START](): Promise<void> {
-    const startTimeoutMs = this.#options.startTimeoutMs ?? DEFAULTS.startTimeoutMs;
-    const ready = new Promise<void>((resolve, reject) => {
-      this.#starting = { resolve, reject };
-    });
-    this.#calls.pin();
-    const channel: Channel = openChannel(
-      {
-        kind: this.#kind,
-        entry: this.#entry,
-        runtime: this.#runtime,
-        runtimeArgs: this.#options.runtimeArgs,
-      },
-      {
-        onMessage: (message) => this.#onMessage(channel, message),
-        onExit: (exit) => this.#onExit(channel, exit),
-      },
-    );
-    this.#channel = channel;
-    const timer = delay(startTimeoutMs);
-    try {
-      const outcome = await Promise.race([ready.then(() => "ready" as const), timer.done]);
-      if (outcome === "timeout") {
-        this.#discard(channel);
-        throw new SqliteSyncError(
-          "interrupted",
-          `executor (${this.#kind}) did not start within ${startTimeoutMs} ms${
-            this.#redact(stderrHeadline(channel.stderrTail()))
-          }`,
-        );
-      }
-    } catch (err) {
-      this.#state = "exited";
-      throw err;
-    } finally {
-      timer.cancel();
-      this.#starting = undefined;
-      this.#calls.unpin();
-    }
-  }
-
-  #call<T>(
-    request: Request,
-    operation: string,
-    meta: { jobId?: number; deadlineMs?: number } = {},
-  ): Promise<T> {
-    if (this.#state !== "running" || !this.#channel) {
-      return Promise.reject(
-        this.#state === "exited"
-          ? new SqliteSyncError(
-            "interrupted",
-            `${operation}: the executor exited; call restart() to start a new one.`,
-          )
-          : new SqliteSyncError("state", `${operation}: the executor is ${this.#state}.`),
-      );
-    }
-    const id = this.#calls.nextId();
-    const channel = this.#channel;
-    return new Promise<T>((resolve, reject) => {
-      const pending: Pending = {
-        resolve: resolve as (value: unknown) => void,
-        reject,
-        operation,
-        jobId: meta.jobId,
-      };
-      if (meta.deadlineMs !== undefined) {
-        pending.timer = setTimeout(
-          () => this.#deadline(channel, id, meta.deadlineMs!),
-          meta.deadlineMs,
-        );
-      }
-      this.#calls.add(id, pending);
-      channel.send({ ...request, id } as Request);
-    });
-  }
-
-  #onMessage(channel: Channel, message: Reply): void {
-    if (channel !== this.#channel) return;
-    switch (message.t) {
-      case "ready":
-        if (message.protocol !== PROTOCOL_VERSION) {
-          this.#starting?.reject(
-            new SqliteSyncError(
-              "interrupted",
-              `executor entry speaks protocol ${message.protocol}, expected ${PROTOCOL_VERSION} ` +
-                `(an entry from another version of the library: check the 'entry' option)`,
-            ),
-          );
-          this.#discard(channel);
-          return;
-        }
-        this.#starting?.resolve();
-        return;
-      case "ok":
-      case "err": {
-        const pending = this.#calls.settle(message.id);
-        if (!pending) return;
-        if (message.t === "ok") pending.resolve(message.value);
-        else pending.reject(fromErrorData(message.error));
-        return;
-      }
-      case "change": {
-        const listener = this.#options.onDataVersionChange;
-        if (!listener) return;
-        try {
-          listener({ dbVersion: message.dbVersion, previous: message.previous });
-        } catch (err) {
-          queueMicrotask(() => {
-            throw err;
-          });
-        }
-        return;
-      }
-    }
-  }
-
-  #onExit(channel: Channel, exit: ChannelExit): void {
-    if (channel !== this.#channel) return;
-    for (const wake of this.#exitWaiters.splice(0)) wake();
-    channel.dispose();
-    this.#channel = undefined;
-    const how = this.#redact(exitSummary(exit, channel.stderrTail()));
-    if (this.#starting) {
-      this.#state = "exited";
-      this.#starting.reject(
-        new SqliteSyncError(
-          "interrupted",
-          `executor (${this.#kind}) exited before it was ready ${how}`,
-        ),
-      );
-      return;
-    }
-    if (this.#state === "closing") return; // close()/restart() ends it; they settle the rest.
-    this.#state = "exited";
-    const inFlight = this.#calls.find((p) => p.operation === "sync()");
-    this.#calls.rejectAll((p) => `executor exited during ${p.operation} ${how}`);
-    this.#report({
-      reason: "exited",
-      code: exit.code,
-      signal: exit.signal,
-      jobId: inFlight?.jobId,
-      message: `executor (${this.#kind}) exited unexpectedly ${how}`,
-    });
-  }
-
-  /** A sync passed its deadline: reject it, end the executor, report. */
-  #deadline(channel: Channel, id: number, deadlineMs: number): void {
-    if (channel !== this.#channel) return;
-    const pending = this.#calls.settle(id);
-    if (!pending) return;
-    pending.reject(
-      new SqliteSyncError(
-        "timeout",
-        `sync()${pending.jobId === undefined ? "" : ` (job ${pending.jobId})`} did not return ` +
-          `within its deadline of ${deadlineMs} ms; the executor was ended (restart() it)`,
-      ),
-    );
-    this.#state = "exited";
-    this.#discard(channel);
-    this.#calls.rejectAll((p) =>
-      `${p.operation} was interrupted: the executor was ended after a deadline`
-    );
-    this.#report({
-      reason: "deadline",
-      code: null,
-      signal: null,
-      jobId: pending.jobId,
-      message: `executor (${this.#kind}) ended: a sync passed its ${deadlineMs} ms deadline`,
-    });
-  }
-
-  /**
-   * Ends the running executor: asks it to close its database, waits up to
-   * `graceMs` for the answer (a call in flight finishes first), then ends it
-   * the hard way; rejects what is left; releases every handle.
-   */
-  async #end(graceMs: number, why: string): Promise<void> {
-    const channel = this.#channel;
-    if (!channel) return;
-    this.#state = "closing";
-    const exited = new Promise<void>((resolve) => this.#exitWaiters.push(resolve));
-    const closed = this.#sendClose(channel);
-    const grace = delay(graceMs);
-    const outcome = await Promise.race([closed, exited.then(() => "exited" as const), grace.done]);
-    grace.cancel();
-    if (outcome !== "exited") {
-      // A Worker is ended by terminate() even after a clean close; a child exits by itself.
-      if (outcome === "timeout" || channel.kind === "worker") channel.kill();
-      const wait = delay(EXIT_WAIT_MS);
-      const ended = await Promise.race([exited.then(() => "exited" as const), wait.done]);
-      wait.cancel();
-      if (ended === "timeout") {
-        channel.kill();
-        // Bun/Node Workers blocked in native code never report their exit: let go of them.
-        this.#exitWaiters.length = 0;
-      }
-    }
-    this.#calls.rejectAll((p) => `${p.operation} ${why}`);
-    this.#discard(channel);
-  }
-
-  /** Sends `close`; resolves `"closed"` when it is answered (ok or error). */
-  #sendClose(channel: Channel): Promise<"closed"> {
-    const id = this.#calls.nextId();
-    return new Promise((resolve) => {
-      const done = () => resolve("closed");
-      this.#calls.add(id, { resolve: done, reject: done, operation: "close()" });
-      channel.send({ t: "close", id });
-    });
-  }
-
-  #discard(channel: Channel): void {
-    if (this.#channel === channel) this.#channel = undefined;
-    channel.kill();
-    channel.dispose();
-  }
-
-  #report(crash: ExecutorCrash): void {
-    const listener = this.#options.onCrash;
-    if (!listener) return;
-    try {
-      listener(crash);
-    } catch (err) {
-      queueMicrotask(() => {
-        throw err;
-      });
-    }
+  [START](): Promise<void> {
+    return this.#life.start();
   }
 
   /** The credentials this executor was given never appear in what it reports. */
