@@ -7,24 +7,20 @@
 import { SqliteSyncError } from "../../common/errors.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
 import type { DriverName } from "../../ffi/drivers/driver.ts";
+import { openServiceExecutor } from "./_service_executor.ts";
+import { type FinishedJob, ServiceOutcomes, syncErrorOf } from "./_service_outcomes.ts";
+import { ServiceTimers } from "./_service_timers.ts";
+import { ServiceTriggers } from "./_service_triggers.ts";
+import { JobWaiters } from "./_service_waiters.ts";
 import { AdaptivePolling } from "./adaptive.ts";
-import { retryDelay } from "./backoff.ts";
-import type { Clock, TimerHandle } from "./clock.ts";
-import { cronTrigger } from "./cron.ts";
-import { debounce, type Debouncer } from "./debounce.ts";
+import type { Clock } from "./clock.ts";
 import type { createExecutor, Executor } from "./executor.ts";
-import { FailurePolicy, receiveErrorOf } from "./failure_policy.ts";
+import { receiveErrorOf } from "./failure_policy.ts";
 import type { JobHistoryEntry, SyncQueue } from "./queue.ts";
 import type { ServiceSettings } from "./service_options.ts";
-import type {
-  ExecutorKind,
-  ServiceEvents,
-  SyncErrorSummary,
-  SyncServiceState,
-  SyncServiceStatus,
-} from "./status.ts";
+import type { ExecutorKind, ServiceEvents, SyncServiceStatus } from "./status.ts";
 import { TokenSource } from "./token.ts";
-import { intervalTrigger, type ScheduledTrigger, type TriggerReason } from "./triggers.ts";
+import type { TriggerReason } from "./triggers.ts";
 
 /** What the runner is built from. */
 export interface RunnerParts {
@@ -44,62 +40,23 @@ export interface RunnerParts {
   createExecutor: typeof createExecutor;
 }
 
-interface Waiter {
-  resolve(result: SyncResult): void;
-  reject(err: unknown): void;
-}
-
-const OFFLINE_KINDS = new Set(["offline", "timeout"]);
-
-function summaryOf(err: unknown): SyncErrorSummary {
-  if (err instanceof SqliteSyncError) {
-    return {
-      kind: err.kind,
-      message: err.message,
-      ...(err.status !== undefined ? { status: err.status } : {}),
-    };
-  }
-  return { kind: "sql", message: err instanceof Error ? err.message : String(err) };
-}
-
 /** Runs one service; see `SyncService` for the public contract. */
 export class ServiceRunner {
   #p: RunnerParts;
   #s: ServiceSettings;
   #executor: Executor | undefined;
-  #state: SyncServiceState = "idle";
-  #triggers: ScheduledTrigger[] = [];
-  #debouncer: Debouncer | undefined;
+  #outcomes: ServiceOutcomes;
+  #timers: ServiceTimers;
+  #triggers = new ServiceTriggers();
   #polling: AdaptivePolling | undefined;
-  #policy = new FailurePolicy();
   #tokens: TokenSource | undefined;
   #lastToken: string | undefined;
   #apiKey: string | undefined;
-  #wake: { at: number; handle: TimerHandle } | undefined;
-  #poll: { at: number; handle: TimerHandle } | undefined;
   #current: { jobId: number; done: Promise<void> } | undefined;
-  #waiters = new Map<number, Waiter[]>();
+  #waiters: JobWaiters;
   #stopping: Promise<void> | undefined;
   #offLocalWrite: (() => void) | undefined;
   #heardVersion = -1;
-  #status = {
-    lastSyncAt: null as number | null,
-    lastSuccessAt: null as number | null,
-    lastResult: null as SyncResult | null,
-    lastError: null as SyncErrorSummary | null,
-    permanentReason: null as SyncServiceStatus["permanentReason"],
-    consecutiveErrors: 0,
-    consecutiveEmptySyncs: 0,
-    unsentChanges: 0,
-  };
-  #totals = {
-    succeeded: 0,
-    failed: 0,
-    rowsReceived: 0,
-    chunksSent: 0,
-    bytesSent: 0,
-    bytesReceived: 0,
-  };
 
   constructor(parts: RunnerParts) {
     this.#p = parts;
@@ -109,6 +66,17 @@ export class ServiceRunner {
     if (parts.settings.polling) {
       this.#polling = new AdaptivePolling({ random: parts.random, ...parts.settings.polling });
     }
+    this.#outcomes = new ServiceOutcomes({
+      queue: parts.queue,
+      events: parts.events,
+      retry: parts.settings.retry,
+      random: parts.random,
+      now: () => this.#now(),
+      tokens: this.#tokens,
+      polling: this.#polling,
+    });
+    this.#timers = new ServiceTimers(parts.clock, this.#polling, parts.settings.polling);
+    this.#waiters = new JobWaiters(parts.queue);
   }
 
   /** Opens the executor, initializes the network and tables, arms the triggers. */
@@ -118,21 +86,9 @@ export class ServiceRunner {
     this.#lastToken = token;
     this.#executor = await this.#openExecutor(this.#apiKey, token);
     await this.#refreshUnsent();
-    const fire = (reason: TriggerReason) => this.request(reason);
-    if (s.cron) {
-      this.#triggers.push(
-        cronTrigger(s.cron, { timezone: s.timezone, clock: this.#p.clock }, fire),
-      );
-    }
-    if (s.intervalMs) {
-      this.#triggers.push(intervalTrigger(s.intervalMs, { clock: this.#p.clock }, fire));
-    }
-    if (s.changeDebounceMs !== false) {
-      this.#debouncer = debounce(s.changeDebounceMs, { clock: this.#p.clock }, (reason) => {
-        void this.#refreshUnsent();
-        fire(reason);
-      });
-    }
+    this.#triggers.arm(s, this.#p.clock, (reason) => this.request(reason), () => {
+      void this.#refreshUnsent();
+    });
     // The caller's own writes through its SyncDatabase notify at once (no polling delay).
     this.#offLocalWrite = this.#p.target.database?.onLocalWrite((v) => {
       this.#heardVersion = Math.max(this.#heardVersion, v);
@@ -151,41 +107,19 @@ export class ServiceRunner {
     }, 0);
   }
 
-  async #openExecutor(apiKey: string | undefined, token: string | undefined): Promise<Executor> {
-    const s = this.#s;
-    const executor = await this.#p.createExecutor({
-      kind: this.#p.executorKind,
-      path: this.#p.target.path,
-      extensionPath: this.#p.target.extensionPath,
-      driver: this.#p.target.driver,
-      connection: { connectTimeoutS: s.connectTimeoutS, requestTimeoutS: s.requestTimeoutS },
-      pollMs: s.changeDebounceMs === false ? 0 : s.changePollMs,
-      // The caller's own SyncDatabase already told us about versions up to #heardVersion; the
-      // executor sees those commits too (another connection to it): do not sync twice.
-      onDataVersionChange: ({ dbVersion }) => {
-        if (dbVersion > this.#heardVersion) this.localChange();
-      },
+  #openExecutor(apiKey: string | undefined, token: string | undefined): Promise<Executor> {
+    // The caller's own SyncDatabase already told us about versions up to #heardVersion; the
+    // executor sees those commits too (another connection to it): do not sync twice.
+    return openServiceExecutor(this.#p, { apiKey, token }, (dbVersion) => {
+      if (dbVersion > this.#heardVersion) this.localChange();
     });
-    try {
-      await executor.init({
-        databaseId: s.databaseId,
-        address: s.address,
-        ...(apiKey !== undefined ? { apiKey } : { token }),
-        tables: s.tables,
-      });
-    } catch (err) {
-      await executor.close({ graceMs: 0 }).catch(() => {});
-      throw err;
-    }
-    return executor;
   }
 
   /** A local commit (this process's `SyncDatabase`, or seen through `data_version`). */
   localChange(): void {
     if (this.#stopping) return;
     this.#polling?.recordLocalChange();
-    if (this.#debouncer) this.#debouncer.notify();
-    else void this.#refreshUnsent();
+    if (!this.#triggers.notifyChange()) void this.#refreshUnsent();
   }
 
   /** Puts a sync request into the queue and runs what is due. */
@@ -193,7 +127,7 @@ export class ServiceRunner {
     if (this.#stopping) return;
     // While failed, only syncNow(), new credentials and the probe try again (also while the
     // probe itself runs: the state is then "syncing", the permanent reason still stands).
-    if (this.#permanent() && reason !== "manual" && reason !== "probe") return;
+    if (this.#outcomes.permanent && reason !== "manual" && reason !== "probe") return;
     this.#p.queue.request(reason, {
       now: this.#now(),
       urgent: reason === "manual" || reason === "probe",
@@ -208,17 +142,13 @@ export class ServiceRunner {
         new SqliteSyncError("state", "syncNow(): the sync service is stopped."),
       );
     }
-    if (this.#permanent()) this.#clearPermanent();
+    if (this.#outcomes.permanent) this.#outcomes.clearPermanent();
     const { jobId } = this.#p.queue.request("manual", {
       now: this.#now(),
       urgent: true,
       joinRunning: true,
     });
-    const promise = new Promise<SyncResult>((resolve, reject) => {
-      const list = this.#waiters.get(jobId) ?? [];
-      list.push({ resolve, reject });
-      this.#waiters.set(jobId, list);
-    });
+    const promise = this.#waiters.wait(jobId);
     this.#pump();
     return promise;
   }
@@ -246,17 +176,16 @@ export class ServiceRunner {
       await old.close({ graceMs: 0 }).catch(() => {});
     }
     this.#tokens?.reset();
-    if (this.#permanent()) this.#clearPermanent();
+    if (this.#outcomes.permanent) this.#outcomes.clearPermanent();
     this.request("manual");
   }
 
   /** `SyncService.status()`. */
   status(): SyncServiceStatus {
     const candidates = [
-      this.#wake?.at,
-      this.#poll?.at,
-      this.#debouncer?.nextRunAt() ?? undefined,
-      ...this.#triggers.map((t) => t.nextRunAt() ?? undefined),
+      this.#timers.wakeAt,
+      this.#timers.pollAt,
+      ...this.#triggers.nextRunAts(),
     ].filter((v): v is number => typeof v === "number");
     let queueDepth = 0;
     try {
@@ -265,14 +194,13 @@ export class ServiceRunner {
       // Closed after stop().
     }
     return {
-      state: this.#state,
+      state: this.#outcomes.state,
       executor: this.#p.executorKind,
-      ...this.#status,
-      lastResult: this.#status.lastResult,
+      ...this.#outcomes.counters(),
       currentIntervalMs: this.#polling?.interval ?? null,
       nextRunAt: this.#stopping || candidates.length === 0 ? null : Math.min(...candidates),
       queueDepth,
-      totals: { ...this.#totals },
+      totals: this.#outcomes.totals(),
     };
   }
 
@@ -290,10 +218,9 @@ export class ServiceRunner {
 
   async #stop(graceMs: number): Promise<void> {
     this.#offLocalWrite?.();
-    for (const t of this.#triggers) t.stop();
-    this.#debouncer?.stop();
-    this.#clearTimer("wake");
-    this.#clearTimer("poll");
+    this.#triggers.stop();
+    this.#timers.clear("wake");
+    this.#timers.clear("poll");
     // The executor waits up to graceMs for a call in flight, then ends it; the job's handler
     // then hands the job back to the queue (release), so it runs again on the next start.
     await this.#executor?.close({ graceMs }).catch(() => {});
@@ -302,10 +229,9 @@ export class ServiceRunner {
       "interrupted",
       "The sync service stopped before the sync finished.",
     );
-    for (const list of this.#waiters.values()) for (const w of list) w.reject(stopped);
-    this.#waiters.clear();
+    this.#waiters.rejectAll(stopped);
     this.#p.queue.close();
-    this.#setState("stopped");
+    this.#outcomes.setState("stopped");
     this.#p.events.clear();
   }
 
@@ -319,7 +245,7 @@ export class ServiceRunner {
     if (this.#stopping || this.#current || !this.#executor) return;
     // While failed, a job left pending (a follow-up requested during the failing sync) waits
     // for the next probe or syncNow(), which make it urgent: never a second request at once.
-    if (this.#permanent() && !this.#p.queue.current().pending?.urgent) return;
+    if (this.#outcomes.permanent && !this.#p.queue.current().pending?.urgent) return;
     const claim = this.#p.queue.claim({
       owner: this.#p.owner,
       now: this.#now(),
@@ -345,13 +271,12 @@ export class ServiceRunner {
 
   async #run(jobId: number, attempts: number, reasons: string[], fence: number): Promise<void> {
     const startedAt = this.#now();
-    this.#setState("syncing");
+    const job: FinishedJob = { jobId, fence, startedAt };
+    this.#outcomes.setState("syncing");
     this.#p.events.emit("started", { jobId, reasons });
-    const renew = () => {
+    const stopRenewal = this.#timers.repeat(this.#s.leaseMs / 3, () => {
       this.#p.queue.renew(jobId, fence, this.#now(), this.#s.leaseMs);
-      renewal = this.#p.clock.setTimeout(renew, this.#s.leaseMs / 3);
-    };
-    let renewal = this.#p.clock.setTimeout(renew, this.#s.leaseMs / 3);
+    });
     try {
       let token: string | undefined;
       if (this.#tokens) {
@@ -359,70 +284,29 @@ export class ServiceRunner {
         if (fresh !== this.#lastToken) token = this.#lastToken = fresh;
       }
       const result = await this.#executor!.sync({ jobId, token });
-      this.#p.clock.clearTimeout(renewal);
+      stopRenewal();
       const receiveError = receiveErrorOf(result);
-      if (receiveError === undefined) this.#succeeded(jobId, fence, result, startedAt);
-      else {
-        const err = new SqliteSyncError(
-          "apply",
-          `Received changes could not be applied: ${receiveError}`,
-          {
-            partial: result,
-          },
-        );
-        await this.#failed(jobId, fence, attempts, err, startedAt);
+      if (receiveError === undefined) {
+        this.#outcomes.succeeded(job, result);
+        this.#waiters.settle(jobId, (w) => w.resolve(result));
+      } else {
+        const message = `Received changes could not be applied: ${receiveError}`;
+        const err = new SqliteSyncError("apply", message, { partial: result });
+        await this.#failed(job, attempts, err);
       }
     } catch (err) {
-      this.#p.clock.clearTimeout(renewal);
-      await this.#failed(jobId, fence, attempts, err, startedAt);
+      stopRenewal();
+      await this.#failed(job, attempts, err);
     }
     await this.#refreshUnsent();
   }
 
-  #succeeded(jobId: number, fence: number, result: SyncResult, startedAt: number): void {
-    const now = this.#now();
-    this.#p.queue.complete(jobId, fence, { now, startedAt, rowsReceived: result.receive.rows });
-    this.#tokens?.succeeded();
-    this.#policy.judgeResult(result);
-    const moved = result.receive.rows > 0 || result.send.chunks > 0;
-    const t = this.#totals;
-    t.succeeded++;
-    t.rowsReceived += result.receive.rows;
-    t.chunksSent += result.send.chunks;
-    t.bytesSent += result.send.bytes;
-    t.bytesReceived += result.receive.bytes;
-    Object.assign(this.#status, {
-      lastSyncAt: now,
-      lastSuccessAt: now,
-      lastResult: result,
-      lastError: null,
-      permanentReason: null,
-      consecutiveErrors: 0,
-      consecutiveEmptySyncs: moved ? 0 : this.#status.consecutiveEmptySyncs + 1,
-    });
-    this.#polling?.recordSuccess({
-      rowsReceived: result.receive.rows,
-      localChanges: result.send.chunks,
-    });
-    this.#setState("idle");
-    this.#p.events.emit("succeeded", { jobId, result, durationMs: now - startedAt });
-    this.#settle(jobId, (w) => w.resolve(result));
-  }
-
-  async #failed(
-    jobId: number,
-    fence: number,
-    attempts: number,
-    err: unknown,
-    startedAt: number,
-  ): Promise<void> {
-    const error = err instanceof SqliteSyncError
-      ? err
-      : new SqliteSyncError("sql", summaryOf(err).message, { cause: err });
+  async #failed(job: FinishedJob, attempts: number, err: unknown): Promise<void> {
+    const error = syncErrorOf(err);
     if (this.#stopping) {
       // Cut short by stop(): not the job's fault; it runs again on the next start.
-      this.#p.queue.release(jobId, fence, { now: this.#now() });
-      this.#settle(jobId, (w) => w.reject(error));
+      this.#p.queue.release(job.jobId, job.fence, { now: this.#now() });
+      this.#waiters.settle(job.jobId, (w) => w.reject(error));
       return;
     }
     if (error.kind === "interrupted") await this.#executor?.restart().catch(() => {});
@@ -430,81 +314,15 @@ export class ServiceRunner {
     if (error.kind === "auth" && this.#tokens) {
       refreshed = await this.#tokens.refreshAfterAuthError().catch(() => false);
     }
-    const summary = summaryOf(error);
-    const verdict = this.#policy.judge({ ...summary, partial: error.partial }, {
-      canRefreshAuth: refreshed,
-    });
-    const now = this.#now();
-    const report = { now, startedAt };
-    Object.assign(this.#status, {
-      lastSyncAt: now,
-      lastError: summary,
-      consecutiveErrors: this.#status.consecutiveErrors + 1,
-    });
-    this.#polling?.recordError();
-    this.#totals.failed++;
-    if (verdict.permanent) {
-      this.#p.queue.fail(jobId, fence, summary, { ...report, dead: `permanent:${verdict.reason}` });
-      this.#status.permanentReason = verdict.reason;
-      this.#setState("failed");
-      this.#p.events.emit("failed", { jobId, error: summary, permanent: verdict.reason });
-      this.#p.events.emit("dead-lettered", { jobId, reason: `permanent:${verdict.reason}` });
-    } else {
-      const retryAt = refreshed
-        ? now
-        // `attempts` counts this claim: the first retry (attempts 1) waits up to baseMs.
-        : now +
-          Math.round(
-            retryDelay(Math.max(0, attempts - 1), { ...this.#s.retry, random: this.#p.random }),
-          );
-      const outcome = this.#p.queue.fail(jobId, fence, summary, { ...report, retryAt });
-      this.#setState(OFFLINE_KINDS.has(summary.kind) ? "offline" : "backing-off");
-      this.#p.events.emit("failed", { jobId, error: summary, permanent: null });
-      if (outcome.ok && outcome.state === "pending") {
-        this.#p.events.emit("retry-scheduled", {
-          jobId,
-          attempt: attempts + 1,
-          at: outcome.retryAt,
-        });
-        this.#armWake(outcome.retryAt);
-      } else if (outcome.ok && outcome.state === "dead") {
-        this.#p.events.emit("dead-lettered", { jobId, reason: outcome.reason });
-      }
-    }
-    this.#settle(jobId, (w) => w.reject(error));
-  }
-
-  /** Settles the waiters of a job, and of requests that were merged into it. */
-  #settle(jobId: number, fn: (w: Waiter) => void): void {
-    for (const [id, list] of [...this.#waiters]) {
-      if (id !== jobId && this.#p.queue.get(id)?.id !== jobId) continue;
-      this.#waiters.delete(id);
-      for (const w of list) fn(w);
-    }
-  }
-
-  #permanent(): boolean {
-    return this.#status.permanentReason !== null;
-  }
-
-  #clearPermanent(): void {
-    this.#policy.reset();
-    this.#tokens?.reset();
-    this.#status.permanentReason = null;
-    this.#setState("idle");
-  }
-
-  #setState(to: SyncServiceState): void {
-    const from = this.#state;
-    if (from === to) return;
-    this.#state = to;
-    this.#p.events.emit("state-changed", { from, to });
+    const retryAt = this.#outcomes.failed(job, attempts, error, refreshed);
+    if (retryAt !== undefined) this.#armWake(retryAt);
+    this.#waiters.settle(job.jobId, (w) => w.reject(error));
   }
 
   async #refreshUnsent(): Promise<void> {
     try {
       if (this.#executor && !this.#stopping) {
-        this.#status.unsentChanges = await this.#executor.unsentChanges();
+        this.#outcomes.recordUnsent(await this.#executor.unsentChanges());
       }
     } catch {
       // A busy or restarting executor: keep the last count.
@@ -514,35 +332,12 @@ export class ServiceRunner {
   // ---- timers --------------------------------------------------------------------
 
   #armWake(at: number): void {
-    if (this.#stopping || (this.#wake && this.#wake.at <= at)) return;
-    this.#clearTimer("wake");
-    const handle = this.#p.clock.setTimeout(() => {
-      this.#wake = undefined;
-      this.#pump();
-    }, Math.max(0, at - this.#now()));
-    this.#wake = { at, handle };
+    if (this.#stopping) return;
+    this.#timers.armWake(at, () => this.#pump());
   }
 
   #schedulePoll(): void {
-    this.#clearTimer("poll");
-    if (this.#stopping) return;
-    // While failed: one probe per maximum polling interval, never more (also without polling).
-    const failed = this.#state === "failed";
-    if (!failed && !this.#polling) return;
-    const probeMs = (this.#s.polling && this.#s.polling.maxIntervalMs) || 300_000;
-    const delay = failed ? probeMs : this.#polling!.nextDelay();
-    const at = this.#now() + delay;
-    const handle = this.#p.clock.setTimeout(() => {
-      this.#poll = undefined;
-      this.request(failed ? "probe" : "adaptive");
-    }, delay);
-    this.#poll = { at, handle };
-  }
-
-  #clearTimer(which: "wake" | "poll"): void {
-    const timer = which === "wake" ? this.#wake : this.#poll;
-    if (timer) this.#p.clock.clearTimeout(timer.handle);
-    if (which === "wake") this.#wake = undefined;
-    else this.#poll = undefined;
+    if (this.#stopping) return this.#timers.clear("poll");
+    this.#timers.schedulePoll(this.#outcomes.state === "failed", (r) => this.request(r));
   }
 }
