@@ -8,7 +8,7 @@
 import { SqliteSyncError } from "../common/errors.ts";
 import type { SourceSettings } from "./_settings.ts";
 import { type ExtensionFiles, extractVerified, type IntegrityCheck } from "./archive.ts";
-import { MIRROR_SIDECAR_LABEL } from "./cache.ts";
+import { type CacheMeta, MIRROR_SIDECAR_LABEL } from "./cache.ts";
 import { redact } from "../common/redact.ts";
 import { fetchBytes, fetchJson, parseIntegrity } from "./download.ts";
 
@@ -29,6 +29,20 @@ export interface Downloaded {
 }
 
 type Source = (s: SourceSettings) => Promise<Downloaded>;
+
+/** The `meta.json` of a cache entry filled from `source`'s verified download, stamped now. */
+export function downloadedMeta(s: SourceSettings, source: string, got: Downloaded): CacheMeta {
+  return {
+    version: s.version,
+    platform: s.platform,
+    source,
+    url: got.url,
+    archiveIntegrity: got.archiveIntegrity,
+    binaryIntegrity: got.binaryIntegrity,
+    verifiedBy: got.verifiedBy.join(", "),
+    fetchedAt: new Date().toISOString(),
+  };
+}
 
 const NPM_ACCEPT = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*";
 

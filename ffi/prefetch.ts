@@ -143,7 +143,7 @@ export async function prefetchExtension(
   }
 
   ensureCacheDir(dirname(entry.lockPath), root);
-  const [{ acquireLock }, { SOURCES }] = await Promise.all([
+  const [{ acquireLock }, { SOURCES, downloadedMeta }] = await Promise.all([
     import("./lock.ts"),
     import("./_sources.ts"),
   ]);
@@ -170,16 +170,7 @@ export async function prefetchExtension(
         failures.push(`${source}: ${err instanceof Error ? err.message : String(err)}`);
         continue;
       }
-      const meta = {
-        version: s.version,
-        platform: s.platform,
-        source,
-        url: got.url,
-        archiveIntegrity: got.archiveIntegrity,
-        binaryIntegrity: got.binaryIntegrity,
-        verifiedBy: got.verifiedBy.join(", "),
-        fetchedAt: new Date().toISOString(),
-      };
+      const meta = downloadedMeta(s, source, got);
       // The archive first, the cache entry (binary last) after: a folder whose binary is in
       // place is complete.
       const npmShaped = source !== "github";

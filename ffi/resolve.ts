@@ -112,7 +112,7 @@ export async function resolveExtension(options: ResolveOptions = {}): Promise<Re
   }
 
   ensureCacheDir(dirname(entry.lockPath), cacheDir);
-  const [{ acquireLock }, { SOURCES }] = await Promise.all([
+  const [{ acquireLock }, { SOURCES, downloadedMeta }] = await Promise.all([
     import("./lock.ts"),
     import("./_sources.ts"),
   ]);
@@ -145,16 +145,7 @@ export async function resolveExtension(options: ResolveOptions = {}): Promise<Re
       installCacheEntry(entry, {
         binary: got.files.binary,
         license: got.files.license,
-        meta: {
-          version: s.version,
-          platform: s.platform,
-          source,
-          url: got.url,
-          archiveIntegrity: got.archiveIntegrity,
-          binaryIntegrity: got.binaryIntegrity,
-          verifiedBy: got.verifiedBy.join(", "),
-          fetchedAt: new Date().toISOString(),
-        },
+        meta: downloadedMeta(s, source, got),
       });
       return {
         path: entry.binaryPath,
