@@ -11,18 +11,7 @@ import { join } from "node:path";
 import { tempDir, testExtensionPath } from "../_helpers.ts";
 import { SyncDatabase } from "../../src/database.ts";
 import { SqliteSyncError } from "../../common/errors.ts";
-
-/** mulberry32: a tiny, well-mixed 32-bit PRNG; the same seed gives the same stream. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "./scheduler/_seeded_random.ts";
 
 const ITEMS_SCHEMA = "CREATE TABLE items (id TEXT PRIMARY KEY NOT NULL, name TEXT, qty INTEGER)";
 
@@ -62,7 +51,7 @@ interface RunStats {
  * @param opCount Random write operations (at least 200).
  */
 async function runScenario(seed: number, opCount: number): Promise<RunStats> {
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const dir = tempDir("sqlite-sync-convergence-");
   const replicas: SyncDatabase[] = [];

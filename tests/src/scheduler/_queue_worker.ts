@@ -13,22 +13,11 @@
 import process from "node:process";
 import { openDriver } from "../../../ffi/drivers/open_driver.ts";
 import { makeOwner, SyncQueue } from "../../../src/scheduler/queue.ts";
+import { seededRandom } from "./_seeded_random.ts";
 
 const [mode, queuePath, arg2, arg3] = process.argv.slice(2);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const write = (line: string) => process.stdout.write(`${line}\n`);
-
-/** A small seeded PRNG (mulberry32), so each child's timings are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 if (mode === "pid") {
   write(`pid ${process.pid}`);
@@ -47,7 +36,7 @@ if (mode === "hold") {
 
 if (mode === "loop") {
   const target = Number(arg2);
-  const random = prng(Number(arg3));
+  const random = seededRandom(Number(arg3));
   let done = 0;
   const deadline = Date.now() + 30_000;
   while (done < target && Date.now() < deadline) {
@@ -81,7 +70,7 @@ data.exec(
   "CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY AUTOINCREMENT, job INTEGER, fence INTEGER)",
 );
 const insert = data.prepare("INSERT INTO rows (job, fence) VALUES (?, ?)");
-const random = prng(process.pid);
+const random = seededRandom(process.pid);
 write("ready");
 for (;;) {
   if (mode === "crash") queue.request("crash", { now: Date.now() });

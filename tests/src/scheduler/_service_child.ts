@@ -22,21 +22,11 @@
 import process from "node:process";
 import { SyncDatabase } from "../../../src/database.ts";
 import { SyncService } from "../../../src/scheduler/service.ts";
+import { seededRandom } from "./_seeded_random.ts";
 
 const [mode, path, extensionPath, arg3, arg4, arg5] = process.argv.slice(2);
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const address = () => `http://127.0.0.1:${arg3}`;
 
@@ -50,7 +40,7 @@ if (mode === "write") {
   }
   db.close();
 } else if (mode === "crash") {
-  const random = prng(Number(arg5));
+  const random = seededRandom(Number(arg5));
   const service = await SyncService.start(path, {
     databaseId: "crash-test",
     address: address(),

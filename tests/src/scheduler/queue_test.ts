@@ -23,6 +23,7 @@ import {
   type SyncQueueOptions,
 } from "../../../src/scheduler/queue.ts";
 import { isKind, ROOT, run, runtimeArgv, tempDir } from "../../_helpers.ts";
+import { seededRandom } from "./_seeded_random.ts";
 
 const WORKER = join(ROOT, "tests", "src", "scheduler", "_queue_worker.ts");
 const T0 = 1_700_000_000_000;
@@ -51,17 +52,6 @@ function claimed(queue: SyncQueue, owner: string, now: number, leaseMs = 1000) {
   const claim = queue.claim({ owner, now, leaseMs });
   assert.ok(claim.claimed, `expected a claim at ${now}, got ${JSON.stringify(claim)}`);
   return claim;
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Every job in the file (history limit permitting), with its runs. */
@@ -772,7 +762,7 @@ describe("processes", () => {
   it("a worker killed with SIGKILL at 20 random moments: each job ends exactly once, committed rows survive, files stay sound and small", async () => {
     const { queue, path, dir, cleanup } = await freshQueue({ historyLimit: 5000 });
     const dataPath = join(dir, "data.db");
-    const random = prng(20261130);
+    const random = seededRandom(20261130);
     const reportedRows = new Set<number>();
     const doneJobs = new Set<number>();
     const ingest = (out: string) => {
