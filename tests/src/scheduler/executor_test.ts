@@ -11,11 +11,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
 import {
-  listen,
   node22Path,
   refusedPort,
   ROOT,
@@ -24,6 +22,7 @@ import {
   tempDir,
   testExtensionPath,
 } from "../../_helpers.ts";
+import { errorServer, silentListener } from "../_error_servers.ts";
 import { SyncDatabase } from "../../../src/database.ts";
 import {
   createExecutor,
@@ -38,7 +37,6 @@ import { SqliteSyncError, type SqliteSyncErrorKind } from "../../../common/error
 
 const API_KEY = "sqa_EXECUTORSECRET_0123456789";
 const HERE = join(ROOT, "tests", "src", "scheduler");
-const ERROR_SERVER = join(ROOT, "tests", "src", "_http_error_server.ts");
 const STOP_CHILD = join(HERE, "_executor_stop_child.ts");
 const PAUSED = '{"errors":[{"status":"503","code":"database_paused","title":"Database paused"}]}';
 const UNAUTHORIZED = '{"errors":[{"status":"401","code":"unauthorized","title":"Unauthorized"}]}';
@@ -50,60 +48,6 @@ const KINDS: readonly ExecutorKind[] = ["worker", "process"];
  * the process alive until the native call returns.)
  */
 const KILLABLE: readonly ExecutorKind[] = RUNTIME === "deno" ? ["worker", "process"] : ["process"];
-
-/** An in-process listener that accepts connections and never answers. */
-async function silentListener(): Promise<{ port: number; close: () => Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-  });
-  const port = await listen(server);
-  return {
-    port,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/** The fixed-error HTTP server in a child process (see _http_error_server.ts). */
-async function errorServer(
-  status: number,
-  reason: string,
-  body: string,
-): Promise<{ port: number; stop: () => Promise<void> }> {
-  const [cmd, ...args] = runtimeArgv(ERROR_SERVER, [String(status), reason, body]);
-  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (d) => (stderr += d));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`fixture did not start: ${stderr}`)), 20_000);
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const m = /PORT (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`fixture exited with ${code}: ${stderr}`));
-    });
-  });
-  return {
-    port,
-    stop: async () => {
-      child.stdin!.end();
-      child.kill();
-      await exited;
-    },
-  };
-}
 
 interface Fixture {
   dir: string;
