@@ -2,9 +2,15 @@
  * Scheduler unit-test parts for `startSyncService()`: a fake executor
  * (only the sync call is faked: no network, no protocol, no database), a
  * FakeClock, seeded randomness, and helpers to settle promises between clock
- * steps. The queue is real (a sidecar file in a temp dir).
+ * steps. The queue is real (a sidecar file in a temp dir). Also what the
+ * real-executor tests share: the service's event types, a main-thread stall
+ * probe, a database file with one unsent change, and a child process timed
+ * from a line it prints to its exit.
  */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { SyncDatabase } from "../../../src/database.ts";
 import { SqliteSyncError } from "../../../common/errors.ts";
 import type { SyncResult } from "../../../common/sync_result.ts";
 import type {
@@ -147,6 +153,74 @@ export class FakeExecutor {
   }
 }
 
+/** The service events the tests record. */
+export const SERVICE_EVENTS = [
+  "started",
+  "succeeded",
+  "failed",
+  "retry-scheduled",
+  "dead-lettered",
+  "state-changed",
+] as const;
+
+/** Settles `work` while a 5 ms interval measures the longest gap of the main thread. */
+export async function timed<T>(
+  work: () => Promise<T>,
+): Promise<{ value?: T; error?: unknown; ms: number; gapMs: number }> {
+  let last = performance.now();
+  let gapMs = 0;
+  const tick = setInterval(() => {
+    const now = performance.now();
+    gapMs = Math.max(gapMs, now - last);
+    last = now;
+  }, 5);
+  const started = performance.now();
+  try {
+    const value = await work();
+    return { value, ms: performance.now() - started, gapMs };
+  } catch (error) {
+    return { error, ms: performance.now() - started, gapMs };
+  } finally {
+    clearInterval(tick);
+  }
+}
+
+/** Writes `path`: a database with a synced `notes` table holding one unsent local row. */
+export async function writeDirtyNotes(path: string, extensionPath: string): Promise<void> {
+  const db = await SyncDatabase.open(path, { extensionPath });
+  db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
+  db.init("notes");
+  db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "local");
+  db.close();
+}
+
+/**
+ * Runs `args` (killed after `killAfterMs`) and times its exit after the line
+ * starting with `word` it printed; asserts that it printed one.
+ */
+export async function exitAfterLine(
+  args: string[],
+  word: string,
+  killAfterMs: number,
+): Promise<{ code: number | null; out: string; err: string; exitAfterLineMs: number }> {
+  const child = spawn(args[0], args.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+  const line = new RegExp(`^${word} `, "m");
+  let out = "";
+  let err = "";
+  let printedAt: number | undefined;
+  child.stdout!.on("data", (d) => {
+    out += d;
+    if (printedAt === undefined && line.test(out)) printedAt = performance.now();
+  });
+  child.stderr!.on("data", (d) => (err += d));
+  const killer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  clearTimeout(killer);
+  const exitedAt = performance.now();
+  assert.ok(printedAt !== undefined, `the child never printed ${word}:\n${out}\n${err}`);
+  return { code, out, err, exitAfterLineMs: exitedAt - printedAt };
+}
+
 /** Lets every promise chain the service started run to its end (real macrotask turns). */
 export async function settle(turns = 3): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise((resolve) => setTimeout(resolve, 0));
@@ -228,16 +302,7 @@ export async function startFake(
     dir.cleanup();
     throw err;
   }
-  for (
-    const type of [
-      "started",
-      "succeeded",
-      "failed",
-      "retry-scheduled",
-      "dead-lettered",
-      "state-changed",
-    ] as const
-  ) {
+  for (const type of SERVICE_EVENTS) {
     service.on(type, (event) => events.push({ type, at: clock.now(), event }));
   }
   const queuePath = queuePathFor(path);

@@ -9,7 +9,6 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
@@ -23,6 +22,7 @@ import {
   testExtensionPath,
 } from "../../_helpers.ts";
 import { errorServer, silentListener } from "../_error_servers.ts";
+import { exitAfterLine, timed, writeDirtyNotes } from "./_service_fake.ts";
 import { SyncDatabase } from "../../../src/database.ts";
 import {
   createExecutor,
@@ -102,28 +102,6 @@ async function withExecutor(
     await executor?.close({ graceMs: 500 });
     db.close();
     dir.cleanup();
-  }
-}
-
-/** Settles `work` while a 5 ms interval measures the longest gap of the main thread. */
-async function timed<T>(
-  work: () => Promise<T>,
-): Promise<{ value?: T; error?: unknown; ms: number; gapMs: number }> {
-  let last = performance.now();
-  let gapMs = 0;
-  const tick = setInterval(() => {
-    const now = performance.now();
-    gapMs = Math.max(gapMs, now - last);
-    last = now;
-  }, 5);
-  const started = performance.now();
-  try {
-    const value = await work();
-    return { value, ms: performance.now() - started, gapMs };
-  } catch (error) {
-    return { error, ms: performance.now() - started, gapMs };
-  } finally {
-    clearInterval(tick);
   }
 }
 
@@ -507,28 +485,11 @@ async function runStopChild(
   const dir = tempDir("executor-stop-");
   try {
     const path = join(dir.path, "stop.db");
-    const db = await SyncDatabase.open(path, { extensionPath: await testExtensionPath() });
-    db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
-    db.init("notes");
-    db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "local");
-    db.close();
+    await writeDirtyNotes(path, await testExtensionPath());
     const args = [...argv, STOP_CHILD, path, await testExtensionPath(), String(port), kind, mode];
-    const child = spawn(args[0], args.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    let closedAt: number | undefined;
-    child.stdout!.on("data", (d) => {
-      out += d;
-      if (closedAt === undefined && /^CLOSED /m.test(out)) closedAt = performance.now();
-    });
-    child.stderr!.on("data", (d) => (err += d));
-    const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-    clearTimeout(killer);
-    const exitedAt = performance.now();
-    assert.ok(closedAt !== undefined, `the child never printed CLOSED:\n${out}\n${err}`);
+    const { code, out, exitAfterLineMs } = await exitAfterLine(args, "CLOSED", 20_000);
     return {
-      exitAfterCloseMs: exitedAt - closedAt,
+      exitAfterCloseMs: exitAfterLineMs,
       lines: out.trim().split("\n"),
       code,
       executorPid: Number(/^PID (\d+)/m.exec(out)?.[1]),

@@ -11,11 +11,11 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspect } from "node:util";
-import { SyncDatabase } from "../../../src/database.ts";
 import { SyncService, type SyncServiceOptions } from "../../../src/scheduler/service.ts";
 import { queuePathFor } from "../../../src/scheduler/queue.ts";
 import { refusedPort, tempDir, testExtensionPath } from "../../_helpers.ts";
 import { errorServer } from "../_error_servers.ts";
+import { SERVICE_EVENTS, writeDirtyNotes } from "./_service_fake.ts";
 
 const API_KEY = "CanaryKEY9f2dQx7LmZ";
 const TOKENS = ["canary-token-5b8e1c0d9a71", "canary-token-77e0aa41c3f2"];
@@ -64,11 +64,7 @@ async function exercise(
   try {
     const path = join(dir.path, "app.db");
     const extensionPath = await testExtensionPath();
-    const db = await SyncDatabase.open(path, { extensionPath });
-    db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
-    db.init("notes");
-    db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "local");
-    db.close();
+    await writeDirtyNotes(path, extensionPath);
     const seen: string[] = [];
     const errors: unknown[] = [];
     let events = 0;
@@ -85,16 +81,7 @@ async function exercise(
       ...options,
     } as SyncServiceOptions);
     try {
-      for (
-        const type of [
-          "started",
-          "succeeded",
-          "failed",
-          "retry-scheduled",
-          "dead-lettered",
-          "state-changed",
-        ] as const
-      ) {
+      for (const type of SERVICE_EVENTS) {
         service.on(type, (e) => {
           events++;
           seen.push(...textsOf(e), ...textsOf(service.status()));

@@ -15,6 +15,7 @@ import { queuePathFor, SyncQueue } from "../../../src/scheduler/queue.ts";
 import type { SyncServiceEvents } from "../../../src/scheduler/status.ts";
 import { refusedPort, ROOT, runtimeArgv, tempDir, testExtensionPath } from "../../_helpers.ts";
 import { errorServer, silentListener } from "../_error_servers.ts";
+import { SERVICE_EVENTS, timed } from "./_service_fake.ts";
 
 const API_KEY = "sqa_SERVICENET_0123456789";
 const PAUSED = '{"errors":[{"status":"503","code":"database_paused","title":"Database paused"}]}';
@@ -74,16 +75,7 @@ async function startReal(port: number, options: Partial<SyncServiceOptions> = {}
     ...options,
   } as SyncServiceOptions);
   cleanups.push(() => service.stop({ graceMs: 0 }));
-  for (
-    const type of [
-      "started",
-      "succeeded",
-      "failed",
-      "retry-scheduled",
-      "dead-lettered",
-      "state-changed",
-    ] as const
-  ) {
+  for (const type of SERVICE_EVENTS) {
     service.on(type, (e) => events.push({ type, t: Date.now(), e }));
   }
   return {
@@ -93,27 +85,6 @@ async function startReal(port: number, options: Partial<SyncServiceOptions> = {}
     events,
     of: (type) => events.filter((r) => r.type === type),
   };
-}
-
-/** Settles `work` while a 5 ms interval measures the main thread's longest gap. */
-async function timed<T>(
-  work: () => Promise<T>,
-): Promise<{ value?: T; error?: unknown; gapMs: number; ms: number }> {
-  let last = performance.now();
-  let gapMs = 0;
-  const tick = setInterval(() => {
-    const now = performance.now();
-    gapMs = Math.max(gapMs, now - last);
-    last = now;
-  }, 5);
-  const started = performance.now();
-  try {
-    return { value: await work(), gapMs, ms: performance.now() - started };
-  } catch (error) {
-    return { error, gapMs, ms: performance.now() - started };
-  } finally {
-    clearInterval(tick);
-  }
 }
 
 function assertKind(err: unknown, kind: string): SqliteSyncError {

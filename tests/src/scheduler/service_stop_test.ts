@@ -7,9 +7,7 @@
  */
 import { describe } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { SyncDatabase } from "../../../src/database.ts";
 import { queuePathFor, SyncQueue } from "../../../src/scheduler/queue.ts";
 import {
   itUnless,
@@ -22,6 +20,7 @@ import {
   testExtensionPath,
 } from "../../_helpers.ts";
 import { silentListener } from "../_error_servers.ts";
+import { exitAfterLine, writeDirtyNotes } from "./_service_fake.ts";
 
 const CHILD = join(ROOT, "tests", "src", "scheduler", "_service_child.ts");
 
@@ -41,26 +40,13 @@ async function runStopChild(
   port: number,
 ): Promise<StopRun> {
   const args = [...argv, CHILD, "stop", path, await testExtensionPath(), String(port), "200", kind];
-  const child = spawn(args[0], args.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  let stoppedAt: number | undefined;
-  child.stdout!.on("data", (d) => {
-    out += d;
-    if (stoppedAt === undefined && /^STOPPED /m.test(out)) stoppedAt = performance.now();
-  });
-  child.stderr!.on("data", (d) => (err += d));
-  const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-  clearTimeout(killer);
-  const exitedAt = performance.now();
-  assert.ok(stoppedAt !== undefined, `the child never printed STOPPED:\n${out}\n${err}`);
+  const { code, out, err, exitAfterLineMs } = await exitAfterLine(args, "STOPPED", 30_000);
   const started = /^STARTED (\d+) (\w+)/m.exec(out)!;
   return {
     code,
     out,
     err,
-    exitAfterStopMs: exitedAt - stoppedAt,
+    exitAfterStopMs: exitAfterLineMs,
     jobId: Number(started[1]),
     executor: started[2],
   };
@@ -108,11 +94,7 @@ for (const { name, argv, kinds, defaultKind, unavailable } of RUNTIMES) {
           const listener = await silentListener();
           try {
             const path = join(dir.path, "stop.db");
-            const db = await SyncDatabase.open(path, { extensionPath: await testExtensionPath() });
-            db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
-            db.init("notes");
-            db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "local");
-            db.close();
+            await writeDirtyNotes(path, await testExtensionPath());
             const r = await runStopChild(argv!, kind, path, listener.port);
             assert.equal(r.code, 0, `${r.out}\n${r.err}`);
             assert.equal(r.executor, kind === "default" ? defaultKind : kind);
