@@ -21,77 +21,31 @@
  * BENCH_CALLS (default 50), SQLITE_SYNC_TEST_EXTENSION.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Socket } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { SyncDatabase } from "../src/database.ts";
-import { resolveExtension } from "../ffi/resolve.ts";
-import { detectRuntime } from "../ffi/runtime.ts";
 import { createExecutor, type Executor, type ExecutorKind } from "../src/scheduler/executor.ts";
+import {
+  errorServer503,
+  extensionPath,
+  fmt,
+  mb,
+  median,
+  openDirty,
+  procKb,
+  runtime,
+  selfArgv,
+  silentListener,
+  stall,
+} from "./_util.ts";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SELF = fileURLToPath(import.meta.url);
 const HANG_S = Number(process.env.BENCH_HANG_S ?? 3);
 const HANG_RUNS = Number(process.env.BENCH_HANG_RUNS ?? 3);
 const CALLS = Number(process.env.BENCH_CALLS ?? 50);
 const KINDS: ExecutorKind[] = ["worker", "process"];
-const runtime = detectRuntime();
-
-const extensionPath = process.env.SQLITE_SYNC_TEST_EXTENSION ??
-  (await resolveExtension({
-    cacheDir: process.env.SQLITE_SYNC_TEST_CACHE ?? join(ROOT, ".cache", "test-extension"),
-  })).path;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-/** The argv that runs a script in this runtime. */
-function selfArgv(script: string, args: string[]): string[] {
-  switch (runtime.name) {
-    case "deno":
-      return [process.execPath, "run", "-A", "--no-check", script, ...args];
-    case "bun":
-      return [process.execPath, script, ...args];
-    case "node":
-      return [process.execPath, "--disable-warning=ExperimentalWarning", script, ...args];
-  }
-}
-
-/** A database file with one synced table and one unsent local change. */
-async function openDirty(path: string): Promise<SyncDatabase> {
-  const db = await SyncDatabase.open(path, { extensionPath });
-  db.exec("CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
-  db.init("notes");
-  db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "local");
-  return db;
-}
-
-/** Runs `work` while a 5 ms interval measures the longest main-thread gap. */
-async function stall(work: () => unknown): Promise<{ gapMs: number; ms: number }> {
-  let last = performance.now();
-  let gapMs = 0;
-  const tick = setInterval(() => {
-    const now = performance.now();
-    gapMs = Math.max(gapMs, now - last);
-    last = now;
-  }, 5);
-  await new Promise((r) => setTimeout(r, 50)); // the interval is running
-  const started = performance.now();
-  try {
-    await work();
-  } catch {
-    // The failure is the point.
-  }
-  const ms = performance.now() - started;
-  await new Promise((r) => setTimeout(r, 20)); // let the interval see the end of a blocking call
-  clearInterval(tick);
-  return { gapMs, ms };
-}
 
 // ---- (c) memory: the child side ------------------------------------------------------
 
@@ -122,14 +76,6 @@ if (process.argv[2] === "--rss") {
   process.exit(0);
 }
 
-/** A `<field>: N kB` line of /proc/<pid>/<file>, in bytes (NaN off Linux). */
-function procKb(pid: number, file: string, field: string): number {
-  const path = `/proc/${pid}/${file}`;
-  if (!existsSync(path)) return NaN;
-  const kb = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(readFileSync(path, "utf8"))?.[1];
-  return kb === undefined ? NaN : Number(kb) * 1024;
-}
-
 interface Memory {
   rss: number;
   childRss: number;
@@ -154,55 +100,8 @@ function runRss(kind: ExecutorKind | "none"): Promise<Memory> {
   });
 }
 
-// ---- fixtures ------------------------------------------------------------------------
-
-async function silentListener(): Promise<{ port: number; close: () => Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const port = (server.address() as { port: number }).port;
-  return {
-    port,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((r) => server.close(() => r()));
-    },
-  };
-}
-
-async function errorServer503(): Promise<{ port: number; stop: () => void }> {
-  const script = join(ROOT, "tests", "src", "_http_error_server.ts");
-  const [cmd, ...args] = selfArgv(script, [
-    "503",
-    "Service Unavailable",
-    '{"errors":[{"status":"503","code":"database_paused","title":"Database paused"}]}',
-  ]);
-  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"] });
-  const port = await new Promise<number>((resolvePromise, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const m = /PORT (\d+)/.exec(out);
-      if (m) resolvePromise(Number(m[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`503 server exited with ${code}`)));
-  });
-  return {
-    port,
-    stop: () => {
-      child.stdin!.end();
-      child.kill();
-    },
-  };
-}
-
 // ---- the run -------------------------------------------------------------------------
 
-const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const dir = mkdtempSync(join(tmpdir(), "executor-bench-"));
 console.log(
   `executor bench: ${runtime.name} ${runtime.version}, hang time-out ${HANG_S} s, ${CALLS} calls`,

@@ -34,19 +34,30 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { createServer, type Socket } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { SyncDatabase } from "../src/database.ts";
-import { resolveExtension } from "../ffi/resolve.ts";
-import { detectRuntime } from "../ffi/runtime.ts";
 import { SyncService, type SyncServiceOptions } from "../src/scheduler/service.ts";
 import { queuePathFor } from "../src/scheduler/queue.ts";
 import type { ExecutorKind } from "../src/scheduler/status.ts";
+import {
+  errorServer503,
+  extensionPath,
+  fmt,
+  mb,
+  median,
+  openDirty,
+  procKb,
+  runtime,
+  selfArgv,
+  silentListener,
+  sleep,
+  stall,
+} from "./_util.ts";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SELF = fileURLToPath(import.meta.url);
 const HANG_S = Number(process.env.BENCH_HANG_S ?? 3);
 const APPLY_ROWS = Number(process.env.BENCH_APPLY_ROWS ?? 1_000_000);
@@ -55,41 +66,6 @@ const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 60);
 const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 5);
 const ONLY = process.env.BENCH_ONLY ?? "abcdef";
 const KINDS: ExecutorKind[] = ["worker", "process"];
-const runtime = detectRuntime();
-
-const extensionPath = process.env.SQLITE_SYNC_TEST_EXTENSION ??
-  (await resolveExtension({
-    cacheDir: process.env.SQLITE_SYNC_TEST_CACHE ?? join(ROOT, ".cache", "test-extension"),
-  })).path;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-function selfArgv(script: string, args: string[]): string[] {
-  switch (runtime.name) {
-    case "deno":
-      return [process.execPath, "run", "-A", "--no-check", script, ...args];
-    case "bun":
-      return [process.execPath, script, ...args];
-    case "node":
-      return [process.execPath, "--disable-warning=ExperimentalWarning", script, ...args];
-  }
-}
-
-/** A database file with one synced table and one unsent local change. */
-async function openDirty(path: string): Promise<SyncDatabase> {
-  const db = await SyncDatabase.open(path, { extensionPath });
-  db.exec("CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
-  db.init("notes");
-  db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "local");
-  return db;
-}
 
 function serviceOptions(port: number, extra: Partial<SyncServiceOptions> = {}): SyncServiceOptions {
   return {
@@ -101,36 +77,6 @@ function serviceOptions(port: number, extra: Partial<SyncServiceOptions> = {}): 
     polling: false,
     ...extra,
   };
-}
-
-/** Runs `work` while a 5 ms interval measures the longest main-thread gap. */
-async function stall(work: () => unknown): Promise<{ gapMs: number; ms: number }> {
-  let last = performance.now();
-  let gapMs = 0;
-  const tick = setInterval(() => {
-    const now = performance.now();
-    gapMs = Math.max(gapMs, now - last);
-    last = now;
-  }, 5);
-  await sleep(50);
-  const started = performance.now();
-  try {
-    await work();
-  } catch {
-    // The failure is the point.
-  }
-  const ms = performance.now() - started;
-  await sleep(20);
-  clearInterval(tick);
-  return { gapMs, ms };
-}
-
-/** `<field>: N kB` of /proc/<pid>/<file> in bytes (NaN off Linux). */
-function procKb(pid: number, file: string, field: string): number {
-  const path = `/proc/${pid}/${file}`;
-  if (!existsSync(path)) return NaN;
-  const kb = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(readFileSync(path, "utf8"))?.[1];
-  return kb === undefined ? NaN : Number(kb) * 1024;
 }
 
 /** utime + stime of a process from /proc/<pid>/stat, in ms (assumes 100 ticks/s). */
@@ -224,55 +170,12 @@ if (process.argv[2] === "--commit") {
 
 // ---- fixtures ----------------------------------------------------------------------------
 
-async function silentListener(): Promise<{ port: number; close: () => Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const port = (server.address() as { port: number }).port;
-  return {
-    port,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((r) => server.close(() => r()));
-    },
-  };
-}
-
 async function refusedPort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const port = (server.address() as { port: number }).port;
   await new Promise((r) => server.close(r));
   return port;
-}
-
-async function errorServer503(): Promise<{ port: number; stop: () => void }> {
-  const script = join(ROOT, "tests", "src", "_http_error_server.ts");
-  const [cmd, ...args] = selfArgv(script, [
-    "503",
-    "Service Unavailable",
-    '{"errors":[{"status":"503","code":"database_paused","title":"Database paused"}]}',
-  ]);
-  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"] });
-  const port = await new Promise<number>((resolvePromise, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const m = /PORT (\d+)/.exec(out);
-      if (m) resolvePromise(Number(m[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`503 server exited with ${code}`)));
-  });
-  return {
-    port,
-    stop: () => {
-      child.stdin!.end();
-      child.kill();
-    },
-  };
 }
 
 function runChild(args: string[], onLine?: (line: string) => void): Promise<string> {

@@ -1,0 +1,130 @@
+/**
+ * What executor_bench.ts and service_bench.ts share: the test extension, the
+ * runtime's argv for a script, a dirty database, the main-thread stall probe,
+ * /proc readings, the two non-protocol fixtures and number formatting.
+ * Private to bench/.
+ *
+ * @module
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { SyncDatabase } from "../src/database.ts";
+import { resolveExtension } from "../ffi/resolve.ts";
+import { detectRuntime } from "../ffi/runtime.ts";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const runtime = detectRuntime();
+
+export const extensionPath = process.env.SQLITE_SYNC_TEST_EXTENSION ??
+  (await resolveExtension({
+    cacheDir: process.env.SQLITE_SYNC_TEST_CACHE ?? join(ROOT, ".cache", "test-extension"),
+  })).path;
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** The argv that runs a script in this runtime. */
+export function selfArgv(script: string, args: string[]): string[] {
+  switch (runtime.name) {
+    case "deno":
+      return [process.execPath, "run", "-A", "--no-check", script, ...args];
+    case "bun":
+      return [process.execPath, script, ...args];
+    case "node":
+      return [process.execPath, "--disable-warning=ExperimentalWarning", script, ...args];
+  }
+}
+
+/** A database file with one synced table and one unsent local change. */
+export async function openDirty(path: string): Promise<SyncDatabase> {
+  const db = await SyncDatabase.open(path, { extensionPath });
+  db.exec("CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
+  db.init("notes");
+  db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "local");
+  return db;
+}
+
+/** Runs `work` while a 5 ms interval measures the longest main-thread gap. */
+export async function stall(work: () => unknown): Promise<{ gapMs: number; ms: number }> {
+  let last = performance.now();
+  let gapMs = 0;
+  const tick = setInterval(() => {
+    const now = performance.now();
+    gapMs = Math.max(gapMs, now - last);
+    last = now;
+  }, 5);
+  await sleep(50); // the interval is running
+  const started = performance.now();
+  try {
+    await work();
+  } catch {
+    // The failure is the point.
+  }
+  const ms = performance.now() - started;
+  await sleep(20); // let the interval see the end of a blocking call
+  clearInterval(tick);
+  return { gapMs, ms };
+}
+
+/** A `<field>: N kB` line of /proc/<pid>/<file>, in bytes (NaN off Linux). */
+export function procKb(pid: number, file: string, field: string): number {
+  const path = `/proc/${pid}/${file}`;
+  if (!existsSync(path)) return NaN;
+  const kb = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(readFileSync(path, "utf8"))?.[1];
+  return kb === undefined ? NaN : Number(kb) * 1024;
+}
+
+/** A listener that accepts connections and never answers. */
+export async function silentListener(): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** tests/src/_http_error_server.ts in a child process, answering every request with 503. */
+export async function errorServer503(): Promise<{ port: number; stop: () => void }> {
+  const script = join(ROOT, "tests", "src", "_http_error_server.ts");
+  const [cmd, ...args] = selfArgv(script, [
+    "503",
+    "Service Unavailable",
+    '{"errors":[{"status":"503","code":"database_paused","title":"Database paused"}]}',
+  ]);
+  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolvePromise, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolvePromise(Number(m[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`503 server exited with ${code}`)));
+  });
+  return {
+    port,
+    stop: () => {
+      child.stdin!.end();
+      child.kill();
+    },
+  };
+}
