@@ -1,7 +1,8 @@
 /**
  * What executor_bench.ts and service_bench.ts share: the test extension, the
- * runtime's argv for a script, a dirty database, the main-thread stall probe,
- * /proc readings, the two non-protocol fixtures and number formatting.
+ * runtime's argv for a script, a dirty database (and one that syncs inline),
+ * the main-thread stall probe, the interleaved overhead timing, /proc
+ * readings, the two non-protocol fixtures and number formatting.
  * Private to bench/.
  *
  * @module
@@ -52,6 +53,58 @@ export async function openDirty(path: string): Promise<SyncDatabase> {
   db.init("notes");
   db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "local");
   return db;
+}
+
+/** openDirty(), with both network time-outs at `timeoutS` and the network initialised at `port`. */
+export async function openInline(
+  path: string,
+  port: number,
+  timeoutS: number,
+): Promise<SyncDatabase> {
+  const db = await openDirty(path);
+  db.set("network_connect_timeout", timeoutS);
+  db.set("network_request_timeout", timeoutS);
+  db.network.init({ databaseId: "bench", address: `http://127.0.0.1:${port}` });
+  return db;
+}
+
+/**
+ * Times every case against the 503 server: 3 warm-up calls each, then `calls`
+ * rounds, interleaved (every other round in reverse order); every call must fail 'http'.
+ */
+export async function timeCases(
+  cases: Record<string, () => Promise<unknown>>,
+  calls: number,
+): Promise<Record<string, number[]>> {
+  const times: Record<string, number[]> = {};
+  for (const [name, run] of Object.entries(cases)) {
+    times[name] = [];
+    for (let i = 0; i < 3; i++) await run().catch(() => {}); // warm-up
+  }
+  for (let i = 0; i < calls; i++) {
+    const names = Object.keys(cases);
+    if (i % 2) names.reverse();
+    for (const name of names) {
+      const t0 = performance.now();
+      const kind = await cases[name]().then(() => "ok", (e) => e?.kind);
+      times[name].push(performance.now() - t0);
+      if (kind !== "http") throw new Error(`${name}: expected an http error, got ${kind}`);
+    }
+  }
+  return times;
+}
+
+/** Prints the median of each case of timeCases() and its overhead over the inline one. */
+export function printOverhead(letter: string, calls: number, times: Record<string, number[]>) {
+  const inline = median(times["inline network.sync()"]);
+  console.log(`\n(${letter}) one sync against a 503 server, median of ${calls} (goal: ≤ +5 ms)`);
+  for (const [name, xs] of Object.entries(times)) {
+    const m = median(xs);
+    const extra = name.startsWith("inline")
+      ? ""
+      : `   +${(m - inline).toFixed(2)} ms, ${(m / inline).toFixed(2)}× inline`;
+    console.log(`  ${name.padEnd(24)} ${fmt(m).padStart(10)}${extra}`);
+  }
 }
 
 /** Runs `work` while a 5 ms interval measures the longest main-thread gap. */

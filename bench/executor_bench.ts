@@ -34,11 +34,14 @@ import {
   mb,
   median,
   openDirty,
+  openInline,
+  printOverhead,
   procKb,
   runtime,
   selfArgv,
   silentListener,
   stall,
+  timeCases,
 } from "./_util.ts";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -134,10 +137,7 @@ try {
     db.close();
   }
   {
-    const db = await openDirty(join(dir, "hang-inline.db"));
-    db.set("network_connect_timeout", HANG_S);
-    db.set("network_request_timeout", HANG_S);
-    db.network.init({ databaseId: "bench", address });
+    const db = await openInline(join(dir, "hang-inline.db"), listener.port, HANG_S);
     const r = await stall(() => db.network.sync());
     stalls["inline network.sync()"] = { ...r, maxGapMs: r.gapMs };
     db.close();
@@ -162,10 +162,7 @@ try {
   // (b) overhead against a 503 server
   const server = await errorServer503();
   const path = join(dir, "overhead.db");
-  const db = await openDirty(path);
-  db.set("network_connect_timeout", 5);
-  db.set("network_request_timeout", 5);
-  db.network.init({ databaseId: "bench", address: `http://127.0.0.1:${server.port}` });
+  const db = await openInline(path, server.port, 5);
   const executors: Record<string, Executor> = {};
   for (const kind of KINDS) {
     executors[kind] = await createExecutor({
@@ -185,33 +182,11 @@ try {
     "executor (worker)": () => executors.worker.sync(),
     "executor (process)": () => executors.process.sync(),
   };
-  const times: Record<string, number[]> = {};
-  for (const [name, run] of Object.entries(cases)) {
-    times[name] = [];
-    for (let i = 0; i < 3; i++) await run().catch(() => {}); // warm-up
-  }
-  for (let i = 0; i < CALLS; i++) {
-    const names = Object.keys(cases);
-    if (i % 2) names.reverse();
-    for (const name of names) {
-      const t0 = performance.now();
-      const kind = await cases[name]().then(() => "ok", (e) => e?.kind);
-      times[name].push(performance.now() - t0);
-      if (kind !== "http") throw new Error(`${name}: expected an http error, got ${kind}`);
-    }
-  }
+  const times = await timeCases(cases, CALLS);
   for (const e of Object.values(executors)) await e.close();
   db.close();
   server.stop();
-  const inline = median(times["inline network.sync()"]);
-  console.log(`\n(b) one sync against a 503 server, median of ${CALLS} (goal: ≤ +5 ms)`);
-  for (const [name, xs] of Object.entries(times)) {
-    const m = median(xs);
-    const extra = name.startsWith("inline")
-      ? ""
-      : `   +${(m - inline).toFixed(2)} ms, ${(m / inline).toFixed(2)}× inline`;
-    console.log(`  ${name.padEnd(24)} ${fmt(m).padStart(10)}${extra}`);
-  }
+  printOverhead("b", CALLS, times);
 
   // (c) memory
   const bare = await runRss("none");

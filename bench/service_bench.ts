@@ -50,12 +50,15 @@ import {
   mb,
   median,
   openDirty,
+  openInline,
+  printOverhead,
   procKb,
   runtime,
   selfArgv,
   silentListener,
   sleep,
   stall,
+  timeCases,
 } from "./_util.ts";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -225,10 +228,7 @@ try {
       await service.stop({ graceMs: 0 });
     }
     {
-      const db = await openDirty(join(dir, "hang-inline.db"));
-      db.set("network_connect_timeout", HANG_S);
-      db.set("network_request_timeout", HANG_S);
-      db.network.init({ databaseId: "bench", address: `http://127.0.0.1:${listener.port}` });
+      const db = await openInline(join(dir, "hang-inline.db"), listener.port, HANG_S);
       results["inline network.sync()"] = await stall(() => db.network.sync());
       db.close();
     }
@@ -302,10 +302,7 @@ try {
   if (ONLY.includes("c")) {
     const server = await errorServer503();
     const inlinePath = join(dir, "overhead-inline.db");
-    const db = await openDirty(inlinePath);
-    db.set("network_connect_timeout", 5);
-    db.set("network_request_timeout", 5);
-    db.network.init({ databaseId: "bench", address: `http://127.0.0.1:${server.port}` });
+    const db = await openInline(inlinePath, server.port, 5);
     const services: Record<string, SyncService> = {};
     for (const kind of KINDS) {
       const path = join(dir, `overhead-${kind}.db`);
@@ -326,33 +323,11 @@ try {
       "service (worker)": () => services.worker.syncNow(),
       "service (process)": () => services.process.syncNow(),
     };
-    const times: Record<string, number[]> = {};
-    for (const [name, run] of Object.entries(cases)) {
-      times[name] = [];
-      for (let i = 0; i < 3; i++) await run().catch(() => {});
-    }
-    for (let i = 0; i < CALLS; i++) {
-      const names = Object.keys(cases);
-      if (i % 2) names.reverse();
-      for (const name of names) {
-        const t0 = performance.now();
-        const kind = await cases[name]().then(() => "ok", (e) => e?.kind);
-        times[name].push(performance.now() - t0);
-        if (kind !== "http") throw new Error(`${name}: expected an http error, got ${kind}`);
-      }
-    }
+    const times = await timeCases(cases, CALLS);
     for (const s of Object.values(services)) await s.stop();
     db.close();
     server.stop();
-    const inline = median(times["inline network.sync()"]);
-    console.log(`\n(c) one sync against a 503 server, median of ${CALLS} (goal: ≤ +5 ms)`);
-    for (const [name, xs] of Object.entries(times)) {
-      const m = median(xs);
-      const extra = name.startsWith("inline")
-        ? ""
-        : `   +${(m - inline).toFixed(2)} ms, ${(m / inline).toFixed(2)}× inline`;
-      console.log(`  ${name.padEnd(24)} ${fmt(m).padStart(10)}${extra}`);
-    }
+    printOverhead("c", CALLS, times);
   }
 
   if (ONLY.includes("d")) {
