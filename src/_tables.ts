@@ -41,6 +41,22 @@ export interface InitOptions extends InitChecks {
   algorithm?: Algorithm;
 }
 
+/**
+ * A table a sync service initialises when it is not synced yet: its name and
+ * its {@linkcode SyncDatabase.init} options.
+ *
+ * @example Usage
+ * ```ts
+ * import type { TableSpec } from "./_tables.ts";
+ * const notes: TableSpec = { name: "notes", algorithm: "cls" };
+ * console.log(notes.name); // "notes"
+ * ```
+ */
+export interface TableSpec extends InitOptions {
+  /** The table name. */
+  name: string;
+}
+
 /** Options of {@linkcode SyncDatabase.cleanup}. */
 export interface CleanupOptions {
   /**

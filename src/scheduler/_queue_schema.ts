@@ -1,18 +1,26 @@
 /**
- * The sync queue's sidecar file: opening it with the right pragmas, telling a
- * queue file from a foreign or damaged one, and creating its versioned schema
- * idempotently (several processes may open a new file at once).
+ * The sync queue's sidecar file and its connection: opening it with the right
+ * pragmas, telling a queue file from a foreign or damaged one, creating its
+ * versioned schema idempotently (several processes may open a new file at
+ * once) and migrating an older one; then the connection as the store uses it
+ * (statements prepared once, the closed check, `BEGIN IMMEDIATE`), and the
+ * sizes of the file and its WAL.
  *
  * @module
  */
+import { statSync } from "node:fs";
 import { SqliteSyncError } from "../../common/errors.ts";
-import type { Driver } from "../../ffi/drivers/driver.ts";
+import type { Driver, DriverName, PreparedStatement } from "../../ffi/drivers/driver.ts";
+import { openDriver } from "../../ffi/drivers/open_driver.ts";
 
 /** `PRAGMA application_id` of a queue file: "SYNQ" in ASCII. */
 export const QUEUE_APPLICATION_ID = 0x53594e51;
 
-/** `PRAGMA user_version` of the schema this code writes. */
-export const QUEUE_SCHEMA_VERSION = 1;
+/**
+ * `PRAGMA user_version` of the schema this code writes. 2: the lease records
+ * its executor's pid (`lease.executor_pid`).
+ */
+export const QUEUE_SCHEMA_VERSION = 2;
 
 /**
  * The schema. Two partial unique indexes make the queue's invariants hold in
@@ -20,7 +28,7 @@ export const QUEUE_SCHEMA_VERSION = 1;
  * `AUTOINCREMENT` keeps job ids from ever being reused after pruning, so a
  * waiter never mistakes a new job for the one it waits on.
  */
-const SCHEMA_V1 = `
+const SCHEMA = `
 CREATE TABLE jobs (
   id            INTEGER PRIMARY KEY AUTOINCREMENT,
   state         TEXT    NOT NULL CHECK (state IN ('pending','running','succeeded','dead','merged')),
@@ -58,14 +66,23 @@ CREATE TABLE runs (
 );
 CREATE INDEX runs_by_job ON runs (job_id, fence);
 CREATE TABLE lease (
-  id         INTEGER PRIMARY KEY CHECK (id = 1),
-  owner      TEXT,
-  job_id     INTEGER,
-  fence      INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL
+  id           INTEGER PRIMARY KEY CHECK (id = 1),
+  owner        TEXT,
+  job_id       INTEGER,
+  fence        INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  executor_pid INTEGER
 );
 INSERT INTO lease (id, owner, job_id, fence, expires_at) VALUES (1, NULL, NULL, 0, 0);
 `;
+
+/**
+ * What brings a file of version `n` to `n + 1`, by `n`. A lease taken by a
+ * version-1 process has no executor pid: only its holder's pid is checked.
+ */
+const MIGRATIONS: Record<number, string> = {
+  1: "ALTER TABLE lease ADD COLUMN executor_pid INTEGER",
+};
 
 const FIX_DAMAGED = "Stop every process using it, then delete it (with its -wal and -shm files): " +
   "it holds only the sync queue and its history, and the next trigger requests a new sync.";
@@ -90,7 +107,12 @@ export function queueFileError(
   });
 }
 
-/** SQLite result codes that mean the file itself is damaged or not a database. */
+/**
+ * Whether an error says the file itself is damaged or not a database.
+ *
+ * @param err What SQLite threw.
+ * @returns `true` for `SQLITE_CORRUPT`, `SQLITE_NOTADB` and their messages.
+ */
 export function isDamagedFileError(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   const message = String((err as { message?: unknown })?.message ?? "");
@@ -167,13 +189,133 @@ export function prepareQueueFile(driver: Driver, options: QueueFileOptions): voi
       "PRAGMA journal_size_limit = 262144; PRAGMA foreign_keys = OFF",
   );
   driver.transaction(() => {
-    // Re-read under the write lock: another process may have created it meanwhile.
-    if (pragmaNumber(driver, "user_version") === 0) {
-      driver.exec(SCHEMA_V1);
-      driver.exec(
-        `PRAGMA application_id = ${QUEUE_APPLICATION_ID}; ` +
-          `PRAGMA user_version = ${QUEUE_SCHEMA_VERSION}`,
+    // Re-read under the write lock: another process may have created or migrated it meanwhile.
+    const current = pragmaNumber(driver, "user_version");
+    if (current === QUEUE_SCHEMA_VERSION) return;
+    if (current === 0) driver.exec(SCHEMA);
+    else for (let v = current; v < QUEUE_SCHEMA_VERSION; v++) driver.exec(MIGRATIONS[v]);
+    driver.exec(
+      `PRAGMA application_id = ${QUEUE_APPLICATION_ID}; ` +
+        `PRAGMA user_version = ${QUEUE_SCHEMA_VERSION}`,
+    );
+  });
+}
+
+/**
+ * The connection of one sync queue as the store uses it: statements prepared
+ * once and finalized on close, the closed check, a damaged file reported as
+ * such, and `BEGIN IMMEDIATE` transactions.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const sql = new QueueStatements(driver);
+ * const depth = sql.guard(() => sql.q("SELECT count(*) AS n FROM jobs").get()!.n);
+ * sql.close();
+ * ```
+ */
+export class QueueStatements {
+  /** The connection, with the queue's schema in place. */
+  readonly driver: Driver;
+  #statements = new Map<string, PreparedStatement>();
+  #open = true;
+
+  /** @param driver The connection, with the schema in place. */
+  constructor(driver: Driver) {
+    this.driver = driver;
+  }
+
+  /** Whether neither the statements nor the connection are closed. */
+  get isOpen(): boolean {
+    return this.#open && this.driver.isOpen;
+  }
+
+  /** The statement for `sql`, prepared on first use. */
+  q(sql: string): PreparedStatement {
+    let stmt = this.#statements.get(sql);
+    if (stmt === undefined) {
+      stmt = this.driver.prepare(sql);
+      this.#statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  /**
+   * Runs `fn` unless closed (a `state` error then); a damaged file becomes a
+   * `schema` error naming it.
+   */
+  guard<T>(fn: () => T): T {
+    if (!this.#open) {
+      throw new SqliteSyncError(
+        "state",
+        `The sync queue '${this.driver.path}' is closed: open it again with SyncQueue.open().`,
       );
     }
-  });
+    try {
+      return fn();
+    } catch (err) {
+      if (isDamagedFileError(err)) {
+        throw queueFileError(this.driver.path, "is damaged", undefined, err);
+      }
+      throw err;
+    }
+  }
+
+  /** {@linkcode QueueStatements.guard} around one transaction. */
+  tx<T>(fn: () => T): T {
+    return this.guard(() => this.driver.transaction(fn));
+  }
+
+  /** Finalizes the statements (the caller closes the connection). Idempotent. */
+  close(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    for (const stmt of this.#statements.values()) stmt.finalize();
+    this.#statements.clear();
+  }
+}
+
+/**
+ * Opens a queue file (or takes an open connection to one) and prepares it
+ * with {@linkcode prepareQueueFile}; a connection that closing the queue would
+ * close is closed when the file cannot be used.
+ *
+ * @param target The queue file's path or an open connection to it.
+ * @param options The driver that opens a path, whether closing the queue closes a passed
+ *   connection (`true` by default), the busy time-out in ms (5000 by default).
+ * @returns The connection's statements, and whether closing the queue closes the connection.
+ * @throws {SqliteSyncError} As {@linkcode prepareQueueFile}, or when the path cannot be opened.
+ */
+export async function openQueueFile(
+  target: string | Driver,
+  options: { driver?: DriverName; closeDriver?: boolean; busyTimeoutMs?: number },
+): Promise<{ sql: QueueStatements; closeDriver: boolean }> {
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  const opened = typeof target === "string";
+  const driver = opened ? await openDriver(target, { driver: options.driver }) : target;
+  const closeDriver = opened || options.closeDriver !== false;
+  try {
+    prepareQueueFile(driver, { busyTimeoutMs });
+  } catch (err) {
+    if (closeDriver) driver.close();
+    throw err;
+  }
+  return { sql: new QueueStatements(driver), closeDriver };
+}
+
+/**
+ * The sizes of a queue file and its WAL.
+ *
+ * @param path The queue file's path.
+ * @returns The sizes in bytes: 0 in memory or when absent.
+ */
+export function queueFileSizes(path: string): { file: number; wal: number } {
+  const size = (p: string) => {
+    try {
+      return statSync(p).size;
+    } catch {
+      return 0;
+    }
+  };
+  const memory = path === ":memory:" || path === "";
+  return memory ? { file: 0, wal: 0 } : { file: size(path), wal: size(`${path}-wal`) };
 }

@@ -1,36 +1,27 @@
 /**
- * Every state change of the sync queue, each in one `BEGIN IMMEDIATE`
- * transaction, and pruning. Arguments arrive checked (by `queue.ts`); reads
- * are in `_queue_reader.ts`.
+ * The sync queue's SQL: every state change in one `BEGIN IMMEDIATE`
+ * transaction, pruning, and the reads. Arguments arrive checked (by
+ * `_queue_calls.ts`); whether a job used its attempts is `retry.ts`'s decision.
  *
  * @module
  */
 import { SqliteSyncError } from "../../common/errors.ts";
 import type { Row } from "../../ffi/drivers/driver.ts";
-import { type CheckedReport, mergeReasons, storeError, toJob } from "./_queue_rows.ts";
-import type { QueueStatements } from "./_queue_statements.ts";
-import {
-  type ClaimResult,
-  type FailResult,
-  MAX_ATTEMPTS_EXCEEDED,
-  type RequestResult,
-} from "./_queue_types.ts";
+import type {
+  CheckedReport,
+  ClaimResult,
+  FailResult,
+  RequestResult,
+  StoreLimits,
+} from "./_queue_calls.ts";
+import { type LeaseInfo, mergeReasons, storeError, toJob, toLease, toRun } from "./_queue_rows.ts";
+import type { QueueStatements } from "./_queue_schema.ts";
+import type { JobHistoryEntry, JobRun, QueueJob } from "./queue.ts";
+import { deadLetterReason } from "./retry.ts";
 
 /** How many runs of one job are kept. */
 const RUNS_PER_JOB = 20;
 const FINISHED = "state IN ('succeeded','dead')";
-
-/** The limits a store enforces. */
-export interface StoreLimits {
-  /** Claims per job before `max_attempts_exceeded`. */
-  maxAttempts: number;
-  /** Finished jobs kept. */
-  historyLimit: number;
-  /** Dead jobs kept in any case. */
-  deadLetterLimit: number;
-  /** Whether a lease holder is certainly gone. */
-  isHolderGone: (owner: string) => boolean;
-}
 
 /** The queue's state changes on one connection. */
 export class QueueStore {
@@ -81,17 +72,34 @@ export class QueueStore {
     });
   }
 
-  /** Recovers a lost holder's job, then takes the lease and the due pending job. */
-  claim(owner: string, now: number, leaseMs: number): ClaimResult {
+  /**
+   * Recovers a lost holder's job, then takes the lease and the due pending job.
+   * Before its expiry a lease is taken over only when both its holder and the
+   * holder's executor are certainly gone: an orphaned executor may still be in
+   * a request.
+   */
+  claim(owner: string, now: number, leaseMs: number, executorPid: number): ClaimResult {
     return this.#sql.tx((): ClaimResult => {
       const lease = this.#lease();
       if (lease.owner !== null) {
         const expired = Number(lease.expires_at) <= now;
         const holder = String(lease.owner);
-        if (!expired && (holder === owner || !this.#limits.isHolderGone(holder))) {
-          return { claimed: false, reason: "leased", retryAt: Number(lease.expires_at), holder };
+        const pid = lease.executor_pid === null ? undefined : Number(lease.executor_pid);
+        if (!expired && (holder === owner || !this.#limits.isHolderGone(holder, pid))) {
+          const orphaned = holder !== owner && pid !== undefined &&
+            this.#limits.isHolderGone(holder, undefined);
+          return {
+            claimed: false,
+            reason: "leased",
+            retryAt: Number(lease.expires_at),
+            holder,
+            ...(orphaned ? { orphaned } : {}),
+          };
         }
-        this.#recoverLost(lease, now, expired ? "its lease expired" : "its process is gone");
+        const gone = pid === undefined || pid === pidOf(holder)
+          ? "its process is gone"
+          : `its process and its executor (pid ${pid}) are gone`;
+        this.#recoverLost(lease, now, expired ? "its lease expired" : gone);
       }
       const pending = this.#pending();
       if (pending === undefined) return { claimed: false, reason: "empty" };
@@ -99,8 +107,10 @@ export class QueueStore {
       if (due > now) return { claimed: false, reason: "not-due", retryAt: due };
       const fence = Number(lease.fence) + 1;
       const expiresAt = now + leaseMs;
-      this.#sql.q("UPDATE lease SET owner = ?, job_id = ?, fence = ?, expires_at = ? WHERE id = 1")
-        .run(owner, pending.id, fence, expiresAt);
+      this.#sql.q(
+        `UPDATE lease SET owner = ?, job_id = ?, fence = ?, expires_at = ?, executor_pid = ?
+         WHERE id = 1`,
+      ).run(owner, pending.id, fence, expiresAt, executorPid);
       this.#sql.q(
         `UPDATE jobs SET state = 'running', attempts = attempts + 1, fence = ?, owner = ?,
            started_at = ?, urgent = 0 WHERE id = ?`,
@@ -159,9 +169,7 @@ export class QueueStore {
       const job = this.#job(jobId)!;
       const reason = "dead" in next
         ? next.dead
-        : Number(job.attempts) >= this.#limits.maxAttempts
-        ? MAX_ATTEMPTS_EXCEEDED
-        : undefined;
+        : deadLetterReason(Number(job.attempts), this.#limits.maxAttempts);
       this.#endRun(fence, reason === undefined ? "retry" : "dead", r, error);
       this.#sql.q("UPDATE jobs SET started_at = coalesce(?, started_at) WHERE id = ?")
         .run(r.startedAt, jobId);
@@ -178,14 +186,28 @@ export class QueueStore {
     return result;
   }
 
-  /** Gives the job back to pending while `fence` holds the lease, the claim uncounted. */
-  release(jobId: number, fence: number, now: number, retryAt: number): boolean {
+  /**
+   * Gives the job back to pending while `fence` holds the lease, the claim
+   * uncounted. With `holdUntil` the lease stays with its holder and executor,
+   * without a job, until then (or until both are gone): their call may still
+   * be in a request.
+   */
+  release(
+    jobId: number,
+    fence: number,
+    now: number,
+    retryAt: number,
+    holdUntil: number | undefined,
+  ): boolean {
     return this.#sql.tx(() => {
       if (!this.#holds(jobId, fence)) return false;
       this.#sql.q("UPDATE runs SET outcome = 'released', finished_at = ? WHERE fence = ?")
         .run(now, fence);
       this.#sql.q("UPDATE jobs SET attempts = max(attempts - 1, 0) WHERE id = ?").run(jobId);
-      this.#freeLease();
+      if (holdUntil === undefined) this.#freeLease();
+      else {
+        this.#sql.q("UPDATE lease SET job_id = NULL, expires_at = ? WHERE id = 1").run(holdUntil);
+      }
       this.#toPending(this.#job(jobId)!, retryAt, null);
       return true;
     });
@@ -221,6 +243,55 @@ export class QueueStore {
     return deleted;
   }
 
+  /** A job by id, a merged request resolved to the job it merged into. */
+  get(jobId: number): QueueJob | undefined {
+    return this.#sql.guard(() => {
+      let row = this.#job(jobId);
+      for (let hops = 0; row !== undefined && row.state === "merged" && hops < 8; hops++) {
+        row = this.#job(Number(row.merged_into));
+      }
+      return row === undefined || row.state === "merged" ? undefined : toJob(row);
+    });
+  }
+
+  /** The runs of a job, oldest first. */
+  runs(jobId: number): JobRun[] {
+    return this.#sql.guard(() =>
+      this.#sql.q("SELECT * FROM runs WHERE job_id = ? ORDER BY fence").all(jobId).map(toRun)
+    );
+  }
+
+  /** The running and the pending job. */
+  current(): { running?: QueueJob; pending?: QueueJob } {
+    return this.#sql.guard(() => {
+      const out: { running?: QueueJob; pending?: QueueJob } = {};
+      const rows = this.#sql.q("SELECT * FROM jobs WHERE state IN ('pending','running')").all();
+      for (const row of rows) out[row.state as "pending" | "running"] = toJob(row);
+      return out;
+    });
+  }
+
+  /** The lease, when held. */
+  lease(): LeaseInfo | undefined {
+    return this.#sql.guard(() => toLease(this.#lease()));
+  }
+
+  /** Jobs pending or running. */
+  depth(): number {
+    const sql = "SELECT count(*) AS n FROM jobs WHERE state IN ('pending','running')";
+    return this.#sql.guard(() => Number(this.#sql.q(sql).get()!.n));
+  }
+
+  /** Finished jobs (`dead` only, or all) with their runs, latest finished first. */
+  finished(deadOnly: boolean, limit: number): JobHistoryEntry[] {
+    const where = deadOnly ? "state = 'dead'" : FINISHED;
+    return this.#sql.guard(() =>
+      this.#sql.q(`SELECT * FROM jobs WHERE ${where} ORDER BY finished_at DESC, id DESC LIMIT ?`)
+        .all(limit)
+        .map((row) => ({ ...toJob(row), runs: this.runs(Number(row.id)) }))
+    );
+  }
+
   #job(id: number): Row | undefined {
     return this.#sql.q("SELECT * FROM jobs WHERE id = ?").get(id);
   }
@@ -235,12 +306,15 @@ export class QueueStore {
 
   #holds(jobId: number, fence: number): boolean {
     const lease = this.#lease();
-    return lease.owner !== null && Number(lease.fence) === fence &&
+    return lease.owner !== null && lease.job_id !== null && Number(lease.fence) === fence &&
       Number(lease.job_id) === jobId;
   }
 
   #freeLease(): void {
-    this.#sql.q("UPDATE lease SET owner = NULL, job_id = NULL, expires_at = 0 WHERE id = 1").run();
+    this.#sql.q(
+      `UPDATE lease SET owner = NULL, job_id = NULL, expires_at = 0, executor_pid = NULL
+       WHERE id = 1`,
+    ).run();
   }
 
   #endRun(fence: number, outcome: string, r: CheckedReport, error: string | null): void {
@@ -288,6 +362,8 @@ export class QueueStore {
   #recoverLost(lease: Row, now: number, why: string): void {
     const fence = Number(lease.fence);
     this.#freeLease();
+    // A lease held on after a release (`holdUntil`) has no job to recover.
+    if (lease.job_id === null) return;
     const job = this.#sql.q("SELECT * FROM jobs WHERE id = ? AND state = 'running' AND fence = ?")
       .get(lease.job_id, fence);
     if (job === undefined) return;
@@ -300,11 +376,9 @@ export class QueueStore {
       error,
       fence,
     );
-    if (Number(job.attempts) >= this.#limits.maxAttempts) {
-      this.#toDead(Number(job.id), MAX_ATTEMPTS_EXCEEDED, error, now);
-    } else {
-      this.#toPending(job, now, error);
-    }
+    const dead = deadLetterReason(Number(job.attempts), this.#limits.maxAttempts);
+    if (dead !== undefined) this.#toDead(Number(job.id), dead, error, now);
+    else this.#toPending(job, now, error);
   }
 
   /** Whether the history outgrew what the last prune left by a margin (prunes stay rare). */
@@ -317,4 +391,10 @@ export class QueueStore {
   #finishedCount(): number {
     return Number(this.#sql.q(`SELECT count(*) AS n FROM jobs WHERE ${FINISHED}`).get()!.n);
   }
+}
+
+/** The pid in a `<host>:<pid>:<random>` owner string, if any. */
+function pidOf(owner: string): number | undefined {
+  const match = /:(\d+):[^:]*$/.exec(owner);
+  return match === null ? undefined : Number(match[1]);
 }

@@ -8,9 +8,8 @@
 import { SqliteSyncError } from "../../common/errors.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
 import type { AdaptivePolling } from "./adaptive.ts";
-import { retryDelay } from "./backoff.ts";
-import { FailurePolicy } from "./failure_policy.ts";
 import type { SyncQueue } from "./queue.ts";
+import { failureDisposition, FailurePolicy } from "./retry.ts";
 import type { ServiceSettings } from "./service_options.ts";
 import type {
   ServiceEvents,
@@ -258,22 +257,21 @@ export class ServiceOutcomes {
     });
     this.#p.polling?.recordError();
     this.#totals.failed++;
-    if (verdict.permanent) {
-      this.#p.queue.fail(jobId, fence, summary, { ...report, dead: `permanent:${verdict.reason}` });
+    // `attempts` counts this claim: the first retry (attempts 1) waits up to baseMs.
+    const next = failureDisposition(verdict, {
+      attempts,
+      now,
+      refreshed,
+      policy: { ...this.#p.retry, random: this.#p.random },
+    });
+    const outcome = this.#p.queue.fail(jobId, fence, summary, { ...report, ...next });
+    if (verdict.permanent && "dead" in next) {
       this.#status.permanentReason = verdict.reason;
       this.setState("failed");
       this.#p.events.emit("failed", { jobId, error: summary, permanent: verdict.reason });
-      this.#p.events.emit("dead-lettered", { jobId, reason: `permanent:${verdict.reason}` });
+      this.#p.events.emit("dead-lettered", { jobId, reason: next.dead });
       return undefined;
     }
-    const retryAt = refreshed
-      ? now
-      // `attempts` counts this claim: the first retry (attempts 1) waits up to baseMs.
-      : now +
-        Math.round(
-          retryDelay(Math.max(0, attempts - 1), { ...this.#p.retry, random: this.#p.random }),
-        );
-    const outcome = this.#p.queue.fail(jobId, fence, summary, { ...report, retryAt });
     this.setState(OFFLINE_KINDS.has(summary.kind) ? "offline" : "backing-off");
     this.#p.events.emit("failed", { jobId, error: summary, permanent: null });
     if (outcome.ok && outcome.state === "pending") {

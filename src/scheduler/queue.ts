@@ -13,10 +13,13 @@
  * - **Retries and dead letters:** a failed job goes back to pending with a
  *   retry time until `maxAttempts`, then is dead-lettered
  *   (`max_attempts_exceeded`); permanent errors dead-letter at once with the
- *   caller's reason (`permanent:auth`…).
- * - **Crash recovery:** a job left running by a holder that died (same host,
- *   its pid gone) or whose lease expired is recovered by the next claim, its
- *   run recorded as `worker_lost`; every job reaches exactly one final state.
+ *   caller's reason (`permanent:auth`…). The rules are `retry.ts`'s.
+ * - **Crash recovery:** a job left running by a holder that died or whose
+ *   lease expired is recovered by the next claim, its run recorded as
+ *   `worker_lost`; every job reaches exactly one final state. Before its
+ *   expiry a lease is taken over only when its holder *and* the holder's
+ *   executor (the process that runs the network call, recorded with the
+ *   lease) are certainly gone: same host, pids gone.
  * - **Bounded history:** finished jobs keep their runs; the last
  *   `historyLimit` finished and `deadLetterLimit` dead jobs are kept, the rest
  *   pruned, the WAL checkpointed and free pages returned.
@@ -25,62 +28,222 @@
  * epoch). Each call is one short transaction on the calling thread.
  *
  * Limits of the lease: fencing stops a stale holder's *result*, not its work.
- * A holder still blocked in a native network call after its lease lapsed can
- * overlap with the next holder's call, so renew the lease from the main thread
- * while the executor works, and take `leaseMs` above the longest renewal gap.
- * A holder on another host, or whose pid was reused (a container's pid 1),
- * is recovered only when its lease expires. Use the same limits in every
- * process: each prunes by its own.
+ * Renew the lease from the main thread while the executor works, take
+ * `leaseMs` above the longest renewal gap, and release with `holdUntil` a job
+ * whose network call could not be stopped. A holder on another host, or whose
+ * pid was reused (a container's pid 1), is recovered only when its lease
+ * expires. Use the same limits in every process: each prunes by its own.
  *
  * @module
  */
-import type { Driver } from "../../ffi/drivers/driver.ts";
-import { openDriver } from "../../ffi/drivers/open_driver.ts";
-import { isOwnerGone } from "./_queue_owner.ts";
-import { QueueReader } from "./_queue_reader.ts";
+import process from "node:process";
+import type { Driver, DriverName } from "../../ffi/drivers/driver.ts";
+import { isProcessAlive } from "../../ffi/lock.ts";
 import {
-  checkLabel,
-  checkOwner,
+  checkClaim,
+  checkFail,
+  checkLimits,
   checkPositive,
+  checkRelease,
   checkReport,
+  checkRequest,
   checkTime,
-  type JobError,
-  storeError,
-} from "./_queue_rows.ts";
-import { prepareQueueFile } from "./_queue_schema.ts";
-import { QueueStatements } from "./_queue_statements.ts";
-import { QueueStore, type StoreLimits } from "./_queue_store.ts";
-import type {
-  ClaimOptions,
-  ClaimResult,
-  FailDisposition,
-  FailResult,
-  RequestOptions,
-  RequestResult,
-  RunReport,
-  SyncQueueOptions,
-} from "./_queue_types.ts";
+  type ClaimOptions,
+  type ClaimResult,
+  type FailDisposition,
+  type FailResult,
+  localHostName,
+  type ReleaseOptions,
+  type RequestOptions,
+  type RequestResult,
+  type RunReport,
+} from "./_queue_calls.ts";
+import type { LeaseInfo } from "./_queue_rows.ts";
+import { openQueueFile, queueFileSizes, type QueueStatements } from "./_queue_schema.ts";
+import { QueueStore } from "./_queue_store.ts";
 
-export type * from "../../ffi/drivers/driver.ts";
-export type {
-  JobError,
-  JobHistoryEntry,
-  JobRun,
-  JobState,
-  QueueJob,
-  RunOutcome,
-} from "./_queue_rows.ts";
-export type * from "./_queue_types.ts";
-export { MAX_ATTEMPTS_EXCEEDED } from "./_queue_types.ts";
-export { isOwnerGone, makeOwner, queuePathFor } from "./_queue_owner.ts";
-export { QUEUE_APPLICATION_ID, QUEUE_SCHEMA_VERSION } from "./_queue_schema.ts";
-export { QueueReader } from "./_queue_reader.ts";
+/** Where a job is in its life. `succeeded` and `dead` are final; a job reaches exactly one. */
+export type JobState = "pending" | "running" | "succeeded" | "dead";
+
+/**
+ * How one run (one claim) of a job ended: `running` (still holding the lease),
+ * `succeeded`, `retry` (failed; the job went back to pending with a retry
+ * time), `dead` (failed; the job was dead-lettered), `worker_lost` (its holder
+ * crashed or stopped renewing; the job was recovered by another claim) or
+ * `released` (its holder gave the job back unfinished, e.g. while stopping).
+ */
+export type RunOutcome = "running" | "succeeded" | "retry" | "dead" | "worker_lost" | "released";
+
+/** An error as the caller summarised (and redacted) it; the queue stores only these fields. */
+export interface JobError {
+  /** The error's kind, e.g. a `SqliteSyncError` kind or `worker_lost`. */
+  kind: string;
+  /** A message without secrets (the queue keeps the first 1,000 characters). */
+  message: string;
+  /** The HTTP status, when there was one. */
+  status?: number;
+  /** A machine-readable code, when there was one. */
+  code?: string;
+}
+
+/** A job of the queue. Times are in ms since the epoch, as the caller passed them. */
+export interface QueueJob {
+  /** The id; ids grow and are never reused. */
+  readonly id: number;
+  /** Where the job is in its life. */
+  readonly state: JobState;
+  /** The distinct reasons of the requests merged into it, sorted (at most 32 are kept). */
+  readonly reasons: readonly string[];
+  /** How many requests were merged into it (1 for a job nobody joined). */
+  readonly requests: number;
+  /** Whether a request asked to skip the retry back-off (cleared when the job is claimed). */
+  readonly urgent: boolean;
+  /** When it was first requested. */
+  readonly createdAt: number;
+  /** The earliest `notBefore` of its requests. */
+  readonly notBefore: number;
+  /** The back-off after a failed run, when one is set. */
+  readonly retryAt?: number;
+  /** When it may be claimed: the later of `notBefore` and `retryAt`. */
+  readonly dueAt: number;
+  /** How many times it was claimed (runs released unfinished are not counted). */
+  readonly attempts: number;
+  /** The fencing token of its latest claim. */
+  readonly fence?: number;
+  /** Who claimed it last. */
+  readonly owner?: string;
+  /** When its latest run started. */
+  readonly startedAt?: number;
+  /** When it reached its final state. */
+  readonly finishedAt?: number;
+  /** Rows sent by the run that completed it, as the caller reported. */
+  readonly rowsSent?: number;
+  /** Rows received by the run that completed it, as the caller reported. */
+  readonly rowsReceived?: number;
+  /** The error of its latest failed or lost run. */
+  readonly lastError?: JobError;
+  /** Why it was dead-lettered, e.g. `max_attempts_exceeded` or `permanent:auth`. */
+  readonly deadReason?: string;
+}
+
+/** One claim of a job: who held it, when, and how it ended. */
+export interface JobRun {
+  /** The fencing token of the claim (unique across the file). */
+  readonly fence: number;
+  /** The job. */
+  readonly jobId: number;
+  /** Who claimed it. */
+  readonly owner: string;
+  /** When it was claimed. */
+  readonly claimedAt: number;
+  /** When its work started, as the holder reported (else the claim time). */
+  readonly startedAt?: number;
+  /** When its work ended, as the holder reported (else the time of the report); unset when lost. */
+  readonly finishedAt?: number;
+  /** How it ended. */
+  readonly outcome: RunOutcome;
+  /** Rows sent, as the holder reported. */
+  readonly rowsSent?: number;
+  /** Rows received, as the holder reported. */
+  readonly rowsReceived?: number;
+  /** Its error, for failed and lost runs. */
+  readonly error?: JobError;
+}
+
+/** A finished job with its runs, oldest run first. */
+export interface JobHistoryEntry extends QueueJob {
+  /** Its runs (the last 20 are kept). */
+  readonly runs: readonly JobRun[];
+}
+
+/** Options of {@linkcode SyncQueue.open}. */
+export interface SyncQueueOptions {
+  /** The driver that opens a path (use the synced database's). @default the runtime's default */
+  driver?: DriverName;
+  /** Whether {@linkcode SyncQueue.close} closes a connection passed to `open`. @default true */
+  closeDriver?: boolean;
+  /** How long a statement waits for another process' write lock, in ms. @default 5000 */
+  busyTimeoutMs?: number;
+  /** Claims per job before it is dead-lettered as `max_attempts_exceeded`. @default 10 */
+  maxAttempts?: number;
+  /** Finished jobs (succeeded or dead) kept for history. @default 500 */
+  historyLimit?: number;
+  /** Dead jobs kept in any case, however many jobs finished since. @default 100 */
+  deadLetterLimit?: number;
+  /**
+   * Tells whether the lease holder `owner` and its executor (`executorPid`,
+   * unset in a lease written by an older version) are certainly gone, so its
+   * job is recovered before its lease expires.
+   * @default isOwnerGone
+   */
+  isHolderGone?: (owner: string, executorPid?: number) => boolean;
+}
+
+/**
+ * The sidecar path of a database's queue.
+ *
+ * @param databasePath The synced database's path.
+ * @returns `<databasePath>.sync-queue`, or `:memory:` for an in-memory database (not durable).
+ *
+ * @example Usage
+ * ```ts
+ * import { queuePathFor } from "./queue.ts";
+ * console.log(queuePathFor("data/app.db")); // "data/app.db.sync-queue"
+ * ```
+ */
+export function queuePathFor(databasePath: string): string {
+  return databasePath === "" || databasePath === ":memory:"
+    ? ":memory:"
+    : `${databasePath}.sync-queue`;
+}
+
+/**
+ * A fresh lease owner for this process: `<host>:<pid>:<random>`.
+ *
+ * @returns The owner string.
+ *
+ * @example Usage
+ * ```ts
+ * import { makeOwner } from "./queue.ts";
+ * console.log(makeOwner()); // e.g. "edge-7:4242:9f3c01ab"
+ * ```
+ */
+export function makeOwner(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(4));
+  const random = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${localHostName() || "unknown-host"}:${process.pid}:${random}`;
+}
+
+/**
+ * Tells whether a lease owner, and its executor when given, are certainly
+ * gone: the owner names this host and neither its pid nor `executorPid`
+ * exists. Unknown hosts, live or unreadable pids (EPERM, no permission) count
+ * as alive: their lease must expire instead.
+ *
+ * @param owner A {@linkcode makeOwner} string.
+ * @param executorPid The pid of the owner's executor, on the owner's host.
+ * @returns `true` only when those processes certainly do not exist.
+ *
+ * @example Usage
+ * ```ts
+ * import process from "node:process";
+ * import { isOwnerGone, makeOwner } from "./queue.ts";
+ * console.log(isOwnerGone(makeOwner()), isOwnerGone(makeOwner(), process.pid)); // false false
+ * ```
+ */
+export function isOwnerGone(owner: string, executorPid?: number): boolean {
+  const match = /^(.*):(\d+):[^:]*$/.exec(owner);
+  if (match === null) return false;
+  const host = localHostName();
+  const gone = (pid: number) => isProcessAlive(pid) === false;
+  return host !== "" && match[1] === host && gone(Number(match[2])) &&
+    (executorPid === undefined || gone(executorPid));
+}
 
 /**
  * The durable, cross-process sync queue of one database: asking for a sync,
- * the lease protocol (claim, renew, complete, fail, release) and pruning
- * here; reading jobs, runs, the lease and the history in
- * {@linkcode QueueReader}.
+ * the lease protocol (claim, renew, complete, fail, release), reading jobs,
+ * runs, the lease and the history, and pruning.
  *
  * @example Usage
  * ```ts
@@ -94,23 +257,19 @@ export { QueueReader } from "./_queue_reader.ts";
  * console.log(queue.get(jobId)?.state); // "succeeded"
  * ```
  */
-export class SyncQueue extends QueueReader {
-  #driver: Driver;
+export class SyncQueue {
   #sql: QueueStatements;
   #store: QueueStore;
   #closeDriver: boolean;
 
-  private constructor(driver: Driver, limits: StoreLimits, closeDriver: boolean) {
-    const sql = new QueueStatements(driver);
-    super(driver, sql);
-    this.#driver = driver;
+  private constructor(sql: QueueStatements, store: QueueStore, closeDriver: boolean) {
     this.#sql = sql;
-    this.#store = new QueueStore(sql, limits);
+    this.#store = store;
     this.#closeDriver = closeDriver;
   }
 
   /**
-   * Opens (and creates if needed) a queue file, or uses an open connection to one.
+   * Opens (creating or migrating it if needed) a queue file, or uses an open connection to one.
    *
    * @param target The queue file's path (see {@linkcode queuePathFor}) or an open {@linkcode Driver}.
    * @param options Driver, limits, busy time-out.
@@ -118,108 +277,52 @@ export class SyncQueue extends QueueReader {
    * @throws {SqliteSyncError} `schema` naming the file and the fix when it is foreign, newer or
    *   damaged; `driver`/`sql` when it cannot be opened.
    * @throws {TypeError} For an invalid option.
-   *
-   * @example Usage
-   * ```ts
-   * import { queuePathFor, SyncQueue } from "./queue.ts";
-   * const queue = await SyncQueue.open(queuePathFor(":memory:"), { maxAttempts: 5 });
-   * queue.close();
-   * ```
    */
   static async open(target: string | Driver, options: SyncQueueOptions = {}): Promise<SyncQueue> {
-    const limits = {
-      maxAttempts: checkPositive("maxAttempts", options.maxAttempts ?? 10),
-      historyLimit: checkPositive("historyLimit", options.historyLimit ?? 500),
-      deadLetterLimit: checkPositive("deadLetterLimit", options.deadLetterLimit ?? 100),
-      isHolderGone: options.isHolderGone ?? isOwnerGone,
-    };
-    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    const opened = typeof target === "string";
-    const driver = opened ? await openDriver(target, { driver: options.driver }) : target;
-    const closeDriver = opened || options.closeDriver !== false;
-    try {
-      prepareQueueFile(driver, { busyTimeoutMs });
-    } catch (err) {
-      if (closeDriver) driver.close();
-      throw err;
-    }
-    return new SyncQueue(driver, limits, closeDriver);
+    const limits = checkLimits(options, isOwnerGone);
+    const { sql, closeDriver } = await openQueueFile(target, options);
+    return new SyncQueue(sql, new QueueStore(sql, limits), closeDriver);
+  }
+
+  /** The queue file's path. */
+  get path(): string {
+    return this.#sql.driver.path;
+  }
+
+  /** Whether the queue is open. */
+  get isOpen(): boolean {
+    return this.#sql.isOpen;
   }
 
   /**
-   * Asks for a sync. Merges into the pending job when there is one (reasons as
-   * a set, the earliest `notBefore`); otherwise, with `joinRunning`, joins the
-   * running job; otherwise creates a job (the running job's one follow-up).
+   * Asks for a sync: joins the pending job, or (`joinRunning`) the running one, or creates one.
    *
    * @param reason What triggered it: 1–64 characters of `[A-Za-z0-9_.:-]` (`cron`, `change`…).
    * @param options The time, `notBefore`, `urgent`, `joinRunning`.
    * @returns The job that answers the request and whether it merged.
-   * @throws {TypeError} For an invalid reason or time.
-   *
-   * @example Usage
-   * ```ts
-   * import { SyncQueue } from "./queue.ts";
-   * using queue = await SyncQueue.open(":memory:");
-   * const first = queue.request("interval", { now: 1000, notBefore: 5000 });
-   * const second = queue.request("change", { now: 1001, notBefore: 2000 });
-   * console.log(second.coalesced, second.jobId === first.jobId); // true true
-   * console.log(queue.get(first.jobId)?.notBefore); // 2000
-   * ```
    */
   request(reason: string, options: RequestOptions): RequestResult {
-    checkLabel("reason", reason);
-    const now = checkTime("now", options.now);
-    const notBefore = options.notBefore === undefined
-      ? now
-      : checkTime("notBefore", options.notBefore);
-    const urgent = options.urgent === true ? 1 : 0;
-    return this.#store.request(reason, now, notBefore, urgent, options.joinRunning === true);
+    return this.#store.request(...checkRequest(reason, options));
   }
 
   /**
-   * Takes the lease and the pending job when it is due and no live holder has
-   * the lease. First recovers a job whose holder's lease expired or whose
-   * holder is gone (its run becomes `worker_lost`; the job is retried at once
-   * or, past `maxAttempts`, dead-lettered).
+   * Takes the lease and the due pending job, first recovering a lost holder's (`worker_lost`).
    *
-   * @param options Owner, time and lease length.
+   * @param options Owner, time, lease length and the executor's pid.
    * @returns The running job and its fencing token, or why not and when to try again.
-   * @throws {TypeError} For an invalid owner, time or lease length.
-   *
-   * @example Usage
-   * ```ts
-   * import { makeOwner, SyncQueue } from "./queue.ts";
-   * using queue = await SyncQueue.open(":memory:");
-   * queue.request("cron", { now: 0 });
-   * const a = queue.claim({ owner: makeOwner(), now: 1, leaseMs: 1000 });
-   * const b = queue.claim({ owner: makeOwner(), now: 2, leaseMs: 1000 });
-   * console.log(a.claimed, b.claimed, b.claimed ? 0 : b.retryAt); // true false 1001
-   * ```
    */
   claim(options: ClaimOptions): ClaimResult {
-    const owner = checkOwner(options.owner);
-    const now = checkTime("now", options.now);
-    return this.#store.claim(owner, now, checkPositive("leaseMs", options.leaseMs));
+    return this.#store.claim(...checkClaim(options));
   }
 
   /**
-   * Extends the lease while the fence still holds it (also after it lapsed, if
-   * nobody took it over meanwhile).
+   * Extends the lease while the fence holds it (also once lapsed, if not taken over meanwhile).
    *
    * @param jobId The running job.
    * @param fence Its fencing token.
    * @param now The current time.
    * @param leaseMs The new lease length from `now`.
    * @returns `false` when the fence lost the lease (stop working and drop the result).
-   *
-   * @example Usage
-   * ```ts
-   * import { makeOwner, SyncQueue } from "./queue.ts";
-   * using queue = await SyncQueue.open(":memory:");
-   * queue.request("cron", { now: 0 });
-   * const claim = queue.claim({ owner: makeOwner(), now: 0, leaseMs: 1000 });
-   * if (claim.claimed) console.log(queue.renew(claim.job.id, claim.fence, 900, 1000)); // true
-   * ```
    */
   renew(jobId: number, fence: number, now: number, leaseMs: number): boolean {
     const expiresAt = checkTime("now", now) + checkPositive("leaseMs", leaseMs);
@@ -233,114 +336,110 @@ export class SyncQueue extends QueueReader {
    * @param fence Its fencing token.
    * @param report The time, work start and end, rows sent and received.
    * @returns `false` when the fence lost the lease: nothing changed.
-   *
-   * @example Usage
-   * ```ts
-   * import { makeOwner, SyncQueue } from "./queue.ts";
-   * using queue = await SyncQueue.open(":memory:");
-   * queue.request("cron", { now: 0 });
-   * const claim = queue.claim({ owner: makeOwner(), now: 0, leaseMs: 1000 });
-   * if (claim.claimed) queue.complete(claim.job.id, claim.fence, { now: 50, rowsReceived: 7 });
-   * console.log(queue.history(1)[0].rowsReceived); // 7
-   * ```
    */
   complete(jobId: number, fence: number, report: RunReport): boolean {
     return this.#store.complete(jobId, fence, checkReport(report));
   }
 
   /**
-   * Records a failed run, if the fence still holds the lease: with `retryAt`
-   * the job goes back to pending (merging any follow-up into it), unless it has
-   * used `maxAttempts` (then dead, `max_attempts_exceeded`); with `dead` it is
-   * dead-lettered at once with that reason.
+   * Records a failed run, if the fence holds the lease: the job is retried or dead-lettered.
    *
    * @param jobId The running job.
    * @param fence Its fencing token.
    * @param error The error, already redacted: only `kind`, `message`, `status`, `code` are kept.
    * @param disposition The time and either `retryAt` or `dead`.
    * @returns What happened; `{ ok: false }` when the fence lost the lease.
-   * @throws {TypeError} For an invalid error, time or reason.
-   *
-   * @example Usage
-   * ```ts
-   * import { makeOwner, SyncQueue } from "./queue.ts";
-   * using queue = await SyncQueue.open(":memory:");
-   * queue.request("cron", { now: 0 });
-   * const claim = queue.claim({ owner: makeOwner(), now: 0, leaseMs: 1000 });
-   * if (claim.claimed) {
-   *   const error = { kind: "auth", message: "token rejected", status: 401 };
-   *   console.log(queue.fail(claim.job.id, claim.fence, error, { now: 5, dead: "permanent:auth" }));
-   *   // { ok: true, state: "dead", reason: "permanent:auth" }
-   * }
-   * ```
    */
   fail(jobId: number, fence: number, error: JobError, disposition: FailDisposition): FailResult {
-    const report = checkReport(disposition);
-    const stored = storeError(error);
-    const next = disposition.dead === undefined
-      ? { retryAt: checkTime("retryAt", disposition.retryAt) }
-      : { dead: checkLabel("dead", disposition.dead) };
-    return this.#store.fail(jobId, fence, stored, report, next);
+    return this.#store.fail(jobId, fence, ...checkFail(error, disposition));
   }
 
   /**
-   * Gives the running job back unfinished (for example when stopping): it
-   * returns to pending, this claim not counted as an attempt.
+   * Gives the running job back unfinished (not counted as an attempt), e.g. when stopping.
    *
    * @param jobId The running job.
    * @param fence Its fencing token.
-   * @param options The time, and when it may run again (default: at once).
+   * @param options The time, when the job may run again, how long the lease is held on.
    * @returns `false` when the fence lost the lease.
-   *
-   * @example Usage
-   * ```ts
-   * import { makeOwner, SyncQueue } from "./queue.ts";
-   * using queue = await SyncQueue.open(":memory:");
-   * queue.request("cron", { now: 0 });
-   * const claim = queue.claim({ owner: makeOwner(), now: 0, leaseMs: 1000 });
-   * if (claim.claimed) queue.release(claim.job.id, claim.fence, { now: 10 });
-   * console.log(queue.current().pending?.attempts); // 0
-   * ```
    */
-  release(jobId: number, fence: number, options: { now: number; retryAt?: number }): boolean {
-    const now = checkTime("now", options.now);
-    const retryAt = options.retryAt === undefined ? 0 : checkTime("retryAt", options.retryAt);
-    return this.#store.release(jobId, fence, now, retryAt);
+  release(jobId: number, fence: number, options: ReleaseOptions): boolean {
+    return this.#store.release(jobId, fence, ...checkRelease(options));
   }
 
   /**
-   * Deletes finished jobs beyond the limits, returns free pages and truncates
-   * the WAL. Runs by itself after a job finishes once the history outgrows its
-   * limits by a margin.
+   * A job by id. A request that was merged into a retried job resolves to that job.
+   *
+   * @param jobId An id from `request` or `claim`.
+   * @returns The job, or `undefined` when unknown or pruned.
+   */
+  get(jobId: number): QueueJob | undefined {
+    return this.#store.get(jobId);
+  }
+
+  /**
+   * The runs (claims) of a job, oldest first.
+   *
+   * @param jobId The job.
+   * @returns Its runs (the last 20).
+   */
+  runs(jobId: number): JobRun[] {
+    return this.#store.runs(jobId);
+  }
+
+  /** The running and the pending job: either, both or neither. */
+  current(): { running?: QueueJob; pending?: QueueJob } {
+    return this.#store.current();
+  }
+
+  /** The file's lease (holder, job, fence, expiry, executor pid); `undefined` when free. */
+  lease(): LeaseInfo | undefined {
+    return this.#store.lease();
+  }
+
+  /** Jobs pending or running: 0, 1 or 2. */
+  depth(): number {
+    return this.#store.depth();
+  }
+
+  /**
+   * Finished jobs (succeeded or dead) with their runs, latest finished first.
+   *
+   * @param limit How many (≥ 1).
+   * @returns The jobs.
+   */
+  history(limit = 50): JobHistoryEntry[] {
+    return this.#store.finished(false, checkPositive("limit", limit));
+  }
+
+  /**
+   * Dead-lettered jobs with their reason, attempts, last error and runs, latest first.
+   *
+   * @param limit How many (≥ 1).
+   * @returns The jobs.
+   */
+  deadLetters(limit = 50): JobHistoryEntry[] {
+    return this.#store.finished(true, checkPositive("limit", limit));
+  }
+
+  /** The sizes of the queue file and its WAL, in bytes (0 in memory or when absent). */
+  fileSizes(): { file: number; wal: number } {
+    return queueFileSizes(this.path);
+  }
+
+  /**
+   * Deletes finished jobs beyond the limits, frees pages, truncates the WAL (also automatically).
    *
    * @returns How many jobs were deleted.
-   *
-   * @example Usage
-   * ```ts
-   * import { SyncQueue } from "./queue.ts";
-   * using queue = await SyncQueue.open(":memory:");
-   * console.log(queue.prune()); // 0
-   * ```
    */
   prune(): number {
     return this.#store.prune();
   }
 
-  /**
-   * Closes the queue (and the connection, unless opened with `closeDriver: false`). Idempotent.
-   *
-   * @example Usage
-   * ```ts
-   * import { SyncQueue } from "./queue.ts";
-   * const queue = await SyncQueue.open(":memory:");
-   * queue.close();
-   * console.log(queue.isOpen); // false
-   * ```
-   */
+  /** Closes the queue (and the connection, unless opened with `closeDriver: false`). Idempotent. */
   close(): void {
-    if (!this.#sql.isOpen && !this.#driver.isOpen) return;
+    if (!this.#sql.isOpen && !this.#sql.driver.isOpen) return;
     this.#sql.close();
-    if (this.#closeDriver) this.#driver.close();
+    if (this.#closeDriver) this.#sql.driver.close();
   }
 
   /** Same as {@linkcode SyncQueue.close}. */

@@ -15,14 +15,16 @@ import {
   isOwnerGone,
   type JobHistoryEntry,
   makeOwner,
-  MAX_ATTEMPTS_EXCEEDED,
-  QUEUE_APPLICATION_ID,
-  QUEUE_SCHEMA_VERSION,
   queuePathFor,
   SyncQueue,
   type SyncQueueOptions,
 } from "../../../src/scheduler/queue.ts";
-import { isKind, ROOT, run, runtimeArgv, tempDir } from "../../_helpers.ts";
+import {
+  QUEUE_APPLICATION_ID,
+  QUEUE_SCHEMA_VERSION,
+} from "../../../src/scheduler/_queue_schema.ts";
+import { MAX_ATTEMPTS_EXCEEDED } from "../../../src/scheduler/retry.ts";
+import { isKind, ROOT, run, RUNTIME, runtimeArgv, tempDir } from "../../_helpers.ts";
 import { seededRandom } from "./_seeded_random.ts";
 
 const WORKER = join(ROOT, "tests", "src", "scheduler", "_queue_worker.ts");
@@ -48,8 +50,14 @@ async function freshQueue(
   };
 }
 
-function claimed(queue: SyncQueue, owner: string, now: number, leaseMs = 1000) {
-  const claim = queue.claim({ owner, now, leaseMs });
+function claimed(
+  queue: SyncQueue,
+  owner: string,
+  now: number,
+  leaseMs = 1000,
+  executorPid?: number,
+) {
+  const claim = queue.claim({ owner, now, leaseMs, executorPid });
   assert.ok(claim.claimed, `expected a claim at ${now}, got ${JSON.stringify(claim)}`);
   return claim;
 }
@@ -153,6 +161,42 @@ describe("queue file", () => {
       raw.exec(`PRAGMA user_version = ${QUEUE_SCHEMA_VERSION + 1}`);
       raw.close();
       await assert.rejects(SyncQueue.open(path), isKind("schema", /newer version/, /Upgrade/));
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("a version-1 file is migrated on open; its lease, without an executor pid, is kept and judged by its holder alone", async () => {
+    const { queue, path, cleanup } = await freshQueue();
+    try {
+      queue.request("cron", { now: T0 });
+      claimed(queue, A, T0, 1000);
+      queue.close();
+      const raw = await openDriver(path);
+      raw.exec("ALTER TABLE lease DROP COLUMN executor_pid; PRAGMA user_version = 1");
+      raw.close();
+      const asked: [string, number | undefined][] = [];
+      const isHolderGone = (owner: string, pid?: number) => (asked.push([owner, pid]), false);
+      const again = await SyncQueue.open(path, { isHolderGone });
+      try {
+        assert.deepEqual(again.lease(), { owner: A, jobId: 1, fence: 1, expiresAt: T0 + 1000 });
+        assert.equal(again.claim({ owner: B, now: T0 + 1, leaseMs: 1000 }).claimed, false);
+        assert.deepEqual(asked, [[A, undefined]]);
+        const c = claimed(again, B, T0 + 1000, 1000, 4242);
+        assert.equal(c.job.id, 1);
+        assert.equal(again.lease()?.executorPid, 4242);
+      } finally {
+        again.close();
+      }
+      const check = await openDriver(path);
+      try {
+        assert.equal(
+          Object.values(check.prepare("PRAGMA user_version").get()!)[0],
+          QUEUE_SCHEMA_VERSION,
+        );
+      } finally {
+        check.close();
+      }
     } finally {
       cleanup();
     }
@@ -299,7 +343,13 @@ describe("lease and fencing", () => {
       });
       // The holder itself cannot run a second job at once either.
       assert.equal(queue.claim({ owner: A, now: T0 + 2, leaseMs: 1000 }).claimed, false);
-      assert.deepEqual(queue.lease(), { owner: A, jobId: 1, fence: 1, expiresAt: T0 + 1000 });
+      assert.deepEqual(queue.lease(), {
+        owner: A,
+        jobId: 1,
+        fence: 1,
+        expiresAt: T0 + 1000,
+        executorPid: process.pid,
+      });
     } finally {
       cleanup();
     }
@@ -530,6 +580,65 @@ describe("retries and dead letters", () => {
       cleanup();
     }
   });
+
+  it("release with holdUntil keeps the lease without a job: the holder and other owners are refused until holdUntil, then claim", async () => {
+    const { queue, cleanup } = await freshQueue();
+    try {
+      const { jobId } = queue.request("cron", { now: T0 });
+      for (const [round, next] of [[0, A], [1, B]] as const) {
+        const start = T0 + round * 100_000;
+        const c = claimed(queue, A, start, 1000, 777);
+        const holdUntil = start + 60_000;
+        assert.equal(queue.release(jobId, c.fence, { now: start + 10, holdUntil }), true);
+        assert.equal(queue.get(jobId)?.state, "pending");
+        assert.equal(queue.get(jobId)?.attempts, 0);
+        assert.deepEqual(queue.lease(), {
+          owner: A,
+          fence: c.fence,
+          expiresAt: holdUntil,
+          executorPid: 777,
+        });
+        for (const owner of [A, B]) {
+          assert.deepEqual(queue.claim({ owner, now: holdUntil - 1, leaseMs: 1000 }), {
+            claimed: false,
+            reason: "leased",
+            retryAt: holdUntil,
+            holder: A,
+          }, `${owner} claimed before holdUntil`);
+        }
+        assert.equal(queue.renew(jobId, c.fence, start + 20, 1000), false, "the fence lost it");
+        assert.equal(queue.complete(jobId, c.fence, { now: start + 30 }), false);
+        const again = claimed(queue, next, holdUntil);
+        assert.equal(again.job.id, jobId);
+        assert.equal(again.job.attempts, 1);
+        assert.equal(queue.release(jobId, again.fence, { now: holdUntil + 1 }), true);
+      }
+      assert.deepEqual(
+        queue.runs(jobId).map((r) => [r.owner, r.outcome]),
+        [[A, "released"], [A, "released"], [A, "released"], [B, "released"]],
+        "a held lease has no job to lose: no worker_lost run",
+      );
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("a lease held on after a release is taken over before holdUntil once its holder and executor are gone", async () => {
+    const asked: [string, number | undefined][] = [];
+    const { queue, cleanup } = await freshQueue({
+      isHolderGone: (owner, pid) => (asked.push([owner, pid]), true),
+    });
+    try {
+      const { jobId } = queue.request("cron", { now: T0 });
+      const c = claimed(queue, A, T0, 1000, 777);
+      queue.release(jobId, c.fence, { now: T0 + 1, holdUntil: T0 + 60_000 });
+      assert.equal(claimed(queue, B, T0 + 2).job.id, jobId);
+      assert.deepEqual(asked, [[A, 777]]);
+      assert.deepEqual(queue.runs(jobId).map((r) => r.outcome), ["released", "running"]);
+    } finally {
+      cleanup();
+    }
+  });
 });
 
 describe("crash recovery", () => {
@@ -577,6 +686,49 @@ describe("crash recovery", () => {
     }
   });
 
+  it("a lease whose holder is gone but whose executor process lives is not taken over (reported as orphaned); once the executor exits it is, as worker_lost", async () => {
+    const { queue, cleanup } = await freshQueue({ isHolderGone: isOwnerGone });
+    const exited = await run(runtimeArgv(WORKER, ["pid"]));
+    const deadPid = Number(/pid (\d+)/.exec(exited.stdout)?.[1]);
+    const keepAlive = "setInterval(() => {}, 60_000)";
+    const executor = spawn(process.execPath, [RUNTIME === "deno" ? "eval" : "-e", keepAlive], {
+      stdio: "ignore",
+    });
+    const executorExited = new Promise((resolve) => executor.on("exit", resolve));
+    try {
+      await new Promise((resolve, reject) => {
+        executor.on("spawn", resolve);
+        executor.on("error", reject);
+      });
+      const executorPid = executor.pid!;
+      const holder = `${hostname()}:${deadPid}:dead`;
+      assert.equal(isOwnerGone(holder), true, "the holder's pid is gone");
+      const { jobId } = queue.request("cron", { now: T0 });
+      claimed(queue, holder, T0, 600_000, executorPid);
+      assert.equal(queue.lease()?.executorPid, executorPid);
+      assert.deepEqual(queue.claim({ owner: makeOwner(), now: T0 + 1, leaseMs: 1000 }), {
+        claimed: false,
+        reason: "leased",
+        retryAt: T0 + 600_000,
+        holder,
+        orphaned: true, // its holder is gone: the claimant looks again soon
+      });
+      executor.kill("SIGKILL");
+      await executorExited;
+      const c = claimed(queue, makeOwner(), T0 + 2);
+      assert.equal(c.job.id, jobId);
+      const [lost] = queue.runs(jobId);
+      assert.equal(lost.outcome, "worker_lost");
+      assert.match(
+        lost.error!.message,
+        new RegExp(`its executor \\(pid ${executorPid}\\) are gone`),
+      );
+    } finally {
+      executor.kill("SIGKILL"); // no-op once it exited
+      cleanup();
+    }
+  });
+
   it("a job lost maxAttempts times is dead-lettered, not retried forever", async () => {
     const { queue, cleanup } = await freshQueue({ maxAttempts: 2 });
     try {
@@ -596,12 +748,15 @@ describe("crash recovery", () => {
     }
   });
 
-  it("isOwnerGone: true only for a dead pid on this host; live pids, pid 1 and other hosts count as alive", async () => {
+  it("isOwnerGone: true only for a dead pid on this host (and a dead executor pid, when given); live pids, pid 1 and other hosts count as alive", async () => {
     const exited = await run(runtimeArgv(WORKER, ["pid"]));
     const deadPid = Number(/pid (\d+)/.exec(exited.stdout)?.[1]);
     assert.ok(deadPid > 0, exited.stdout + exited.stderr);
     assert.equal(isOwnerGone(`${hostname()}:${deadPid}:abcd`), true);
     assert.equal(isOwnerGone(`${hostname()}:${process.pid}:abcd`), false);
+    assert.equal(isOwnerGone(`${hostname()}:${deadPid}:abcd`, deadPid), true);
+    assert.equal(isOwnerGone(`${hostname()}:${deadPid}:abcd`, process.pid), false);
+    assert.equal(isOwnerGone(`${hostname()}:${deadPid}:abcd`, 1), false, "EPERM: alive");
     assert.equal(
       isOwnerGone(`${hostname()}:1:abcd`),
       false,
