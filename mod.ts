@@ -39,8 +39,13 @@ export type { SettingKey } from "./src/settings.ts";
 export { SyncService } from "./src/scheduler/service.ts";
 export type { StopOptions } from "./src/scheduler/service.ts";
 export type { RetryOptions, SyncServiceOptions } from "./src/scheduler/service_options.ts";
+export { configureExecutors, executorStatus } from "./src/scheduler/executor.ts";
 export type {
   ExecutorKind,
+  ExecutorPoolOptions,
+  ExecutorPoolStatus,
+} from "./src/scheduler/executor.ts";
+export type {
   SyncErrorSummary,
   SyncServiceEvents,
   SyncServiceListener,
@@ -48,7 +53,7 @@ export type {
   SyncServiceStatus,
   SyncTotals,
 } from "./src/scheduler/status.ts";
-export type { PermanentReason } from "./src/scheduler/failure_policy.ts";
+export type { PermanentReason } from "./src/scheduler/retry.ts";
 export type { AdaptivePollingOptions, PollingJitter } from "./src/scheduler/adaptive.ts";
 export type { GetToken } from "./src/scheduler/token.ts";
 export type {
@@ -59,7 +64,7 @@ export type {
   QueueJob,
   RunOutcome,
 } from "./src/scheduler/queue.ts";
-export type { TableSpec } from "./src/scheduler/_executor_protocol.ts";
+export type { TableSpec } from "./src/_tables.ts";
 export { createApp } from "./src/http/app.ts";
 export type {
   AppOptions,

@@ -42,7 +42,7 @@ import { fileURLToPath } from "node:url";
 import { SyncDatabase } from "../src/database.ts";
 import { SyncService, type SyncServiceOptions } from "../src/scheduler/service.ts";
 import { queuePathFor } from "../src/scheduler/queue.ts";
-import type { ExecutorKind } from "../src/scheduler/status.ts";
+import type { ExecutorKind } from "../src/scheduler/executor.ts";
 import {
   errorServer503,
   extensionPath,

@@ -6,7 +6,8 @@
 //
 //   mod.js               the library (mod.ts)
 //   cli.js               the `sqlite-sync` command (bin), `#!/usr/bin/env node`
-//   _executor_entry.js   the executor's Worker/child entry: executorEntry() looks for it
+//   _executor_entry.js   the executor pool's Worker entry, and
+//   _executor_host.js    its host process (the "process" kind): _executor_config.ts looks for both
 //                        next to the module holding its code (mod.js, cli.js or a chunk)
 //   chunk-<hash>.js      shared code, in the same folder for that reason
 //   types/               declarations of mod.ts
@@ -40,6 +41,7 @@ await build({
     mod: join(root, "mod.ts"),
     cli: CLI_ENTRY,
     _executor_entry: join(root, "src", "scheduler", "_executor_entry.ts"),
+    _executor_host: join(root, "src", "scheduler", "_executor_host.ts"),
   },
   outdir,
   entryNames: "[name]",

@@ -30,16 +30,37 @@ function sourceFiles(dir: string): string[] {
   return out;
 }
 
-/** Relative imports of a file (static and dynamic, types included), as root-relative paths. */
+/**
+ * Relative imports of a file (static and dynamic, types included), as
+ * root-relative paths. One kind of edge is left out: a module's private file
+ * (`_queue_store.ts`) naming types of its own public file (`queue.ts`) with
+ * `import type`. A module is one concept; its public file defines the types
+ * its callers see, its private files may name them, and type imports leave
+ * no trace at run time. Every other cycle, typed or not, is a defect.
+ */
 function importsOf(file: string): string[] {
   const text = readFileSync(join(root, file), "utf8")
     // JSDoc examples import the module they document; they are not part of the graph.
     .replace(/\/\*\*[\s\S]*?\*\//g, "");
   const found: string[] = [];
-  for (const m of text.matchAll(/(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)) {
+  const statements =
+    /(?:^|\n)\s*(?:import|export)\s+(type\s)?[^;]*?from\s*["'](\.{1,2}\/[^"']+)["']/g;
+  for (const m of text.matchAll(statements)) {
+    const dep = relative(root, resolve(root, dirname(file), m[2])).replaceAll("\\", "/");
+    if (m[1] && isOwnPublicFile(file, dep)) continue;
+    found.push(dep);
+  }
+  for (const m of text.matchAll(/import\s*\(\s*["'](\.{1,2}\/[^"']+)["']/g)) {
     found.push(relative(root, resolve(root, dirname(file), m[1])).replaceAll("\\", "/"));
   }
   return found;
+}
+
+/** Whether `dep` is the public file of the module `file` is private to (`x.ts` for `_x_*.ts`). */
+function isOwnPublicFile(file: string, dep: string): boolean {
+  const name = file.split("/").at(-1)!;
+  const module = /^_([a-z]+)_/.exec(name)?.[1];
+  return module !== undefined && dep === `${dirname(file)}/${module}.ts`;
 }
 
 const files = LAYERS.flatMap((layer) => sourceFiles(layer));

@@ -78,6 +78,7 @@ export function databaseConfig(
     cron: db.cron,
     timezone: db.timezone,
     intervalMs: db.intervalMs,
+    syncOnStart: db.syncOnStart,
     requestTimeoutS: db.requestTimeoutS,
     connectTimeoutS: db.connectTimeoutS,
   };

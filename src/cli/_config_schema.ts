@@ -56,6 +56,7 @@ export const DATABASE_KEYS = {
   cron: v.optional(v.string('a cron expression such as "* * * * *"')),
   timezone: v.optional(v.string('an IANA time zone such as "Europe/Berlin"')),
   intervalMs: v.optional(int("milliseconds", 1000, 2 ** 31 - 1)),
+  syncOnStart: v.optional(v.boolean("true or false")),
   requestTimeoutS: v.optional(int("seconds", 1, 3600)),
   connectTimeoutS: v.optional(int("seconds", 1, 3600)),
 };
@@ -65,6 +66,14 @@ export const HTTP_KEYS = {
   host: v.optional(text('a host address such as "127.0.0.1"'), DEFAULT_HOST),
   port: v.optional(int("port", 0, 65535), 0),
   tokenFile: v.optional(text("a path to a file holding the bearer token")),
+};
+
+/** The keys of `executors` (the process's executor pool; see `configureExecutors()`). */
+export const EXECUTORS_KEYS = {
+  kind: v.optional(v.picklist(["worker", "process"], 'one of "worker", "process"')),
+  size: v.optional(int("executors", 1, 64)),
+  maxSize: v.optional(int("executors", 1, 64)),
+  blockedAfterMs: v.optional(int("milliseconds", 1, 2 ** 31 - 1)),
 };
 
 /** The top-level keys. */
@@ -77,6 +86,16 @@ export const CONFIG_KEYS = {
   http: v.optional(v.strictObject(HTTP_KEYS, "an object { host, port, tokenFile? }"), {}),
   logLevel: v.optional(v.picklist(LOG_LEVELS, `one of ${LOG_LEVELS.join(", ")}`), "info"),
   stopGraceMs: v.optional(int("milliseconds", 0, 600_000), DEFAULT_STOP_GRACE_MS),
+  executors: v.optional(
+    v.pipe(
+      v.strictObject(EXECUTORS_KEYS, "an object { kind?, size?, maxSize?, blockedAfterMs? }"),
+      v.check(
+        (e) => e.maxSize === undefined || e.maxSize >= (e.size ?? 2),
+        "'maxSize' at least 'size' (default 2)",
+      ),
+    ),
+    {},
+  ),
 };
 
 /** The whole config file (unknown keys are refused). */

@@ -40,6 +40,8 @@ export interface DatabaseConfig {
   cron?: string;
   timezone?: string;
   intervalMs?: number;
+  /** Whether the service syncs once when it starts (default true). */
+  syncOnStart?: boolean;
   requestTimeoutS?: number;
   connectTimeoutS?: number;
 }
@@ -59,6 +61,13 @@ export interface DaemonConfig {
   };
   logLevel: LogLevel;
   stopGraceMs: number;
+  /** The executor pool: kind, size, maxSize, blockedAfterMs (unset: the library's defaults). */
+  executors: {
+    kind?: "worker" | "process";
+    size?: number;
+    maxSize?: number;
+    blockedAfterMs?: number;
+  };
 }
 
 /** Default `http.host`. */

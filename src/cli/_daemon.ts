@@ -8,7 +8,8 @@
 import { createApp, type StatusApp } from "../http/app.ts";
 import { type Served, serveFetch } from "../http/_serve.ts";
 import { type DaemonConfig, loadConfig } from "./config.ts";
-import { DatabaseSlot, restartKey } from "./_daemon_slot.ts";
+import { configureExecutors } from "../scheduler/executor.ts";
+import { daemonExecutors, DatabaseSlot, restartKey } from "./_daemon_slot.ts";
 import { errorField, type Logger } from "./_log.ts";
 
 /** What the daemon reports to systemd, if anything listens. */
@@ -55,6 +56,8 @@ export class Daemon {
   static async start(config: DaemonConfig, log: Logger): Promise<Daemon> {
     const daemon = new Daemon(config, log);
     log.level = config.logLevel;
+    // One executor pool serves every database of the daemon.
+    configureExecutors(daemonExecutors(config.executors));
     log.setSecrets(daemon.#secrets(config));
     daemon.#app = daemon.#buildApp(config);
     try {
@@ -176,6 +179,11 @@ export class Daemon {
     }
     // Stop first: a restarted database's queue must be released before its new service opens it.
     await Promise.all(stops);
+    if (JSON.stringify(next.executors) !== JSON.stringify(old.executors)) {
+      // Sizes apply at once; a new kind to the databases that start from now on.
+      configureExecutors(daemonExecutors(next.executors));
+      this.#log.info("executors.configured", { ...next.executors });
+    }
     this.#config = next;
     this.#log.level = next.logLevel;
     this.#log.setSecrets([...this.#secrets(old), ...this.#secrets(next)]);

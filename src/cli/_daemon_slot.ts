@@ -9,23 +9,21 @@
 import { SqliteSyncError } from "../../common/errors.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
 import { existsSync } from "node:fs";
-import {
-  createExecutor,
-  defaultExecutorKind,
-  type ExecutorOptions,
-} from "../scheduler/executor.ts";
+import { type ExecutorPoolOptions, executorStatus } from "../scheduler/executor.ts";
 import type { JobHistoryEntry } from "../scheduler/queue.ts";
-import { startSyncService, SyncService } from "../scheduler/service.ts";
+import { nextRetry, type RetryPolicy } from "../scheduler/retry.ts";
+import { SyncService } from "../scheduler/service.ts";
 import type { SyncServiceOptions } from "../scheduler/service_options.ts";
 import type { SyncServiceStatus } from "../scheduler/status.ts";
 import type { SyncServiceLike } from "../http/app.ts";
-import type { DatabaseConfig } from "./config.ts";
+import type { DaemonConfig, DatabaseConfig } from "./config.ts";
 import { errorField, type Logger } from "./_log.ts";
 
-/** First wait before a failed start is retried, in ms (doubles up to {@linkcode START_RETRY_CAP_MS}). */
-export const START_RETRY_BASE_MS = 5000;
-/** Longest wait between start attempts, in ms. */
-export const START_RETRY_CAP_MS = 300_000;
+/**
+ * How a failed start is retried: 5 s, doubling up to 5 min, without jitter
+ * (one process: nothing to spread). The rule itself is `retry.ts`'s.
+ */
+export const START_RETRY: RetryPolicy = { baseMs: 5000, capMs: 300_000, jitter: "none" };
 
 /** What decides whether a changed database must restart (everything but name and credential). */
 export function restartKey(db: DatabaseConfig): string {
@@ -49,8 +47,16 @@ const EMBEDDED_ENTRIES = [
   "/$bunfs/root/_executor_entry.js",
 ];
 
-/** The executor's entry inside a compiled binary. */
-function embeddedEntry(): URL {
+/**
+ * The executor settings of the daemon's process: the config's `executors`;
+ * a compiled binary cannot start itself as a script, so its executors are
+ * Workers on the embedded entry.
+ *
+ * @param executors The config's `executors` key.
+ * @returns What `configureExecutors()` takes.
+ */
+export function daemonExecutors(executors: DaemonConfig["executors"]): ExecutorPoolOptions {
+  if (!compiledBinary()) return { ...executors };
   const found = EMBEDDED_ENTRIES.find((p) => existsSync(p));
   if (found === undefined) {
     throw new SqliteSyncError(
@@ -59,16 +65,7 @@ function embeddedEntry(): URL {
         "(bun build --compile src/cli/main.ts src/scheduler/_executor_entry.ts).",
     );
   }
-  return new URL(`file://${found}`);
-}
-
-/** A compiled binary cannot start itself as a script: its executor is a Worker on the embedded entry. */
-function startService(path: string, options: SyncServiceOptions): Promise<SyncService> {
-  if (!compiledBinary()) return SyncService.start(path, options);
-  const entry = embeddedEntry();
-  return startSyncService(path, { ...options, executor: "worker" }, {
-    createExecutor: (o: ExecutorOptions) => createExecutor({ ...o, entry }),
-  });
+  return { ...executors, kind: "worker", entry: new URL(`file://${found}`) };
 }
 
 function serviceOptions(db: DatabaseConfig, stopGraceMs: number): SyncServiceOptions {
@@ -82,6 +79,7 @@ function serviceOptions(db: DatabaseConfig, stopGraceMs: number): SyncServiceOpt
     ...(db.cron !== undefined ? { cron: db.cron } : {}),
     ...(db.timezone !== undefined ? { timezone: db.timezone } : {}),
     ...(db.intervalMs !== undefined ? { intervalMs: db.intervalMs } : {}),
+    ...(db.syncOnStart !== undefined ? { syncOnStart: db.syncOnStart } : {}),
     ...(db.requestTimeoutS !== undefined ? { requestTimeoutS: db.requestTimeoutS } : {}),
     ...(db.connectTimeoutS !== undefined ? { connectTimeoutS: db.connectTimeoutS } : {}),
     stopGraceMs,
@@ -157,12 +155,12 @@ export class DatabaseSlot {
     this.#starting = (async () => {
       let service: SyncService;
       try {
-        service = await startService(db.path, serviceOptions(db, this.#stopGraceMs));
+        service = await SyncService.start(db.path, serviceOptions(db, this.#stopGraceMs));
       } catch (err) {
         if (this.#state === "stopped") return;
         this.#error = err;
         this.#attempts++;
-        const wait = Math.min(START_RETRY_BASE_MS * 2 ** (this.#attempts - 1), START_RETRY_CAP_MS);
+        const wait = nextRetry(this.#attempts, START_RETRY);
         this.#state = "start-failed";
         this.#nextStartAt = Date.now() + wait;
         this.#retryTimer = setTimeout(() => this.#start(), wait);
@@ -290,7 +288,8 @@ export class DatabaseSlot {
     const starting = this.#state === "starting";
     return {
       state: starting ? "idle" : this.#state === "stopped" ? "stopped" : "failed",
-      executor: defaultExecutorKind(),
+      executor: executorStatus().kind,
+      executorRestarts: 0,
       lastSyncAt: null,
       lastSuccessAt: null,
       lastResult: null,

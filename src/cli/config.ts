@@ -19,7 +19,8 @@
  *   ],
  *   "http": { "host": "127.0.0.1", "port": 8787, "tokenFile": "/etc/sqlite-sync/http-token" },
  *   "logLevel": "info",
- *   "stopGraceMs": 5000
+ *   "stopGraceMs": 5000,
+ *   "executors": { "size": 2, "maxSize": 8 }
  * }
  * ```
  *
@@ -160,6 +161,7 @@ export function parseConfig(source: string, file: string, options: LoadOptions =
     },
     logLevel: raw.logLevel,
     stopGraceMs: raw.stopGraceMs,
+    executors: { ...raw.executors },
   };
 }
 

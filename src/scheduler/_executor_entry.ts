@@ -1,34 +1,36 @@
 /**
- * The executor's own side: runs in a `node:worker_threads` Worker or in a
- * child process (the same file for both), owns one connection to the
- * database, and runs the blocking network calls there so the main thread
- * never waits for them. Started only by `executor.ts`; not a public module.
+ * One Worker of the executor pool: runs in a `node:worker_threads` Worker
+ * (in this process, or in the pool's host process), keeps one connection per
+ * database it serves, and runs the blocking network calls there so no event
+ * loop that schedules syncs ever waits for them. Started only by the pool.
  *
- * - Worker: messages arrive on `parentPort`.
- * - Child process: newline-delimited JSON on stdin/stdout (stdout carries
- *   nothing else: `console.log` goes to stderr). When stdin ends (the parent
- *   closed it or died) the child exits.
+ * Requests run one at a time, in arrival order: a sync blocks this Worker
+ * (libcurl inside SQL), and the pool sends other databases' calls elsewhere.
  *
- * Requests run one at a time, in arrival order. While idle, the executor
- * reads `PRAGMA data_version` every `pollMs`: it changes only when ANOTHER
- * connection commits; then `cloudsync_db_version()` tells whether synced data
- * changed, and if it advanced the main side is told (`change`). The
- * extension's commit hooks are never touched.
+ * Change detection: each served database's directory is watched
+ * (`fs.watch`, inotify on Linux); an event on `<db>` or `<db>-wal` is
+ * confirmed with `PRAGMA data_version` (it changes only when ANOTHER
+ * connection commits), then `cloudsync_db_version()` tells whether synced
+ * data changed, and if it advanced the main side hears `change`. Where a
+ * watch cannot be set up, a slow poll ({@linkcode FALLBACK_POLL_MS}) does
+ * the same; it also runs next to a watch as a safety net. The extension's
+ * commit hooks are never touched.
  *
  * Secrets arrive in requests, stay in this thread's memory, and never go
  * into a reply: errors are `SqliteSyncError`s, redacted where they are raised.
  *
  * @module
  */
+import { type FSWatcher, watch } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import process from "node:process";
 import { parentPort } from "node:worker_threads";
 import { SqliteSyncError } from "../../common/errors.ts";
 import { SyncDatabase } from "../database.ts";
 import { unsentChanges } from "../unsent.ts";
+import type { ConnectionInfo, InitReply } from "./executor.ts";
 import {
-  type ConnectionInfo,
-  type InitReply,
-  type InitRequest,
+  type OpenRequest,
   PROTOCOL_VERSION,
   type Reply,
   type Request,
@@ -36,102 +38,71 @@ import {
   toErrorData,
 } from "./_executor_protocol.ts";
 
-/** How this side talks to the main side. */
-interface Link {
-  post(message: Reply): void;
-  listen(handler: (message: Request) => void): void;
-  /** Ends this side after the last reply went out. */
-  end(): void;
+/** How often every watched database is checked anyway, in ms (and the only check without a watch). */
+export const FALLBACK_POLL_MS = 30_000;
+
+/** When a fresh watch is double-checked, in ms. */
+const ARM_CHECK_MS = 1000;
+
+/** One database this Worker serves. */
+interface Served {
+  key: number;
+  db: SyncDatabase;
+  file: string;
+  watch: boolean;
+  /** `PRAGMA data_version` when last read. */
+  dataVersion: number;
+  /** `cloudsync_db_version()` when last read (`-1` while no table is synced). */
+  dbVersion: number;
 }
 
-function workerLink(port: NonNullable<typeof parentPort>): Link {
-  return {
-    post: (message) => port.postMessage(message),
-    listen: (handler) => port.on("message", (m: Request) => handler(m)),
-    // The main side terminates the Worker once it has the reply (Deno's
-    // parentPort has no close()).
-    end: () => {},
-  };
+/** A watched directory and the databases in it, by file name (`x.db` and `x.db-wal`). */
+interface Watched {
+  watcher: FSWatcher | undefined;
+  names: Map<string, Set<number>>;
 }
 
-function stdioLink(): Link {
-  // stdout is the channel: keep stray output off it.
-  const toStderr = (...args: unknown[]) => console.error(...args);
-  console.log = toStderr;
-  console.info = toStderr;
-  console.debug = toStderr;
-  return {
-    post: (message) => {
-      process.stdout.write(JSON.stringify(message) + "\n");
-    },
-    listen: (handler) => {
-      let buffer = "";
-      process.stdin.setEncoding("utf8");
-      process.stdin.on("data", (chunk: string) => {
-        buffer += chunk;
-        for (let i = buffer.indexOf("\n"); i >= 0; i = buffer.indexOf("\n")) {
-          const line = buffer.slice(0, i);
-          buffer = buffer.slice(i + 1);
-          let message: Request;
-          try {
-            message = JSON.parse(line);
-          } catch {
-            continue;
-          }
-          handler(message);
-        }
-      });
-      // The parent closed the pipe or died: nobody is left to answer.
-      const gone = () => process.exit(0);
-      process.stdin.on("end", gone);
-      process.stdin.on("close", gone);
-      process.stdin.resume();
-    },
-    end: () => {
-      process.stdout.write("", () => process.exit(0));
-    },
-  };
-}
+class WorkerHost {
+  #post: (message: Reply) => void;
+  #served = new Map<number, Served>();
+  #dirs = new Map<string, Watched>();
+  #dirty = new Set<number>();
+  #checkQueued = false;
+  #poll: ReturnType<typeof setInterval> | undefined;
 
-/** The executor's state: one connection, its change poller, the request handlers. */
-class ExecutorHost {
-  #link: Link;
-  #db: SyncDatabase | undefined;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  /** `PRAGMA data_version` when last polled. */
-  #dataVersion = -1;
-  /** `cloudsync_db_version()` when last polled (`-1` while no table is synced). */
-  #dbVersion = -1;
-
-  constructor(link: Link) {
-    this.#link = link;
+  constructor(post: (message: Reply) => void) {
+    this.#post = post;
   }
 
   async handle(request: Request): Promise<unknown> {
+    if (request.t === "close") {
+      for (const key of [...this.#served.keys()]) this.#detach(key);
+      return null;
+    }
     switch (request.t) {
-      case "init":
-        return await this.#init(request.options);
+      case "open":
+        return await this.#open(request.db, request.options);
       case "sync":
-        return this.#sync(request.options);
+        return this.#sync(this.#get(request.db, "sync()"), request.options);
       case "setToken":
-        this.#open("setToken()").network.setToken(request.token);
+        this.#get(request.db, "setToken()").db.network.setToken(request.token);
         return null;
       case "unsentChanges":
-        return this.#unsentChanges();
+        return unsentChanges(this.#get(request.db, "unsentChanges()").db);
       case "dbVersion":
-        return this.#open("dbVersion()").dbVersion();
+        return this.#get(request.db, "dbVersion()").db.dbVersion();
       case "info":
-        return this.#info();
-      case "close":
-        this.#close();
+        return this.#info(this.#get(request.db, "info()"));
+      case "detach":
+        this.#detach(request.db);
         return null;
       default:
         throw new TypeError(`Unknown executor request ${JSON.stringify((request as Request).t)}`);
     }
   }
 
-  async #init(o: InitRequest): Promise<InitReply> {
-    if (this.#db) {
+  async #open(key: number, o: OpenRequest): Promise<InitReply> {
+    if (this.#served.has(key)) {
       throw new SqliteSyncError("state", "init(): the executor's database is already open.");
     }
     const db = await SyncDatabase.open(o.path, {
@@ -154,15 +125,31 @@ class ExecutorHost {
       db.close();
       throw err;
     }
-    this.#db = db;
-    this.#dataVersion = this.#readDataVersion();
-    this.#dbVersion = this.#readDbVersion();
-    if (o.pollMs > 0) this.#timer = setInterval(() => this.#poll(), o.pollMs);
-    return { dbVersion: this.#dbVersion, syncedTables: db.syncedTables() };
+    const served: Served = {
+      key,
+      db,
+      file: resolve(o.path),
+      watch: o.watch,
+      dataVersion: -1,
+      dbVersion: -1,
+    };
+    served.dataVersion = readDataVersion(served);
+    served.dbVersion = readDbVersion(served);
+    this.#served.set(key, served);
+    if (o.watch) {
+      this.#watch(served);
+      const known = o.knownDbVersion;
+      if (known !== undefined && served.dbVersion > known) {
+        this.#post({ t: "change", db: key, dbVersion: served.dbVersion, previous: known });
+      }
+      // A watch may take a moment to arm (Bun): look once more after it surely has.
+      setTimeout(() => this.#markDirty([key]), ARM_CHECK_MS);
+    }
+    return { dbVersion: served.dbVersion, syncedTables: db.syncedTables() };
   }
 
-  #sync(o: SyncRequest): unknown {
-    const db = this.#open("sync()");
+  #sync(served: Served, o: SyncRequest): unknown {
+    const db = served.db;
     if (o.token !== undefined) db.network.setToken(o.token);
     // Persisted settings: another process may have changed them since the last sync.
     db.transaction(() => {
@@ -176,39 +163,18 @@ class ExecutorHost {
         diagnose: o.diagnose,
       });
     } finally {
-      this.#afterOwnWrites();
+      afterOwnWrites(served);
     }
   }
 
-  /**
-   * A sync may apply received rows, which advances `cloudsync_db_version()`
-   * on this connection without changing `data_version` here. When no other
-   * connection committed since the last poll, take the new version as the
-   * baseline so those rows are not reported as a local change later; when
-   * one did, keep the old baseline (the next poll reports it, at worst once
-   * too often, never too rarely).
-   */
-  #afterOwnWrites(): void {
-    try {
-      if (this.#readDataVersion() === this.#dataVersion) {
-        this.#dbVersion = Math.max(this.#dbVersion, this.#readDbVersion());
-      }
-    } catch {
-      // The connection is unusable; the next request reports why.
-    }
-  }
-
-  #unsentChanges(): number {
-    return unsentChanges(this.#open("unsentChanges()"));
-  }
-
-  #info(): ConnectionInfo {
-    const db = this.#open("info()");
+  #info(served: Served): ConnectionInfo {
+    const db = served.db;
     const pragma = (name: string) => Object.values(db.get(`PRAGMA ${name}`) ?? {})[0];
     const setting = (key: string) => {
       const v = db.get("SELECT value AS v FROM cloudsync_settings WHERE key = ?", key)?.v;
       return v === undefined || v === null ? null : Number(v);
     };
+    const watched = this.#dirs.get(dirname(served.file))?.watcher !== undefined;
     return {
       driver: db.driver.name,
       journalMode: String(pragma("journal_mode")),
@@ -217,68 +183,150 @@ class ExecutorHost {
       connectTimeoutS: setting("network_connect_timeout"),
       requestTimeoutS: setting("network_request_timeout"),
       pid: process.pid,
+      changeDetection: !served.watch ? "off" : watched ? "watch" : "poll",
     };
   }
 
-  #close(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
-    const db = this.#db;
-    this.#db = undefined;
-    db?.close();
+  #detach(key: number): void {
+    const served = this.#served.get(key);
+    if (!served) return;
+    this.#served.delete(key);
+    this.#dirty.delete(key);
+    if (served.watch) this.#unwatch(served);
+    served.db.close();
   }
 
-  #poll(): void {
-    const db = this.#db;
-    if (!db || db.closed) return;
+  #get(key: number, operation: string): Served {
+    const served = this.#served.get(key);
+    if (!served) throw new SqliteSyncError("state", `${operation} needs init() first.`);
+    return served;
+  }
+
+  // ---- change detection ----------------------------------------------------------
+
+  #watch(served: Served): void {
+    const dir = dirname(served.file);
+    let watched = this.#dirs.get(dir);
+    if (!watched) {
+      watched = { watcher: undefined, names: new Map() };
+      try {
+        const names = watched.names;
+        watched.watcher = watch(dir, { persistent: false }, (_event, name) => {
+          const keys = typeof name === "string" ? names.get(name) : undefined;
+          if (keys) this.#markDirty(keys);
+        });
+        watched.watcher.on("error", () => {
+          // The directory went away or the watch broke: the fallback poll goes on.
+          watched!.watcher?.close();
+          watched!.watcher = undefined;
+        });
+      } catch {
+        // No watch here (no inotify, a file system without events): the poll covers it.
+      }
+      this.#dirs.set(dir, watched);
+    }
+    for (const name of [basename(served.file), `${basename(served.file)}-wal`]) {
+      const keys = watched.names.get(name) ?? new Set<number>();
+      keys.add(served.key);
+      watched.names.set(name, keys);
+    }
+    this.#poll ??= setInterval(() => this.#markDirty(this.#served.keys()), FALLBACK_POLL_MS);
+  }
+
+  #unwatch(served: Served): void {
+    const dir = dirname(served.file);
+    const watched = this.#dirs.get(dir);
+    if (watched) {
+      for (const keys of watched.names.values()) keys.delete(served.key);
+      for (const [name, keys] of watched.names) if (keys.size === 0) watched.names.delete(name);
+      if (watched.names.size === 0) {
+        watched.watcher?.close();
+        this.#dirs.delete(dir);
+      }
+    }
+    if (![...this.#served.values()].some((s) => s.watch) && this.#poll !== undefined) {
+      clearInterval(this.#poll);
+      this.#poll = undefined;
+    }
+  }
+
+  /** Coalesces a burst of file events into one check per database. */
+  #markDirty(keys: Iterable<number>): void {
+    for (const key of keys) this.#dirty.add(key);
+    if (this.#checkQueued) return;
+    this.#checkQueued = true;
+    setTimeout(() => {
+      this.#checkQueued = false;
+      const dirty = [...this.#dirty];
+      this.#dirty.clear();
+      for (const key of dirty) {
+        const served = this.#served.get(key);
+        if (served?.watch) this.#check(served);
+      }
+    }, 0);
+  }
+
+  #check(served: Served): void {
     try {
-      const dataVersion = this.#readDataVersion();
-      if (dataVersion === this.#dataVersion) return;
-      this.#dataVersion = dataVersion;
-      const dbVersion = this.#readDbVersion();
-      if (dbVersion <= this.#dbVersion) return;
-      const previous = this.#dbVersion;
-      this.#dbVersion = dbVersion;
-      this.#link.post({ t: "change", dbVersion, previous });
+      const dataVersion = readDataVersion(served);
+      if (dataVersion === served.dataVersion) return;
+      served.dataVersion = dataVersion;
+      const dbVersion = readDbVersion(served);
+      if (dbVersion <= served.dbVersion) return;
+      const previous = served.dbVersion;
+      served.dbVersion = dbVersion;
+      this.#post({ t: "change", db: served.key, dbVersion, previous });
     } catch {
-      // A busy or closing connection: the next tick tries again.
+      // A busy or closing connection: the next event or poll tries again.
     }
-  }
-
-  #readDataVersion(): number {
-    return Number(this.#db!.get("PRAGMA data_version")?.data_version ?? -1);
-  }
-
-  /** `cloudsync_db_version()`, or `-1` while no table is synced (the function raises then). */
-  #readDbVersion(): number {
-    const db = this.#db!;
-    return db.syncedTables().length === 0 ? -1 : db.dbVersion();
-  }
-
-  #open(operation: string): SyncDatabase {
-    if (!this.#db) {
-      throw new SqliteSyncError("state", `${operation} needs init() first.`);
-    }
-    return this.#db;
   }
 }
 
+/**
+ * A sync may apply received rows, which advances `cloudsync_db_version()` on
+ * this connection without changing `data_version` here. When no other
+ * connection committed since the last check, take the new version as the
+ * baseline so those rows are not reported as a local change later; when one
+ * did, keep the old baseline (the next check reports it, at worst once too
+ * often, never too rarely).
+ */
+function afterOwnWrites(served: Served): void {
+  try {
+    if (readDataVersion(served) === served.dataVersion) {
+      served.dbVersion = Math.max(served.dbVersion, readDbVersion(served));
+    }
+  } catch {
+    // The connection is unusable; the next request reports why.
+  }
+}
+
+function readDataVersion(served: Served): number {
+  return Number(served.db.get("PRAGMA data_version")?.data_version ?? -1);
+}
+
+/** `cloudsync_db_version()`, or `-1` while no table is synced (the function raises then). */
+function readDbVersion(served: Served): number {
+  return served.db.syncedTables().length === 0 ? -1 : served.db.dbVersion();
+}
+
 function main(): void {
-  const link = parentPort ? workerLink(parentPort) : stdioLink();
-  const host = new ExecutorHost(link);
+  const port = parentPort;
+  if (!port) {
+    throw new Error("_executor_entry runs only as a Worker started by the executor pool");
+  }
+  const host = new WorkerHost((message) => port.postMessage(message));
   let queue: Promise<void> = Promise.resolve();
-  link.listen((request) => {
+  port.on("message", (request: Request) => {
     queue = queue.then(async () => {
       try {
         const value = await host.handle(request);
-        link.post({ t: "ok", id: request.id, value: value ?? null });
+        port.postMessage({ t: "ok", id: request.id, value: value ?? null });
       } catch (err) {
-        link.post({ t: "err", id: request.id, error: toErrorData(err) });
+        port.postMessage({ t: "err", id: request.id, error: toErrorData(err) });
       }
-      if (request.t === "close") link.end();
     });
   });
-  link.post({ t: "ready", pid: process.pid, protocol: PROTOCOL_VERSION });
+  port.postMessage({ t: "ready", protocol: PROTOCOL_VERSION });
 }
 
 main();

@@ -1,10 +1,15 @@
 /**
- * The messages between the main side of an executor ({@linkcode Executor} in
- * `executor.ts`) and its Worker or child process (`_executor_entry.ts`).
- * Plain, JSON-safe data only: the same messages travel by `postMessage` to a
- * Worker and as newline-delimited JSON over a child's stdin/stdout.
+ * The messages of the executor pool. Plain, JSON-safe data only: the same
+ * messages travel by `postMessage` to a Worker, and through the pool's host
+ * process (newline-delimited JSON over its stdin/stdout) to a Worker there.
  *
- * Secrets (API key, token) travel only in `init`, `sync` and `setToken`
+ * - Main side ↔ Worker (`_executor_entry.ts`): {@linkcode Request} and
+ *   {@linkcode Reply}. A Worker serves many databases; every request but
+ *   `close` names one by its `db` key.
+ * - Main side ↔ host process (`_executor_host.ts`): {@linkcode HostCommand}
+ *   and {@linkcode HostEvent}, which wrap the above per Worker slot.
+ *
+ * Secrets (API key, token) travel only in `open`, `sync` and `setToken`
  * requests; they are never part of a reply.
  *
  * @module
@@ -12,35 +17,81 @@
 import { SqliteSyncError, type SqliteSyncErrorKind } from "../../common/errors.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
 import type { DriverName } from "../../ffi/drivers/driver.ts";
-import type { InitOptions } from "../_tables.ts";
+import type { TableSpec } from "../_tables.ts";
+import type { RuntimeName } from "../../ffi/runtime.ts";
 
-/**
- * Where an executor runs: a `node:worker_threads` Worker in this process, or
- * a child process of the current runtime.
- */
-export type ExecutorKind = "worker" | "process";
+/** Where a pool's Workers run (the public `ExecutorKind`). */
+export type WorkerKind = "worker" | "process";
 
-/** Bumped whenever a message changes shape; the entry refuses another version. */
-export const PROTOCOL_VERSION = 1;
-
-/** A table to sync, with its `init()` options. */
-export interface TableSpec extends InitOptions {
-  /** The table name. */
-  name: string;
+/** How a pool is set up: its options, checked, with the defaults filled in. */
+export interface PoolConfig {
+  kind: WorkerKind;
+  size: number;
+  maxSize: number;
+  blockedAfterMs: number;
+  idleMs: number;
+  startTimeoutMs: number;
+  entry: URL;
+  hostEntry: URL;
+  runtime: RuntimeName;
+  runtimeArgs?: readonly string[];
 }
 
-/** What the executor needs to open its connection and prepare the network. */
-export interface InitRequest {
+/** The pool options as given (the shape of the public `ExecutorPoolOptions`). */
+export interface PoolOptions {
+  kind?: WorkerKind;
+  size?: number;
+  maxSize?: number;
+  blockedAfterMs?: number;
+  idleMs?: number;
+  startTimeoutMs?: number;
+  entry?: string | URL;
+  runtimeArgs?: readonly string[];
+}
+
+/** A crash as a database hears it (the shape of the public `ExecutorCrash`). */
+export interface CrashReport {
+  reason: "exited" | "deadline";
+  code: number | null;
+  signal: string | null;
+  jobId?: number;
+  message: string;
+}
+
+/** A pool's snapshot (the shape of the public `ExecutorPoolStatus`). */
+export interface PoolSnapshot {
+  kind: WorkerKind;
+  size: number;
+  maxSize: number;
+  executors: number;
+  busy: number;
+  blocked: number;
+  databases: number;
+  restarts: number;
+  pid: number | undefined;
+}
+
+/** Bumped whenever a message changes shape; the main side refuses another version. */
+export const PROTOCOL_VERSION = 2;
+
+/** What a Worker needs to open one database's connection and prepare its network. */
+export interface OpenRequest {
   /** The database file. */
   path: string;
   /** The extension binary (already resolved and verified by the main side). */
   extensionPath: string;
   /** The driver, the same as the main side's. */
   driver?: DriverName;
-  /** `PRAGMA busy_timeout` of the executor's connection, in ms. */
+  /** `PRAGMA busy_timeout` of the connection, in ms. */
   busyTimeoutMs: number;
-  /** How often the idle executor reads `PRAGMA data_version`, in ms (0: never). */
-  pollMs: number;
+  /** Whether to report commits of other connections (`change`). */
+  watch: boolean;
+  /**
+   * The last database version the main side knows of (when reopening after a
+   * move or a crash): a higher version at open is reported as a `change` at
+   * once, so a commit made while the database had no Worker is not missed.
+   */
+  knownDbVersion?: number;
   /** The managed database id. */
   databaseId: string;
   /** The CloudSync address (unset: SQLite Cloud's default). */
@@ -71,41 +122,21 @@ export interface SyncRequest {
   token?: string;
 }
 
-/** Requests from the main side. Each carries an `id` its reply echoes. */
+/** A request about one database, without its routing (`id`, `db`). */
+export type DatabaseRequest =
+  | { t: "open"; options: OpenRequest }
+  | { t: "sync"; options: SyncRequest }
+  | { t: "setToken"; token: string }
+  | { t: "unsentChanges" }
+  | { t: "dbVersion" }
+  | { t: "info" }
+  | { t: "detach" };
+
+/** Requests to a Worker. Each carries an `id` its reply echoes. */
 export type Request =
-  | { t: "init"; id: number; options: InitRequest }
-  | { t: "sync"; id: number; options: SyncRequest }
-  | { t: "setToken"; id: number; token: string }
-  | { t: "unsentChanges"; id: number }
-  | { t: "dbVersion"; id: number }
-  | { t: "info"; id: number }
+  | (DatabaseRequest & { id: number; db: number })
+  /** Closes every database of the Worker (before it is ended). */
   | { t: "close"; id: number };
-
-/** What `init` answers. */
-export interface InitReply {
-  /** The local database version (`-1` while no table is synced). */
-  dbVersion: number;
-  /** The synced tables after `init`. */
-  syncedTables: string[];
-}
-
-/** The executor connection's settings, as SQLite reports them. */
-export interface ConnectionInfo {
-  /** The driver of the executor's connection. */
-  driver: DriverName;
-  /** `PRAGMA journal_mode`. */
-  journalMode: string;
-  /** `PRAGMA busy_timeout`, in ms. */
-  busyTimeoutMs: number;
-  /** `PRAGMA recursive_triggers`. */
-  recursiveTriggers: boolean;
-  /** `network_connect_timeout` as stored, in seconds (`null` when never set). */
-  connectTimeoutS: number | null;
-  /** `network_request_timeout` as stored, in seconds (`null` when never set). */
-  requestTimeoutS: number | null;
-  /** The process id the executor runs in (the main side's own for a Worker). */
-  pid: number;
-}
 
 /** An error as it crosses the boundary (already redacted where it was raised). */
 export interface ErrorData {
@@ -123,12 +154,27 @@ export interface ErrorData {
   partial?: SyncResult;
 }
 
-/** Messages from the executor. */
+/** Messages from a Worker. */
 export type Reply =
-  | { t: "ready"; pid: number; protocol: number }
+  | { t: "ready"; protocol: number }
   | { t: "ok"; id: number; value: unknown }
   | { t: "err"; id: number; error: ErrorData }
-  | { t: "change"; dbVersion: number; previous: number };
+  | { t: "change"; db: number; dbVersion: number; previous: number };
+
+/** From the main side to the host process. */
+export type HostCommand =
+  /** Starts a Worker on `entry` as slot `slot`. */
+  | { t: "spawn"; slot: number; entry: string }
+  /** Forwards a request to a slot's Worker. */
+  | { t: "send"; slot: number; m: Request }
+  /** Terminates a slot's Worker. */
+  | { t: "kill"; slot: number };
+
+/** From the host process to the main side. */
+export type HostEvent =
+  | { t: "hello"; pid: number; protocol: number }
+  | { t: "from"; slot: number; m: Reply }
+  | { t: "exit"; slot: number; code: number | null; error?: string };
 
 /**
  * Turns what an executor call threw into plain data.

@@ -1,6 +1,6 @@
 /**
- * Opening a service's executor: where its syncs run, started on the synced
- * database with the service's settings, then its network and tables
+ * Opening a service's executor: its database's seat in the process's
+ * executor pool, with the service's settings, then its network and tables
  * initialized with the given credentials.
  *
  * @module
@@ -8,7 +8,7 @@
 import type { DriverName } from "../../ffi/drivers/driver.ts";
 import type { createExecutor, Executor } from "./executor.ts";
 import type { ServiceSettings } from "./service_options.ts";
-import type { ExecutorKind } from "./status.ts";
+import type { ExecutorKind } from "./executor.ts";
 
 /** What a service's executor is opened from. */
 export interface ExecutorSetup {
@@ -33,12 +33,12 @@ export interface ExecutorCredentials {
 }
 
 /**
- * Starts an executor and initializes it; closes it again when the initialization fails.
+ * Takes a seat in the executor pool and initializes it; gives it back when the initialization fails.
  *
  * @param setup The settings, database and factory.
  * @param credentials The API key or token to initialize with.
- * @param onDataVersionChange Called with the database's version when the executor sees a
- *   commit (`PRAGMA data_version`).
+ * @param onDataVersionChange Called with the database's version when the executor sees
+ *   another connection's commit (a file watch confirmed by `PRAGMA data_version`).
  * @returns The initialized executor.
  * @throws {SqliteSyncError} when the executor cannot start or initialize.
  *
@@ -63,7 +63,7 @@ export async function openServiceExecutor(
     extensionPath: setup.target.extensionPath,
     driver: setup.target.driver,
     connection: { connectTimeoutS: s.connectTimeoutS, requestTimeoutS: s.requestTimeoutS },
-    pollMs: s.changeDebounceMs === false ? 0 : s.changePollMs,
+    watch: s.changeDebounceMs !== false,
     onDataVersionChange: ({ dbVersion }) => onDataVersionChange(dbVersion),
   });
   try {

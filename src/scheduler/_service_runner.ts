@@ -15,12 +15,16 @@ import { JobWaiters } from "./_service_waiters.ts";
 import { AdaptivePolling } from "./adaptive.ts";
 import type { Clock } from "./clock.ts";
 import type { createExecutor, Executor } from "./executor.ts";
-import { receiveErrorOf } from "./failure_policy.ts";
+import { receiveErrorOf } from "./retry.ts";
 import type { JobHistoryEntry, SyncQueue } from "./queue.ts";
 import type { ServiceSettings } from "./service_options.ts";
-import type { ExecutorKind, ServiceEvents, SyncServiceStatus } from "./status.ts";
+import type { ExecutorKind } from "./executor.ts";
+import type { ServiceEvents, SyncServiceStatus } from "./status.ts";
 import { TokenSource } from "./token.ts";
 import type { TriggerReason } from "./triggers.ts";
+
+/** How soon a lease whose holder died is looked at again while its executor ends, in ms. */
+const ORPHAN_RECHECK_MS = 100;
 
 /** What the runner is built from. */
 export interface RunnerParts {
@@ -57,6 +61,10 @@ export class ServiceRunner {
   #stopping: Promise<void> | undefined;
   #offLocalWrite: (() => void) | undefined;
   #heardVersion = -1;
+  /** The job stop() cut short, released once the executor is closed. */
+  #cutShort: FinishedJob | undefined;
+  /** Jobs already run again once after their executor died. */
+  #retriedAfterCrash = new Set<number>();
 
   constructor(parts: RunnerParts) {
     this.#p = parts;
@@ -196,6 +204,7 @@ export class ServiceRunner {
     return {
       state: this.#outcomes.state,
       executor: this.#p.executorKind,
+      executorRestarts: this.#executor?.restarts ?? 0,
       ...this.#outcomes.counters(),
       currentIntervalMs: this.#polling?.interval ?? null,
       nextRunAt: this.#stopping || candidates.length === 0 ? null : Math.min(...candidates),
@@ -223,8 +232,18 @@ export class ServiceRunner {
     this.#timers.clear("poll");
     // The executor waits up to graceMs for a call in flight, then ends it; the job's handler
     // then hands the job back to the queue (release), so it runs again on the next start.
-    await this.#executor?.close({ graceMs }).catch(() => {});
+    const abandonedUntil = await this.#executor?.closeAndTell({ graceMs }).catch(() => 0) ?? 0;
     await this.#current?.done;
+    const job = this.#cutShort;
+    if (job) {
+      // It runs again on the next start (here or in another process), but not while a native
+      // call the executor had to abandon may still be in a request.
+      const now = this.#now();
+      this.#p.queue.release(job.jobId, job.fence, {
+        now,
+        ...(abandonedUntil > now ? { holdUntil: abandonedUntil } : {}),
+      });
+    }
     const stopped = new SqliteSyncError(
       "interrupted",
       "The sync service stopped before the sync finished.",
@@ -250,11 +269,16 @@ export class ServiceRunner {
       owner: this.#p.owner,
       now: this.#now(),
       leaseMs: this.#s.leaseMs,
+      // Another process waits for this pid too: an executor may outlive its owner briefly.
+      executorPid: this.#executor.pid,
     });
     if (!claim.claimed) {
       // Another process' lease: look again every second rather than at its expiry, which a
       // sync that ends early would leave idle for up to leaseMs.
-      const cap = claim.reason === "leased" ? this.#now() + 1000 : Infinity;
+      // An orphaned lease (its holder died, its executor is ending) frees within a moment.
+      const cap = claim.reason === "leased"
+        ? this.#now() + (claim.orphaned ? ORPHAN_RECHECK_MS : 1000)
+        : Infinity;
       if (claim.retryAt !== undefined) this.#armWake(Math.min(claim.retryAt, cap));
       return;
     }
@@ -304,12 +328,19 @@ export class ServiceRunner {
   async #failed(job: FinishedJob, attempts: number, err: unknown): Promise<void> {
     const error = syncErrorOf(err);
     if (this.#stopping) {
-      // Cut short by stop(): not the job's fault; it runs again on the next start.
-      this.#p.queue.release(job.jobId, job.fence, { now: this.#now() });
+      // Cut short by stop(): not the job's fault; #stop() hands it back to the queue once it
+      // knows whether a native call may still be in a request.
+      this.#cutShort = job;
       this.#waiters.settle(job.jobId, (w) => w.reject(error));
       return;
     }
-    if (error.kind === "interrupted") await this.#executor?.restart().catch(() => {});
+    if (error.kind === "interrupted" && !this.#retriedAfterCrash.has(job.jobId)) {
+      // Its executor died (the pool has already started another and reopened the database):
+      // not the job's fault, so it runs again at once, uncounted; a second crash counts.
+      this.#retriedAfterCrash.add(job.jobId);
+      this.#p.queue.release(job.jobId, job.fence, { now: this.#now() });
+      return;
+    }
     let refreshed = false;
     if (error.kind === "auth" && this.#tokens) {
       refreshed = await this.#tokens.refreshAfterAuthError().catch(() => false);

@@ -16,7 +16,7 @@ import { resolveExtension } from "../../ffi/resolve.ts";
 import { detectRuntime } from "../../ffi/runtime.ts";
 import type { SyncDatabase } from "../database.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { createExecutor, defaultExecutorKind, type Executor } from "./executor.ts";
+import { createExecutor, type Executor, executorStatus } from "./executor.ts";
 import { type JobHistoryEntry, makeOwner, queuePathFor, SyncQueue } from "./queue.ts";
 import {
   ServiceEvents,
@@ -260,7 +260,7 @@ export async function startSyncService(
   // @db/sqlite cannot be re-imported in a Worker offline, and two libraries must not share a
   // process: its executor is a child process.
   const kind = settings.executor ??
-    (target.driver === "@db/sqlite" ? "process" : defaultExecutorKind());
+    (target.driver === "@db/sqlite" ? "process" : executorStatus().kind);
   const runner = new ServiceRunner({
     settings,
     target,

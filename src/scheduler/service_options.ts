@@ -10,9 +10,9 @@ import { describeValue } from "../schema.ts";
 import { AdaptivePolling, type AdaptivePollingOptions } from "./adaptive.ts";
 import type { Clock } from "./clock.ts";
 import { cronTrigger } from "./cron.ts";
-import type { ExecutorKind } from "./status.ts";
+import type { ExecutorKind } from "./executor.ts";
 import type { GetToken } from "./token.ts";
-import type { TableSpec } from "./_executor_protocol.ts";
+import type { TableSpec } from "../_tables.ts";
 
 /** Retry policy of failed syncs. */
 export interface RetryOptions {
@@ -109,11 +109,6 @@ export interface SyncServiceOptions extends Pick<ResolveOptions, "extensionPath"
    */
   leaseMs?: number;
   /**
-   * How often the executor looks for commits of other connections (`PRAGMA data_version`), in ms.
-   * @default 1000 (a check costs ~0.5 ms: 1 s keeps an idle service near 30 ms of CPU a minute)
-   */
-  changePollMs?: number;
-  /**
    * How long `stop()` waits for a sync in flight before ending the executor, in ms.
    * @default 2000
    */
@@ -139,7 +134,6 @@ export interface ServiceSettings {
   connectTimeoutS: number;
   requestTimeoutS: number;
   leaseMs: number;
-  changePollMs: number;
   stopGraceMs: number;
   extensionPath?: string;
   cacheDir?: string;
@@ -163,7 +157,6 @@ const KNOWN = new Set([
   "connectTimeoutS",
   "requestTimeoutS",
   "leaseMs",
-  "changePollMs",
   "stopGraceMs",
   "extensionPath",
   "cacheDir",
@@ -360,7 +353,6 @@ export function serviceSettings(options: SyncServiceOptions): ServiceSettings {
     connectTimeoutS: range("connectTimeoutS", o.connectTimeoutS ?? 10, 1, 3600),
     requestTimeoutS: range("requestTimeoutS", o.requestTimeoutS ?? 60, 1, 3600),
     leaseMs: range("leaseMs", o.leaseMs ?? 30_000, 1000, 3_600_000),
-    changePollMs: range("changePollMs", o.changePollMs ?? 1000, 10, 60_000),
     stopGraceMs: range("stopGraceMs", o.stopGraceMs ?? 2000, 0, 600_000),
     extensionPath: o.extensionPath,
     cacheDir: o.cacheDir,

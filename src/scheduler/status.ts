@@ -6,7 +6,8 @@
  */
 import type { SqliteSyncErrorKind } from "../../common/errors.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
-import type { PermanentReason } from "./failure_policy.ts";
+import type { ExecutorKind } from "./executor.ts";
+import type { PermanentReason } from "./retry.ts";
 
 /** What the service is doing. */
 export type SyncServiceState =
@@ -22,9 +23,6 @@ export type SyncServiceState =
   | "failed"
   /** `stop()` ran. */
   | "stopped";
-
-/** Where syncs run. */
-export type ExecutorKind = "worker" | "process";
 
 /** An error as the service reports it: kind, redacted message and HTTP status. */
 export interface SyncErrorSummary {
@@ -42,6 +40,11 @@ export interface SyncServiceStatus {
   state: SyncServiceState;
   /** Where syncs run. */
   executor: ExecutorKind;
+  /**
+   * How many times the executor serving this database died and was replaced
+   * (the pool reopens the database at once; a sync it was running is retried).
+   */
+  executorRestarts: number;
   /** When the last sync ended (ms since the epoch), or `null`. */
   lastSyncAt: number | null;
   /** When the last successful sync ended, or `null`. */

@@ -15,18 +15,65 @@ const FIXTURE = join(
   "_http_error_server.ts",
 );
 
+/** A listener that accepts connections and never answers; see {@linkcode silentListener}. */
+export interface SilentListener {
+  port: number;
+  /** Connections open now. */
+  readonly open: number;
+  /** The most connections that were open at once. */
+  readonly maxOpen: number;
+  /** Connections accepted so far. */
+  readonly accepted: number;
+  /** Resolves once a connection is open (at once when one is). */
+  connected(): Promise<void>;
+  /** Resolves when the `n`-th connection (counting from 1) has been accepted. */
+  accepting(n: number): Promise<void>;
+  /** Ends every open connection (a hung call then returns). */
+  destroySockets(): void;
+  close(): Promise<void>;
+}
+
 /** An in-process listener that accepts connections and never answers. */
-export async function silentListener(): Promise<{ port: number; close: () => Promise<void> }> {
+export async function silentListener(): Promise<SilentListener> {
   const sockets = new Set<Socket>();
+  let maxOpen = 0;
+  let accepted = 0;
+  let waiters: (() => void)[] = [];
   const server = createServer((socket) => {
     sockets.add(socket);
+    accepted++;
+    maxOpen = Math.max(maxOpen, sockets.size);
     socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+    // Read (and drop) what arrives, so a peer that is gone is noticed at once; never answer.
+    socket.resume();
+    for (const wake of waiters.splice(0)) wake();
   });
   const port = await listen(server);
+  const when = (done: () => boolean) =>
+    new Promise<void>((resolve) => {
+      const check = () => (done() ? resolve() : waiters.push(check));
+      check();
+    });
   return {
     port,
+    get open() {
+      return sockets.size;
+    },
+    get maxOpen() {
+      return maxOpen;
+    },
+    get accepted() {
+      return accepted;
+    },
+    connected: () => when(() => sockets.size > 0),
+    accepting: (n) => when(() => accepted >= n),
+    destroySockets: () => {
+      for (const s of sockets) s.destroy();
+    },
     close: () => {
       for (const s of sockets) s.destroy();
+      waiters = [];
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };

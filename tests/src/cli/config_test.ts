@@ -226,7 +226,19 @@ const BAD: [string, string, Record<string, string>, RegExp][] = [
     "unknown top-level key",
     cfg({ database: [] }),
     ENV,
-    /unknown key 'database': known keys are databases, http, logLevel, stopGraceMs/,
+    /unknown key 'database': known keys are databases, http, logLevel, stopGraceMs, executors/,
+  ],
+  [
+    "executors maxSize below size",
+    cfg({ executors: { size: 4, maxSize: 2 } }),
+    ENV,
+    /'executors'.*'maxSize' at least 'size'/,
+  ],
+  [
+    "unknown executor kind",
+    cfg({ executors: { kind: "thread" } }),
+    ENV,
+    /'executors\.kind' must be one of "worker", "process"/,
   ],
 ];
 
@@ -275,6 +287,7 @@ describe("parseConfig()", () => {
     });
     assert.equal(config.logLevel, "info");
     assert.equal(config.stopGraceMs, 5000);
+    assert.deepEqual(config.executors, {});
     const [first] = config.databases;
     assert.equal(first.name, "sensors");
     assert.equal(first.path, join(dir.path, "data", "sensors.db"));

@@ -20,6 +20,7 @@ export function statusOf(overrides: Partial<SyncServiceStatus> = {}): SyncServic
   return {
     state: "idle",
     executor: "worker",
+    executorRestarts: 0,
     lastSyncAt: NOW - 60_000,
     lastSuccessAt: NOW - 60_000,
     lastResult: resultOf(3),
