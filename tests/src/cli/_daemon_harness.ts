@@ -149,7 +149,19 @@ export async function get(port: number, path: string): Promise<{ status: number;
   return { status: res.status, text: await res.text() };
 }
 
-/** Polls `fn` until it returns a truthy value. */
+/**
+ * `promise`, or a rejection naming `what` once `timeoutMs` passed first: a failure guard (the
+ * test fails instead of hanging), never a claim about speed.
+ */
+export function guard<T>(promise: Promise<T>, what: string, timeoutMs = 30_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+/** Polls `fn` until it returns a truthy value (a condition, checked every 100 ms). */
 export async function until<T>(
   fn: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 30_000,

@@ -10,14 +10,17 @@
  *       to `notes` forever, printing `ROW <id>` after each commit; killed by the test.
  *   drain <db> <ext> <port>
  *       Runs a service with no trigger until the queue is empty (every job
- *       final), stops it, prints `DRAINED <depth>`.
- *   two <db> <ext> <port> <ms>
- *       Runs a service (interval 1 s, 1 s request time-out) for <ms>, printing
- *       `SYNC <start> <end> <jobId>` (epoch ms) for every sync it ran, then stops.
+ *       final; checked after each of its events, given up after 30 s), stops
+ *       it, prints `DRAINED <depth>`.
+ *   two <db> <ext> <port>
+ *       Runs a service (interval 1 s, 1 s request time-out), prints `READY`,
+ *       then `SYNC <start> <end> <jobId> <kind>` (epoch ms, the error's kind)
+ *       for every sync it ran; when its stdin closes, stops and prints `STOPPED`.
  *   stop <db> <ext> <port> <graceMs> [worker|process]
- *       Starts a service whose first sync hangs (300 s request time-out), calls
- *       stop({ graceMs }) 500 ms after `started`, prints `STOPPED <jobId>`, and
- *       does nothing more: the test times the exit.
+ *       Starts a service whose first sync hangs (300 s request time-out),
+ *       prints `STARTED <jobId> <executor>` on `started`; when its stdin
+ *       closes, calls stop({ graceMs }), prints `STOPPED <jobId>`, and does
+ *       nothing more: it must then exit on its own.
  */
 import process from "node:process";
 import { SyncDatabase } from "../../../src/database.ts";
@@ -29,6 +32,16 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const address = () => `http://127.0.0.1:${arg3}`;
+
+/** Resolves when this process' stdin closes: the test's "stop now" (no timing involved). */
+function inputClosed(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdin.once("end", () => resolve());
+    process.stdin.once("close", () => resolve());
+    process.stdin.on("data", () => {});
+    process.stdin.resume();
+  });
+}
 
 if (mode === "write") {
   const db = await SyncDatabase.open(path, { extensionPath });
@@ -49,7 +62,6 @@ if (mode === "write") {
     requestTimeoutS: Number(arg4),
     connectTimeoutS: 1,
     changeDebounceMs: 50,
-    changePollMs: 20,
     polling: { baseIntervalMs: 100, maxIntervalMs: 400 },
     retry: { baseMs: 20, capMs: 100, maxAttempts: 4 },
     leaseMs: 3000,
@@ -75,8 +87,16 @@ if (mode === "write") {
     requestTimeoutS: 1,
     retry: { baseMs: 5, capMs: 10, maxAttempts: 4 },
   });
-  const deadline = Date.now() + 30_000;
-  while (service.status().queueDepth > 0 && Date.now() < deadline) await sleep(20);
+  // Every job ends with an event; the depth is read after each (and once at the start, for a
+  // queue that recovery alone emptied). The 30 s are a failure guard: DRAINED then shows the rest.
+  let giveUp: ReturnType<typeof setTimeout> | undefined;
+  await new Promise<void>((resolve) => {
+    const check = () => setTimeout(() => service.status().queueDepth === 0 && resolve(), 0);
+    for (const type of ["succeeded", "failed", "dead-lettered"] as const) service.on(type, check);
+    check();
+    giveUp = setTimeout(resolve, 30_000);
+  });
+  clearTimeout(giveUp);
   const depth = service.status().queueDepth;
   await service.stop();
   out(`DRAINED ${depth}`);
@@ -96,9 +116,10 @@ if (mode === "write") {
   });
   let startedAt = 0;
   service.on("started", () => (startedAt = Date.now()));
-  service.on("failed", (e) => out(`SYNC ${startedAt} ${Date.now()} ${e.jobId}`));
-  service.on("succeeded", (e) => out(`SYNC ${startedAt} ${Date.now()} ${e.jobId}`));
-  await sleep(Number(arg4));
+  service.on("failed", (e) => out(`SYNC ${startedAt} ${Date.now()} ${e.jobId} ${e.error.kind}`));
+  service.on("succeeded", (e) => out(`SYNC ${startedAt} ${Date.now()} ${e.jobId} ok`));
+  out("READY");
+  await inputClosed();
   await service.stop({ graceMs: 0 });
   out("STOPPED");
 } else if (mode === "stop") {
@@ -116,10 +137,10 @@ if (mode === "write") {
   });
   const started = new Promise<number>((resolve) => service.on("started", (e) => resolve(e.jobId)));
   service.syncNow().catch(() => {});
-  await started;
   const jobId = await started;
   out(`STARTED ${jobId} ${service.status().executor}`);
-  await sleep(500);
+  // The test closes stdin once its listener holds the sync's connection.
+  await inputClosed();
   await service.stop({ graceMs: Number(arg4) });
   out(`STOPPED ${jobId}`);
 } else {

@@ -18,16 +18,18 @@ import { fileURLToPath } from "node:url";
 
 const CLOCK_URL = new URL("../../../src/scheduler/clock.ts", import.meta.url).href;
 
-/** Runs a script in a fresh process of the current runtime; returns its wall time in ms. */
-function runScript(code: string): { ms: number; status: number | null; out: string } {
+/**
+ * Runs a script in a fresh process of the current runtime. A script still running after 30 s
+ * is killed (status null): a failure guard, below the 60 s timer the unref test leaves pending.
+ */
+function runScript(code: string): { status: number | null; out: string } {
   const args = "Deno" in globalThis ? ["eval", "--ext=ts", code] : ["--eval", code];
-  const start = performance.now();
   const r = spawnSync(process.execPath, args, {
     encoding: "utf8",
     timeout: 30_000,
     cwd: fileURLToPath(new URL("../../..", import.meta.url)),
   });
-  return { ms: performance.now() - start, status: r.status, out: `${r.stdout}${r.stderr}` };
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
 /** A host whose timers run only when the test calls `runNext()`. */
@@ -194,7 +196,7 @@ describe("createSystemClock()", () => {
 });
 
 describe("systemClock", () => {
-  it("systemClock lets the process exit while a timer is pending (unref), a clock with unref: false does not", () => {
+  it("systemClock lets the process exit on its own (status 0, before the failure guard kills it) while a 60 s timer is pending (unref), a clock with unref: false does not", () => {
     const idle = runScript(
       `import { systemClock } from ${JSON.stringify(CLOCK_URL)};
        systemClock.setTimeout(() => console.log("fired"), 60_000);
@@ -203,7 +205,6 @@ describe("systemClock", () => {
     assert.equal(idle.status, 0, idle.out);
     assert.match(idle.out, /done/);
     assert.doesNotMatch(idle.out, /fired/);
-    assert.ok(idle.ms < 20_000, `took ${idle.ms} ms`);
     const kept = runScript(
       `import { createSystemClock } from ${JSON.stringify(CLOCK_URL)};
        createSystemClock({ unref: false }).setTimeout(() => console.log("fired"), 300);`,

@@ -15,7 +15,7 @@ import { SyncService, type SyncServiceOptions } from "../../../src/scheduler/ser
 import { queuePathFor } from "../../../src/scheduler/queue.ts";
 import { refusedPort, tempDir, testExtensionPath } from "../../_helpers.ts";
 import { errorServer } from "../_error_servers.ts";
-import { SERVICE_EVENTS, writeDirtyNotes } from "./_service_fake.ts";
+import { logEvents, SERVICE_EVENTS, writeDirtyNotes } from "./_service_fake.ts";
 
 const API_KEY = "CanaryKEY9f2dQx7LmZ";
 const TOKENS = ["canary-token-5b8e1c0d9a71", "canary-token-77e0aa41c3f2"];
@@ -24,8 +24,6 @@ const CANARIES = [API_KEY, ...TOKENS, DB_CANARY];
 const FORMS = CANARIES.flatMap((c) => [c, encodeURIComponent(c), btoa(c).replace(/=+$/, "")]);
 const ECHO_401 = '{"errors":[{"status":"401","code":"unauthorized","title":"{{HEADERS}}"}]}';
 const ECHO_503 = '{"errors":[{"status":"503","code":"paused","title":"{{HEADERS}}"}]}';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Every text a caller or logger could see of a value (an error, an event, a status). */
 function textsOf(value: unknown): string[] {
@@ -88,9 +86,11 @@ async function exercise(
         });
       }
       seen.push(...textsOf(service.status()));
+      const log = logEvents(service);
       for (let i = 0; i < 2; i++) {
         await service.syncNow().catch((e: unknown) => errors.push(e));
-        await sleep(300);
+        // The job's retries (or token refresh) run to its end: every fixture ends it dead-lettered.
+        await log.nth("dead-lettered", i + 1);
       }
       seen.push(...textsOf(service.status()));
     } finally {

@@ -1,14 +1,16 @@
 /**
  * The stop() promise of SyncService, per runtime: a script whose sync hangs
  * on a listener that never answers (the extension's default 300 s request
- * time-out) calls stop() and does nothing else; it must exit on its own
- * within 1 s of stop() resolving, and the cut-short job must be back in the
- * queue as pending (released, not counted as an attempt).
+ * time-out) calls stop() once the listener holds the sync's connection, and
+ * does nothing else; it must then exit on its own, long before that request
+ * could end, and the cut-short job must be back in the queue as pending
+ * (released, not counted as an attempt). How soon it exits after stop() is
+ * measured in bench/latency_bench.ts.
  */
 import { describe } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { queuePathFor, SyncQueue } from "../../../src/scheduler/queue.ts";
+import { makeOwner, queuePathFor, SyncQueue } from "../../../src/scheduler/queue.ts";
 import {
   itUnless,
   node22Missing,
@@ -19,16 +21,26 @@ import {
   tempDir,
   testExtensionPath,
 } from "../../_helpers.ts";
-import { silentListener } from "../_error_servers.ts";
-import { exitAfterLine, writeDirtyNotes } from "./_service_fake.ts";
+import {
+  guard,
+  spawnLines,
+  type WatchedListener,
+  watchedListener,
+  writeDirtyNotes,
+} from "./_service_fake.ts";
 
 const CHILD = join(ROOT, "tests", "src", "scheduler", "_service_child.ts");
+/**
+ * A failure guard on the exit after stop() resolved, far below the sync's 300 s request
+ * time-out: an exit before it did not wait for the request.
+ */
+const EXIT_GUARD_MS = 60_000;
 
 interface StopRun {
   code: number | null;
-  out: string;
+  signal: string | null;
+  lines: string[];
   err: string;
-  exitAfterStopMs: number;
   jobId: number;
   executor: string;
 }
@@ -37,19 +49,39 @@ async function runStopChild(
   argv: string[],
   kind: string,
   path: string,
-  port: number,
+  listener: WatchedListener,
 ): Promise<StopRun> {
-  const args = [...argv, CHILD, "stop", path, await testExtensionPath(), String(port), "200", kind];
-  const { code, out, err, exitAfterLineMs } = await exitAfterLine(args, "STOPPED", 30_000);
-  const started = /^STARTED (\d+) (\w+)/m.exec(out)!;
-  return {
-    code,
-    out,
-    err,
-    exitAfterStopMs: exitAfterLineMs,
-    jobId: Number(started[1]),
-    executor: started[2],
-  };
+  const args = [
+    ...argv,
+    CHILD,
+    "stop",
+    path,
+    await testExtensionPath(),
+    String(listener.port),
+    "200",
+    kind,
+  ];
+  const child = spawnLines(args);
+  try {
+    const started = await child.line(/^STARTED (\d+) (\w+)$/);
+    await listener.connected(1); // the sync is inside its request
+    child.endInput(); // the child's cue to call stop({ graceMs: 200 })
+    await child.line(/^STOPPED /);
+    const exit = await guard(
+      child.exited,
+      "the script's exit after stop() resolved",
+      EXIT_GUARD_MS,
+    );
+    return {
+      ...exit,
+      lines: child.lines,
+      err: child.stderr(),
+      jobId: Number(started[1]),
+      executor: started[2],
+    };
+  } finally {
+    child.kill();
+  }
 }
 
 const RUNTIMES: {
@@ -88,27 +120,28 @@ for (const { name, argv, kinds, defaultKind, unavailable } of RUNTIMES) {
     for (const kind of kinds) {
       itUnless(
         unavailable,
-        `executor ${kind}: the script exits within 1 s after stop() resolves, and the cut-short job is pending again (released, attempts 0)`,
+        `executor ${kind}: once stop() resolves the script exits on its own (code 0) while its sync's request (300 s time-out) still hangs, and the cut-short job is pending again (released, attempts 0) and free to claim`,
         async () => {
           const dir = tempDir("service-stop-");
-          const listener = await silentListener();
+          const listener = await watchedListener();
           try {
             const path = join(dir.path, "stop.db");
             await writeDirtyNotes(path, await testExtensionPath());
-            const r = await runStopChild(argv!, kind, path, listener.port);
-            assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+            const r = await runStopChild(argv!, kind, path, listener);
+            const out = `${r.lines.join("\n")}\n${r.err}`;
+            assert.deepEqual({ code: r.code, signal: r.signal }, { code: 0, signal: null }, out);
             assert.equal(r.executor, kind === "default" ? defaultKind : kind);
-            assert.ok(
-              r.exitAfterStopMs < 1000,
-              `exited ${r.exitAfterStopMs.toFixed(0)} ms after stop() (executor ${r.executor})`,
-            );
+            assert.match(r.lines.at(-1) ?? "", /^STOPPED /, `output after STOPPED:\n${out}`);
             const q = await SyncQueue.open(queuePathFor(path));
             try {
               const pending = q.current().pending;
               assert.equal(pending?.id, r.jobId);
               assert.equal(pending?.attempts, 0);
               assert.deepEqual(q.runs(r.jobId).map((run) => run.outcome), ["released"]);
-              assert.equal(q.lease(), undefined);
+              // Free, or held (a Worker left blocked: Deno's 'worker' kind) by the script, now
+              // gone with everything it ran: another process may take the job at once.
+              const claim = q.claim({ owner: makeOwner(), now: Date.now(), leaseMs: 1000 });
+              assert.equal(claim.claimed, true, JSON.stringify(q.lease()));
             } finally {
               q.close();
             }
