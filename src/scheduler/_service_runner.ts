@@ -7,11 +7,13 @@
 import { SqliteSyncError } from "../../common/errors.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
 import type { DriverName } from "../../ffi/drivers/driver.ts";
-import { openServiceExecutor } from "./_service_executor.ts";
 import { type FinishedJob, ServiceOutcomes, syncErrorOf } from "./_service_outcomes.ts";
-import { ServiceTimers } from "./_service_timers.ts";
-import { ServiceTriggers } from "./_service_triggers.ts";
-import { JobWaiters } from "./_service_waiters.ts";
+import {
+  JobWaiters,
+  openServiceExecutor,
+  ServiceTimers,
+  ServiceTriggers,
+} from "./_service_schedule.ts";
 import { AdaptivePolling } from "./adaptive.ts";
 import type { Clock } from "./clock.ts";
 import type { createExecutor, Executor } from "./executor.ts";
