@@ -1,9 +1,10 @@
 /**
  * `SyncService`: scheduled sync off the main thread. Triggers (cron, a fixed
  * interval, adaptive polling, local changes, `syncNow()`) feed one durable
- * queue in a sidecar file; one sync at a time per database file runs in an
- * executor (a Worker or a child process) with its own connection; failures
- * retry with capped, jittered backoff until they are judged permanent.
+ * queue in a sidecar file; one sync at a time per database file runs in the
+ * process's executor pool (Workers shared by every service, one connection
+ * per database); failures retry with capped, jittered backoff until they are
+ * judged permanent (`retry.ts`).
  *
  * @module
  */
@@ -257,8 +258,8 @@ export async function startSyncService(
     driver: queueDriver,
     maxAttempts: settings.retry.maxAttempts,
   });
-  // @db/sqlite cannot be re-imported in a Worker offline, and two libraries must not share a
-  // process: its executor is a child process.
+  // Two SQLite libraries must not share a process: with @db/sqlite the pool's Workers run in
+  // its host process.
   const kind = settings.executor ??
     (target.driver === "@db/sqlite" ? "process" : executorStatus().kind);
   const runner = new ServiceRunner({
