@@ -41,6 +41,9 @@ import {
 /** How often every watched database is checked anyway, in ms (and the only check without a watch). */
 export const FALLBACK_POLL_MS = 30_000;
 
+/** Delays of the re-checks after an event that showed no commit yet, in ms. */
+const RECHECK_MS: readonly number[] = [50, 500];
+
 /** When a fresh watch is double-checked, in ms. */
 const ARM_CHECK_MS = 1000;
 
@@ -66,7 +69,8 @@ class WorkerHost {
   #post: (message: Reply) => void;
   #served = new Map<number, Served>();
   #dirs = new Map<string, Watched>();
-  #dirty = new Set<number>();
+  /** Databases to check, with how many re-checks they had. */
+  #dirty = new Map<number, number>();
   #checkQueued = false;
   #poll: ReturnType<typeof setInterval> | undefined;
 
@@ -251,33 +255,39 @@ class WorkerHost {
   }
 
   /** Coalesces a burst of file events into one check per database. */
-  #markDirty(keys: Iterable<number>): void {
-    for (const key of keys) this.#dirty.add(key);
+  #markDirty(keys: Iterable<number>, attempt = 0): void {
+    for (const key of keys) this.#dirty.set(key, Math.max(attempt, this.#dirty.get(key) ?? 0));
     if (this.#checkQueued) return;
     this.#checkQueued = true;
     setTimeout(() => {
       this.#checkQueued = false;
       const dirty = [...this.#dirty];
       this.#dirty.clear();
-      for (const key of dirty) {
+      for (const [key, tries] of dirty) {
         const served = this.#served.get(key);
-        if (served?.watch) this.#check(served);
+        if (!served?.watch || this.#check(served)) continue;
+        // The event may come from the WAL frames, before the commit marks the wal-index (an
+        // mmap'd -shm write, which raises no event): look again a little later, twice.
+        const next = RECHECK_MS[tries];
+        if (next !== undefined) setTimeout(() => this.#markDirty([key], tries + 1), next);
       }
     }, 0);
   }
 
-  #check(served: Served): void {
+  /** Reports a commit of another connection; `false` when none was seen (yet). */
+  #check(served: Served): boolean {
     try {
       const dataVersion = readDataVersion(served);
-      if (dataVersion === served.dataVersion) return;
+      if (dataVersion === served.dataVersion) return false;
       served.dataVersion = dataVersion;
       const dbVersion = readDbVersion(served);
-      if (dbVersion <= served.dbVersion) return;
+      if (dbVersion <= served.dbVersion) return true;
       const previous = served.dbVersion;
       served.dbVersion = dbVersion;
       this.#post({ t: "change", db: served.key, dbVersion, previous });
+      return true;
     } catch {
-      // A busy or closing connection: the next event or poll tries again.
+      return false; // A busy or closing connection: look again.
     }
   }
 }
