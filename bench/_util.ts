@@ -181,3 +181,49 @@ export async function errorServer503(): Promise<{ port: number; stop: () => void
     },
   };
 }
+
+/**
+ * Runs `script` once per runtime (Deno, Bun) as a child, with this process's
+ * arguments minus `--runtimes`, echoing its output; collects the JSON of each
+ * child's `RESULT ` line. SIGINT/SIGTERM end the child and then this process.
+ */
+export async function runPerRuntime<R>(script: string, runtimes: string[]): Promise<R[]> {
+  const argvs: Record<string, string[]> = {
+    deno: [join(ROOT, "node_modules", ".bin", "deno"), "run", "-A", "--no-check"],
+    bun: [join(ROOT, "node_modules", ".bin", "bun")],
+  };
+  const rest = process.argv.slice(2).filter((a, i, all) =>
+    a !== "--runtimes" && all[i - 1] !== "--runtimes" && !a.startsWith("--runtimes=")
+  );
+  const results: R[] = [];
+  for (const rt of runtimes) {
+    if (!argvs[rt]) {
+      console.log(`unknown runtime '${rt}' (deno, bun): skipped`);
+      continue;
+    }
+    console.log(`\n===== ${rt} =====`);
+    const child = spawn(argvs[rt][0], [...argvs[rt].slice(1), script, ...rest], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let aborted = false;
+    const onSignal = () => {
+      aborted = true;
+      child.kill("SIGINT");
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    let out = "";
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (d: string) => {
+      out += d;
+      process.stdout.write(d);
+    });
+    await new Promise((r) => child.on("close", r));
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    if (aborted) process.exit(130);
+    const line = out.split("\n").find((l) => l.startsWith("RESULT "));
+    if (line) results.push(JSON.parse(line.slice(7)));
+  }
+  return results;
+}

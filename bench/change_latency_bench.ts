@@ -42,7 +42,15 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { SyncDatabase, SyncService, type SyncServiceOptions } from "../mod.ts";
-import { extensionPath, median, openDirty, ROOT, runtime, selfArgv, sleep } from "./_util.ts";
+import {
+  extensionPath,
+  median,
+  openDirty,
+  runPerRuntime,
+  runtime,
+  selfArgv,
+  sleep,
+} from "./_util.ts";
 
 const SELF = fileURLToPath(import.meta.url);
 const { values: flags } = parseArgs({
@@ -261,43 +269,7 @@ const goalMs = DEBOUNCE_MS + LATENCY_SLACK_MS;
 const idleTotal = (r: IdleResult) => r.ownMsPerMin + r.childrenMsPerMin;
 
 async function wrapper(runtimes: string[]): Promise<void> {
-  const argvs: Record<string, string[]> = {
-    deno: [join(ROOT, "node_modules", ".bin", "deno"), "run", "-A", "--no-check"],
-    bun: [join(ROOT, "node_modules", ".bin", "bun")],
-  };
-  const rest = process.argv.slice(2).filter((a, i, all) =>
-    a !== "--runtimes" && all[i - 1] !== "--runtimes" && !a.startsWith("--runtimes=")
-  );
-  const results: Result[] = [];
-  for (const rt of runtimes) {
-    if (!argvs[rt]) {
-      console.log(`unknown runtime '${rt}' (deno, bun): skipped`);
-      continue;
-    }
-    console.log(`\n===== ${rt} =====`);
-    const child = spawn(argvs[rt][0], [...argvs[rt].slice(1), SELF, ...rest], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let aborted = false;
-    const onSignal = () => {
-      aborted = true;
-      child.kill("SIGINT");
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    let out = "";
-    child.stdout!.setEncoding("utf8");
-    child.stdout!.on("data", (d: string) => {
-      out += d;
-      process.stdout.write(d);
-    });
-    await new Promise((r) => child.on("close", r));
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    if (aborted) process.exit(130);
-    const line = out.split("\n").find((l) => l.startsWith("RESULT "));
-    if (line) results.push(JSON.parse(line.slice(7)));
-  }
+  const results = await runPerRuntime<Result>(SELF, runtimes);
   console.log(
     `\n| runtime (executor) | commit → started, median | max | goal ≤ ${goalMs} ms | ` +
       `idle service CPU ms/min (own + children) | goal ≤ ${IDLE_GOAL_MS_PER_MIN} | ` +

@@ -10,11 +10,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { SyncDatabase } from "../../../src/database.ts";
 import type { ExecutorKind } from "../../../src/scheduler/executor.ts";
 import { ROOT, RUNTIME, runtimeArgv, tempDir, testExtensionPath } from "../../_helpers.ts";
 import { silentListener } from "../_error_servers.ts";
-import { guard, type LineChild, spawnLines } from "./_service_fake.ts";
+import { guard, type LineChild, spawnLines, writeDirtyNotes } from "./_service_fake.ts";
 
 const CHILD = join(ROOT, "tests", "src", "scheduler", "_exclusion_child.ts");
 const KILLS = 10;
@@ -34,11 +33,7 @@ for (const kind of ["worker", "process"] as ExecutorKind[]) {
       try {
         const path = join(dir.path, "shared.db");
         const extensionPath = await testExtensionPath();
-        const setup = await SyncDatabase.open(path, { extensionPath });
-        setup.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
-        setup.init("notes");
-        setup.run("INSERT INTO notes (id, body) VALUES (?, ?)", setup.uuid(), "local");
-        setup.close();
+        await writeDirtyNotes(path, extensionPath);
         const start = async () => {
           const child = spawnLines(
             runtimeArgv(CHILD, [path, extensionPath, String(listener.port), kind]),
