@@ -16,11 +16,10 @@ import {
 } from "./_service_schedule.ts";
 import { AdaptivePolling } from "./adaptive.ts";
 import type { Clock } from "./clock.ts";
-import type { createExecutor, Executor } from "./executor.ts";
+import type { createExecutor, Executor, ExecutorKind } from "./executor.ts";
 import { receiveErrorOf } from "./retry.ts";
 import type { JobHistoryEntry, SyncQueue } from "./queue.ts";
 import type { ServiceSettings } from "./service_options.ts";
-import type { ExecutorKind } from "./executor.ts";
 import type { ServiceEvents, SyncServiceStatus } from "./status.ts";
 import { TokenSource } from "./token.ts";
 import type { TriggerReason } from "./triggers.ts";
@@ -232,8 +231,8 @@ export class ServiceRunner {
     this.#triggers.stop();
     this.#timers.clear("wake");
     this.#timers.clear("poll");
-    // The executor waits up to graceMs for a call in flight, then ends it; the job's handler
-    // then hands the job back to the queue (release), so it runs again on the next start.
+    // The executor waits up to graceMs for a call in flight, then ends it; the job it cut short
+    // goes back to the queue below, so it runs again on the next start.
     const abandonedUntil = await this.#executor?.closeAndTell({ graceMs }).catch(() => 0) ?? 0;
     await this.#current?.done;
     const job = this.#cutShort;
@@ -313,6 +312,7 @@ export class ServiceRunner {
       stopRenewal();
       const receiveError = receiveErrorOf(result);
       if (receiveError === undefined) {
+        this.#retriedAfterCrash.delete(jobId);
         this.#outcomes.succeeded(job, result);
         this.#waiters.settle(jobId, (w) => w.resolve(result));
       } else {
@@ -343,6 +343,7 @@ export class ServiceRunner {
       this.#p.queue.release(job.jobId, job.fence, { now: this.#now() });
       return;
     }
+    this.#retriedAfterCrash.delete(job.jobId);
     let refreshed = false;
     if (error.kind === "auth" && this.#tokens) {
       refreshed = await this.#tokens.refreshAfterAuthError().catch(() => false);
