@@ -4,6 +4,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { SqliteSyncError } from "../../common/errors.ts";
 import { detectRuntime, type RuntimeInfo } from "../runtime.ts";
 import { sqlError } from "./_adapt.ts";
@@ -148,9 +149,9 @@ export async function openNodeSqlite(
   options: NodeSqliteOptions = {},
 ): Promise<Driver> {
   assertNodeSqliteSupported(options.runtime ?? detectRuntime());
-  let mod: { DatabaseSync: new (path: string, options: object) => NodeSqliteDatabase };
+  let mod: NodeSqliteModule;
   try {
-    mod = await import("node:sqlite");
+    mod = await importNodeSqlite();
   } catch (cause) {
     throw new SqliteSyncError(
       "driver",
@@ -169,6 +170,33 @@ export async function openNodeSqlite(
     );
   }
   return nodeDriver(db, path, options.readOnly ?? false);
+}
+
+type NodeSqliteModule = {
+  DatabaseSync: new (path: string, options: object) => NodeSqliteDatabase;
+};
+
+const EXPERIMENTAL_SQLITE = /SQLite is an experimental feature/;
+
+/**
+ * Imports `node:sqlite`. Node before 26 prints "ExperimentalWarning: SQLite is an experimental
+ * feature" on stderr the first time the module loads; when this import is what loads it, the
+ * library caused that line, so it is dropped. Every other warning passes, and a program that
+ * imported `node:sqlite` itself already got its warning.
+ */
+async function importNodeSqlite(): Promise<NodeSqliteModule> {
+  const emit = process.emitWarning;
+  const quiet = function (this: unknown, warning: string | Error, ...rest: unknown[]): void {
+    const text = typeof warning === "string" ? warning : warning?.message;
+    if (EXPERIMENTAL_SQLITE.test(String(text))) return;
+    return Reflect.apply(emit, process, [warning, ...rest]);
+  };
+  process.emitWarning = quiet as typeof process.emitWarning;
+  try {
+    return await import("node:sqlite");
+  } finally {
+    if (process.emitWarning === quiet) process.emitWarning = emit;
+  }
 }
 
 /**

@@ -70,4 +70,17 @@ describe("Node 22", () => {
       }
     },
   );
+
+  itUnless(
+    noNode,
+    "under Node 22 the library keeps node:sqlite's ExperimentalWarning off stderr and lets the program's own warnings through",
+    async () => {
+      const child = join(ROOT, "tests", "ffi", "_node_warning_child.ts");
+      const r = await run([node!, child, await testExtensionPath()], { timeoutMs: 30_000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), "opened");
+      assert.doesNotMatch(r.stderr, /SQLite is an experimental feature/);
+      assert.match(r.stderr, /ExperimentalWarning: the program's own warning/);
+    },
+  );
 });
