@@ -66,14 +66,6 @@ await build({
         contents: `#!/usr/bin/env node
 import process from "node:process";
 import { main } from "./src/cli/main.ts";
-// Node 22 warns on stderr that node:sqlite is experimental (the driver imports it lazily, so
-// this runs first): that line would break the CLI's one-line errors and its clean output.
-const emitWarning = process.emitWarning;
-process.emitWarning = function (warning, ...rest) {
-  const text = typeof warning === "string" ? warning : warning?.message;
-  if (/SQLite is an experimental feature/.test(String(text))) return;
-  return emitWarning.call(process, warning, ...rest);
-};
 process.exitCode = await main(process.argv.slice(2));
 `,
         loader: "ts",
@@ -128,6 +120,10 @@ for (const file of readdirSync(types, { recursive: true })) {
 // The root package.json describes the package with paths under lib/dist/; the built one is
 // that folder, so the prefix goes.
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+// engines.node is the oldest Node the code accepts (the node:sqlite driver refuses older ones).
+const minNode = /MIN_NODE_VERSION = "(\d+\.\d+)\.\d+"/.exec(
+  readFileSync(join(root, "ffi", "drivers", "node_sqlite.ts"), "utf8"),
+)[1];
 const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
 const local = (value) =>
   typeof value === "string"
@@ -147,7 +143,7 @@ writeFileSync(
       bin: local(pkg.bin),
       exports: local(pkg.exports),
       files: pkg.files.map((f) => f.replace(/^lib\/dist\//, "")).filter(Boolean),
-      engines: { node: ">=22.13", bun: ">=1.1" },
+      engines: { node: `>=${minNode}`, bun: ">=1.1" },
     },
     null,
     2,

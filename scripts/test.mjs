@@ -154,7 +154,9 @@ check("deno fmt --check", bin("deno"), ["fmt", "--check"]);
 check("deno lint", bin("deno"), ["lint"]);
 check("deno check", bin("deno"), ["check", "mod.ts", "tests/", "bench/", "examples/"]);
 check("deno doc --lint", bin("deno"), ["doc", "--lint", "mod.ts"]);
-check("deno publish --dry-run", bin("deno"), ["publish", "--dry-run", "--allow-dirty"]);
+// deno publish --dry-run, the packed lib/dist installed and used in Bun, Node 22, the newest
+// Node and Deno, the README's Quick start, bundle figures (scripts/release-check.mjs).
+check("npm run release:check", "node", [join(root, "scripts", "release-check.mjs")]);
 noRawSkips();
 suite("deno", (f) => ["test", "-A", "--no-check", `--junit-path=${f}`, "tests/"]);
 suite(
