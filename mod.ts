@@ -3,7 +3,7 @@
  * cache and load the extension; a typed API over every documented function.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { SyncDatabase } from "@sqliteai/sync";
  * await using db = await SyncDatabase.open("app.db");
  * db.exec("CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");

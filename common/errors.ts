@@ -86,7 +86,7 @@ export interface SqliteSyncErrorJSON {
  *
  * @example Usage
  * ```ts
- * import { SqliteSyncError } from "./errors.ts";
+ * import { SqliteSyncError } from "@sqliteai/sync";
  * try {
  *   throw new SqliteSyncError("not-found", "no binary");
  * } catch (err) {

@@ -105,8 +105,8 @@ function problem(step: DiagnosticsProblem["step"], err: unknown): DiagnosticsPro
  * @returns The report; failures are in `problems`, never thrown.
  *
  * @example Usage
- * ```ts ignore
- * import { diagnostics } from "./diagnostics.ts";
+ * ```ts
+ * import { diagnostics } from "@sqliteai/sync";
  * console.log(JSON.stringify(await diagnostics(), null, 2));
  * ```
  */

@@ -132,8 +132,8 @@ function validate(path: string, options: ConnectionOptions): Required<
  * @throws {SqliteSyncError} When closing fails.
  *
  * @example Usage
- * ```ts ignore
- * import { closeConnection, openDatabase } from "./open.ts";
+ * ```ts
+ * import { closeConnection, openDatabase } from "@sqliteai/sync";
  * const { driver } = await openDatabase(":memory:");
  * closeConnection(driver);
  * ```
@@ -195,10 +195,12 @@ async function loadOrExplain(
  * @throws {RangeError} For a bad `busyTimeoutMs` or `journalMode`.
  *
  * @example Usage
- * ```ts ignore
- * import { openDatabase, openWithExtension } from "./open.ts";
+ * ```ts
+ * import { closeConnection, openDatabase, openWithExtension } from "@sqliteai/sync";
  * const { driver, extension } = await openDatabase("app.db");
- * const sibling = await openWithExtension("app.db", extension);
+ * const sibling = await openWithExtension("app.db", extension); // resolves nothing again
+ * closeConnection(sibling);
+ * closeConnection(driver);
  * ```
  */
 export function openWithExtension(
@@ -314,8 +316,8 @@ function abandon(driver: Driver, loaded: boolean, userOwned: boolean): void {
  * @throws {RangeError} For a bad `busyTimeoutMs` or `journalMode`.
  *
  * @example Usage
- * ```ts ignore
- * import { closeConnection, openDatabase } from "./open.ts";
+ * ```ts
+ * import { closeConnection, openDatabase } from "@sqliteai/sync";
  * const { driver, extension } = await openDatabase("app.db");
  * console.log(extension.version, driver.prepare("select cloudsync_version() v").get());
  * closeConnection(driver);

@@ -11,7 +11,7 @@ import type { PlatformId } from "./platform.ts";
  *
  * @example Usage
  * ```ts
- * import { EXTENSION_VERSION } from "./pins.ts";
+ * import { EXTENSION_VERSION } from "@sqliteai/sync";
  * console.log(`sqlite-sync ${EXTENSION_VERSION}`); // "sqlite-sync 1.1.4"
  * ```
  */

@@ -12,7 +12,7 @@ import { SqliteSyncError } from "../common/errors.ts";
  *
  * @example Usage
  * ```ts
- * import { PLATFORM_IDS } from "./platform.ts";
+ * import { PLATFORM_IDS } from "@sqliteai/sync";
  * console.log(PLATFORM_IDS.includes("linux-arm64")); // true
  * ```
  */
@@ -89,7 +89,7 @@ export function isPlatformId(value: string): value is PlatformId {
  *
  * @example Usage
  * ```ts
- * import { platformIdOf } from "./platform.ts";
+ * import { platformIdOf } from "@sqliteai/sync";
  * console.log(platformIdOf({ os: "linux", arch: "arm64", libc: "musl" })); // "linux-arm64-musl"
  * ```
  */
@@ -233,7 +233,7 @@ let currentId: PlatformId | undefined;
  *
  * @example Usage
  * ```ts
- * import { currentPlatformId } from "./platform.ts";
+ * import { currentPlatformId } from "@sqliteai/sync";
  * console.log(currentPlatformId()); // e.g. "linux-x86_64"
  * ```
  */

@@ -191,7 +191,7 @@ function checkCaBundle(probe: PreflightProbe): PreflightCheck {
  *
  * @example Usage
  * ```ts
- * import { preflight } from "./preflight.ts";
+ * import { preflight } from "@sqliteai/sync";
  * const report = preflight();
  * for (const c of report.checks) if (!c.ok) console.log(`${c.name}: ${c.detail}. ${c.fix}`);
  * ```

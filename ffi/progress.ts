@@ -27,10 +27,9 @@ const WIDTH = 24;
  * @returns The callback, or `undefined` when nothing should be drawn.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import process from "node:process";
- * import { createProgressReporter } from "./progress.ts";
- * import { resolveExtension } from "./resolve.ts";
+ * import { createProgressReporter, resolveExtension } from "@sqliteai/sync";
  * await resolveExtension({ onProgress: createProgressReporter(process.stderr) });
  * ```
  */

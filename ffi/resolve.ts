@@ -72,8 +72,8 @@ export interface ResolvedExtension {
  * `NotCapable`), `unsupported-platform`.
  *
  * @example Usage
- * ```ts ignore
- * import { resolveExtension } from "./resolve.ts";
+ * ```ts
+ * import { resolveExtension } from "@sqliteai/sync";
  * const { path, verified } = await resolveExtension();
  * console.log(path, verified);
  * ```

@@ -47,7 +47,7 @@ export interface InitOptions extends InitChecks {
  *
  * @example Usage
  * ```ts
- * import type { TableSpec } from "./_tables.ts";
+ * import type { TableSpec } from "@sqliteai/sync";
  * const notes: TableSpec = { name: "notes", algorithm: "cls" };
  * console.log(notes.name); // "notes"
  * ```

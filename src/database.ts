@@ -29,7 +29,7 @@ export type { Algorithm, CleanupOptions, InitOptions } from "./_tables.ts";
  * finds table `notes`), and give the extension the name it was created with.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { SyncDatabase } from "@sqliteai/sync";
  * await using db = await SyncDatabase.open("app.db");
  * db.exec("CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
@@ -81,7 +81,7 @@ export class SyncDatabase {
    * @throws {SqliteSyncError} from resolution, loading or opening.
    *
    * @example Usage
-   * ```ts ignore
+   * ```ts
    * import { SyncDatabase } from "@sqliteai/sync";
    * const db = await SyncDatabase.open(":memory:");
    * console.log(db.version()); // "1.1.4"
@@ -215,7 +215,7 @@ export class SyncDatabase {
    * @returns A function that removes the listener.
    *
    * @example Usage
-   * ```ts ignore
+   * ```ts
    * import { SyncDatabase } from "@sqliteai/sync";
    * const db = await SyncDatabase.open("app.db");
    * const off = db.onLocalWrite(() => console.log("synced tables changed"));

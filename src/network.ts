@@ -61,11 +61,15 @@ export interface ServerStatus {
  * has its own, bound to its connection.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { SyncDatabase } from "@sqliteai/sync";
  * await using db = await SyncDatabase.open("app.db");
+ * db.exec("CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
  * db.init("notes");
- * db.network.init({ databaseId: Deno.env.get("SQLITE_CLOUD_DATABASE_ID")!, apiKey: Deno.env.get("SQLITE_CLOUD_API_KEY")! });
+ * db.network.init({
+ *   databaseId: process.env.SQLITE_SYNC_DATABASE_ID!,
+ *   apiKey: process.env.SQLITE_SYNC_API_KEY!,
+ * });
  * const result = db.network.sync({ waitMs: 500, maxAttempts: 4 });
  * console.log(result.send.status, result.receive.rows);
  * ```

@@ -1,7 +1,9 @@
 /**
- * The status and control app: a hono app over one or more sync services,
- * mountable in any hono app (`parent.route("/ops", createApp(…))`) on Deno,
- * Bun or Node. It serves nothing by itself: whoever mounts it serves it.
+ * The status and control app: a fetch handler (a hono app inside) over one or
+ * more sync services, served alone or mounted in any hono app on Deno, Bun or
+ * Node (`createApp(…, { basePath: "/ops" })`, then
+ * `parent.mount("/ops", app.fetch, { replaceRequest: false })`). It serves
+ * nothing by itself: whoever serves or mounts it does.
  *
  * | route | answers |
  * |---|---|
@@ -25,8 +27,8 @@
  * The request waits for the syncs, as `syncNow()` does (it joins a sync
  * already pending or running).
  *
- * Mounted with `parent.route("/ops", app)`, the page is at `/ops` (hono's
- * strict routing) and its links point below it. HEAD works on every GET route.
+ * Mounted at `/ops` that way, the page is at `/ops` (hono's strict routing)
+ * and its links point below it. HEAD works on every GET route.
  *
  * @module
  */
@@ -100,20 +102,28 @@ export interface StatusApp {
  *
  * @param services The databases: each a name (shown in labels, the page and `?database=`) and
  *   its service.
- * @param options The bearer token of `POST /sync`, the clock, the page's reload period and the
- *   staleness limit of `/healthz`.
- * @returns A hono app; mount it with `route()` or serve its `fetch`.
+ * @param options The bearer token of `POST /sync`, the clock, the page's reload period, the
+ *   staleness limit of `/healthz` and the mount path (`basePath`).
+ * @returns The app: serve its `fetch`, or mount that in a hono app with
+ *   `parent.mount(basePath, app.fetch, { replaceRequest: false })`.
  * @throws {TypeError} For a bad service list (not an array, a name missing or used twice, a
  *   service without `status`/`history`/`syncNow`) or a bad option.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { Hono } from "hono";
- * import { createApp } from "./app.ts";
- * const service = await SyncService.start("app.db", { databaseId: "db_123", apiKey });
- * const ops = createApp([{ name: "app", service }], { token, basePath: "/ops" });
- * const app = new Hono().mount("/ops", ops.fetch, { replaceRequest: false });
- * Deno.serve({ hostname: "127.0.0.1", port: 8787 }, app.fetch); // or serve ops.fetch alone
+ * import { createApp, SyncService } from "@sqliteai/sync";
+ * const service = await SyncService.start("app.db", {
+ *   databaseId: process.env.SQLITE_SYNC_DATABASE_ID!,
+ *   apiKey: process.env.SQLITE_SYNC_API_KEY!,
+ * });
+ * const ops = createApp([{ name: "app", service }], {
+ *   token: process.env.OPS_TOKEN, // enables POST /ops/sync; without it, 403
+ *   basePath: "/ops",
+ * });
+ * const app = new Hono();
+ * app.mount("/ops", ops.fetch, { replaceRequest: false }); // /ops/healthz, /ops/status…
+ * Deno.serve({ hostname: "127.0.0.1", port: 8787 }, app.fetch); // or, without basePath, ops.fetch
  * ```
  */
 export function createApp(

@@ -360,7 +360,7 @@ export class ExecutorPool {
  *
  * @example Usage
  * ```ts
- * import { configureExecutors, executorStatus } from "./executor.ts";
+ * import { configureExecutors, executorStatus } from "@sqliteai/sync";
  * configureExecutors({ size: 2, maxSize: 6 });
  * console.log(executorStatus().maxSize); // 6
  * ```
@@ -377,7 +377,7 @@ export function configureExecutors(options: ExecutorPoolOptions): void {
  *
  * @example Usage
  * ```ts
- * import { executorStatus } from "./executor.ts";
+ * import { executorStatus } from "@sqliteai/sync";
  * console.log(executorStatus().executors); // 0 before the first SyncService
  * ```
  */

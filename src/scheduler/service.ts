@@ -99,13 +99,13 @@ async function targetOf(
  * Scheduled sync for one database file, off the main thread.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { SyncService } from "@sqliteai/sync";
  * await using service = await SyncService.start("app.db", {
- *   databaseId: "db_123",
- *   apiKey: process.env.SQLITE_CLOUD_API_KEY!,
+ *   databaseId: process.env.SQLITE_SYNC_DATABASE_ID!,
+ *   apiKey: process.env.SQLITE_SYNC_API_KEY!,
  *   tables: ["notes"],
- *   cron: "*\/5 * * * *",
+ *   cron: "0 * * * *", // every hour; local writes are also sent a second after commit
  * });
  * service.on("failed", (e) => console.error(e.error.kind, e.error.message));
  * console.log(service.status().state);
