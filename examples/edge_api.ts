@@ -7,7 +7,7 @@
  *   deno run -A examples/edge_api.ts
  *   bun examples/edge_api.ts
  *
- * With `SQLITE_CLOUD_DATABASE_ID` and `SQLITE_CLOUD_API_KEY` set, the service
+ * With `SQLITE_SYNC_DATABASE_ID` and `SQLITE_SYNC_API_KEY` set, the service
  * syncs with SQLite Cloud (the cloud database needs the same `todos` table,
  * see examples/cloud_sync.ts). Without them (no account) it runs against a
  * refused port on 127.0.0.1: the API works, and `/ops` shows what the service
@@ -40,10 +40,10 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error("PORT must be a port number from 0 to 65535 (0: any free port).");
   process.exit(2);
 }
-const databaseId = process.env.SQLITE_CLOUD_DATABASE_ID;
-const apiKey = process.env.SQLITE_CLOUD_API_KEY;
+const databaseId = process.env.SQLITE_SYNC_DATABASE_ID;
+const apiKey = process.env.SQLITE_SYNC_API_KEY;
 if (Boolean(databaseId) !== Boolean(apiKey)) {
-  console.error("Set both SQLITE_CLOUD_DATABASE_ID and SQLITE_CLOUD_API_KEY, or neither.");
+  console.error("Set both SQLITE_SYNC_DATABASE_ID and SQLITE_SYNC_API_KEY, or neither.");
   process.exit(2);
 }
 
@@ -195,7 +195,7 @@ const server = serve(app.fetch, host, port);
 console.log(`listening on http://${host.includes(":") ? `[${host}]` : host}:${server.port}`);
 console.log(
   address
-    ? `no account (SQLITE_CLOUD_DATABASE_ID/SQLITE_CLOUD_API_KEY unset): the service syncs ` +
+    ? `no account (SQLITE_SYNC_DATABASE_ID/SQLITE_SYNC_API_KEY unset): the service syncs ` +
       `against ${address}, where nothing listens, and /ops shows what it would do`
     : `syncing table todos with SQLite Cloud database ${databaseId}`,
 );

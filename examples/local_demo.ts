@@ -161,7 +161,7 @@ async function serviceDemo(db: SyncDatabase, id: string): Promise<void> {
   }
   console.log(`stop(): state ${service.status().state}`);
   console.log(
-    "\nTo sync with SQLite Cloud: set SQLITE_CLOUD_DATABASE_ID and SQLITE_CLOUD_API_KEY and start " +
+    "\nTo sync with SQLite Cloud: set SQLITE_SYNC_DATABASE_ID and SQLITE_SYNC_API_KEY and start " +
       "SyncService.start(db, { databaseId, apiKey, tables }) without 'address' " +
       "(examples/edge_api.ts does).",
   );

@@ -12,7 +12,7 @@
  *
  * Without an account every service syncs against a refused port on 127.0.0.1:
  * the API works and `/ops` shows what each service would do. With one, set
- * `SQLITE_CLOUD_API_KEY` and `SQLITE_CLOUD_DATABASE_ID` as a template holding
+ * `SQLITE_SYNC_API_KEY` and `SQLITE_SYNC_DATABASE_ID` as a template holding
  * `{tenant}`: each tenant needs its own managed database (a shared one would
  * hand every replica every tenant's notes). A real deployment would look the
  * id up in its tenant registry instead (`databaseIdFor()` below).
@@ -52,13 +52,13 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 const maxTenants = Number(process.env.MAX_TENANTS || 100);
 if (!Number.isInteger(maxTenants) || maxTenants < 1) usage("MAX_TENANTS must be an integer ≥ 1.");
-const idTemplate = process.env.SQLITE_CLOUD_DATABASE_ID;
-const apiKey = process.env.SQLITE_CLOUD_API_KEY;
+const idTemplate = process.env.SQLITE_SYNC_DATABASE_ID;
+const apiKey = process.env.SQLITE_SYNC_API_KEY;
 if (Boolean(idTemplate) !== Boolean(apiKey)) {
-  usage("Set both SQLITE_CLOUD_DATABASE_ID and SQLITE_CLOUD_API_KEY, or neither.");
+  usage("Set both SQLITE_SYNC_DATABASE_ID and SQLITE_SYNC_API_KEY, or neither.");
 }
 if (idTemplate && !idTemplate.includes("{tenant}")) {
-  usage("SQLITE_CLOUD_DATABASE_ID must hold {tenant}: each tenant syncs its own database.");
+  usage("SQLITE_SYNC_DATABASE_ID must hold {tenant}: each tenant syncs its own database.");
 }
 const ownDir = !process.env.DATA_DIR;
 const dataDir = process.env.DATA_DIR || mkdtempSync(join(tmpdir(), "sqlite-sync-tenants-"));

@@ -8,6 +8,7 @@
  * sqlite-sync fetch --platform linux-arm64 --out ./sqlite-sync-cache
  * sqlite-sync init app.db --table notes
  * SQLITE_SYNC_API_KEY=… sqlite-sync sync app.db --database-id db_123 --json
+ * SQLITE_SYNC_DATABASE_ID=db_123 SQLITE_SYNC_API_KEY=… sqlite-sync sync app.db
  * sqlite-sync status app.db
  * ```
  *
@@ -16,6 +17,9 @@
  * option, a missing value or database, an unknown platform, a hostile table
  * name), with exactly one line on stderr naming the problem and the fix.
  * Secrets come from environment variables or files, never from arguments.
+ * The variables: `SQLITE_SYNC_API_KEY` or `SQLITE_SYNC_TOKEN` (the credential
+ * of `sync`), `SQLITE_SYNC_DATABASE_ID` (`sync`'s database id when
+ * `--database-id` is not given).
  *
  * @module
  */
@@ -35,7 +39,16 @@ import { initCommand } from "./init.ts";
 import { statusCommand } from "./status.ts";
 import { syncCommand } from "./sync.ts";
 
-/** The version printed by `--version`: this library's. */
+/**
+ * The version printed by `--version`: this library's (`npm run release:check` checks that it
+ * equals deno.json's).
+ *
+ * @example Usage
+ * ```ts
+ * import { CLI_VERSION } from "@sqliteai/sync/cli";
+ * console.log(`sqlite-sync ${CLI_VERSION}`);
+ * ```
+ */
 export const CLI_VERSION = "0.1.0";
 
 // deno-lint-ignore no-explicit-any
@@ -68,9 +81,9 @@ const HELP = new Set(["--help", "-h"]);
  * @returns 0, 1 or 2 (see the module documentation).
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import process from "node:process";
- * import { main } from "./main.ts";
+ * import { main } from "@sqliteai/sync/cli";
  * process.exitCode = await main(["doctor", "--json"]);
  * ```
  */

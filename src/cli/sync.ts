@@ -1,7 +1,9 @@
 /**
- * `sqlite-sync sync <db> --database-id <id>`: one sync (send, then receive)
+ * `sqlite-sync sync <db> [--database-id <id>]`: one sync (send, then receive)
  * of an existing database whose tables were enabled with `init`, printing the
- * typed result as text or `--json`. The API key or token comes from
+ * typed result as text or `--json`. The database id comes from `--database-id`,
+ * else from `SQLITE_SYNC_DATABASE_ID`; without either the command exits 2 with
+ * one line naming both. The API key or token comes from
  * `SQLITE_SYNC_API_KEY`/`SQLITE_SYNC_TOKEN` or `--api-key-file`/`--token-file`,
  * never from the command line. A network failure prints one line with its
  * kind and exits with code 1 (it is not bad input).
@@ -27,13 +29,15 @@ import {
 } from "./_output.ts";
 import { UsageError } from "./_usage.ts";
 
+/** The environment variable read when `--database-id` is not given. */
+export const DATABASE_ID_ENV = "SQLITE_SYNC_DATABASE_ID";
+
 const args = {
   db: { type: "positional", description: "The database file (its tables enabled with init)" },
   "database-id": {
     type: "string",
-    required: true,
     valueHint: "id",
-    description: "The SQLite Cloud managed database id",
+    description: `The SQLite Cloud managed database id (default: env ${DATABASE_ID_ENV})`,
   },
   address: {
     type: "string",
@@ -76,7 +80,7 @@ export const syncCommand = defineCommand({
     const a = parseCli("sync", rawArgs, args);
     return await syncOnce({
       database: a.positional("db")!,
-      databaseId: a.string("database-id")!,
+      databaseId: a.string("database-id"),
       address: a.string("address"),
       apiKeyFile: a.string("api-key-file"),
       tokenFile: a.string("token-file"),
@@ -92,8 +96,8 @@ export const syncCommand = defineCommand({
 export interface SyncOnceOptions {
   /** The database file. */
   database: string;
-  /** The managed database id. */
-  databaseId: string;
+  /** The managed database id (`--database-id`); `SQLITE_SYNC_DATABASE_ID` of `env` when absent. */
+  databaseId?: string;
   /** The CloudSync address. */
   address?: string;
   /** A file holding the API key. */
@@ -145,7 +149,8 @@ export function integerFlag(
  * @param options The database, network settings and output format.
  * @param out The streams.
  * @returns The exit code (0).
- * @throws {UsageError} for a missing database, no synced table, bad network settings.
+ * @throws {UsageError} for no database id, a missing database, no synced table, bad network
+ *   settings.
  * @throws {CommandFailure} the sync's error (`offline`, `timeout`, `http`, `auth`…) as
  *   `sync failed (<kind>): <message>`.
  * @throws {SqliteSyncError} when the extension cannot load or the database cannot be opened.
@@ -154,6 +159,14 @@ export async function syncOnce(
   options: SyncOnceOptions,
   out: Output = processOutput,
 ): Promise<number> {
+  const env = options.env ?? process.env;
+  const fromEnv = options.databaseId === undefined;
+  const databaseId = options.databaseId ?? (env[DATABASE_ID_ENV] || undefined);
+  if (databaseId === undefined) {
+    throw new UsageError(
+      `missing --database-id: sqlite-sync sync <db> --database-id <id>, or set ${DATABASE_ID_ENV}`,
+    );
+  }
   const path = existingDatabase(options.database, "sync");
   if (options.address !== undefined) {
     refuseUrlCredentials(
@@ -164,7 +177,7 @@ export async function syncOnce(
   }
   const credential = readCredential(
     { apiKeyFile: options.apiKeyFile, tokenFile: options.tokenFile },
-    options.env ?? process.env,
+    env,
   );
   const db = await SyncDatabase.open(path);
   try {
@@ -175,14 +188,14 @@ export async function syncOnce(
     }
     try {
       db.network.init({
-        databaseId: options.databaseId,
+        databaseId,
         address: options.address,
         apiKey: credential.apiKey,
         token: credential.token,
       });
     } catch (err) {
       // The library names what is wrong without echoing the value.
-      if (err instanceof TypeError) throw new UsageError(flagNames(err.message));
+      if (err instanceof TypeError) throw new UsageError(flagNames(err.message, fromEnv));
       throw err;
     }
     db.transaction(() => {
@@ -206,9 +219,13 @@ export async function syncOnce(
   }
 }
 
-function flagNames(message: string): string {
+/** The library's option names in its message, as the user gave them (a flag or the variable). */
+function flagNames(message: string, databaseIdFromEnv: boolean): string {
   return message
-    .replace(/^Invalid databaseId/, "Invalid --database-id")
+    .replace(
+      /^Invalid databaseId/,
+      `Invalid ${databaseIdFromEnv ? DATABASE_ID_ENV : "--database-id"}`,
+    )
     .replace(/^Invalid address/, "Invalid --address");
 }
 

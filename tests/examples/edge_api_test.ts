@@ -57,8 +57,8 @@ before(async () => {
     ...process.env,
     [SKIP_LOG_ENV]: undefined,
     SQLITE_SYNC_EXTENSION_PATH: extension,
-    SQLITE_CLOUD_DATABASE_ID: undefined,
-    SQLITE_CLOUD_API_KEY: undefined,
+    SQLITE_SYNC_DATABASE_ID: undefined,
+    SQLITE_SYNC_API_KEY: undefined,
     OPS_TOKEN: undefined,
     PORT: "0",
     HOST: undefined,
@@ -191,18 +191,18 @@ describe("examples/edge_api.ts (no account: the service syncs against a refused 
     assert.deepEqual((await request("GET", "/todos")).json(), []);
   });
 
-  it("only one of SQLITE_CLOUD_DATABASE_ID and SQLITE_CLOUD_API_KEY, or a bad PORT: exit 2 with one line naming the fix", async () => {
+  it("only one of SQLITE_SYNC_DATABASE_ID and SQLITE_SYNC_API_KEY, or a bad PORT: exit 2 with one line naming the fix", async () => {
     const cases: [Record<string, string | undefined>, RegExp][] = [
-      [{ SQLITE_CLOUD_DATABASE_ID: "db-id", SQLITE_CLOUD_API_KEY: undefined }, /Set both/],
-      [{ SQLITE_CLOUD_DATABASE_ID: undefined, SQLITE_CLOUD_API_KEY: "a-key" }, /Set both/],
+      [{ SQLITE_SYNC_DATABASE_ID: "db-id", SQLITE_SYNC_API_KEY: undefined }, /Set both/],
+      [{ SQLITE_SYNC_DATABASE_ID: undefined, SQLITE_SYNC_API_KEY: "a-key" }, /Set both/],
       [{ PORT: "http" }, /^PORT must be a port number from 0 to 65535/],
       [{ PORT: "70000" }, /^PORT must be a port number from 0 to 65535/],
     ];
     for (const [env, pattern] of cases) {
       const r = await run(runtimeArgv(SCRIPT), {
         env: {
-          SQLITE_CLOUD_DATABASE_ID: undefined,
-          SQLITE_CLOUD_API_KEY: undefined,
+          SQLITE_SYNC_DATABASE_ID: undefined,
+          SQLITE_SYNC_API_KEY: undefined,
           TODOS_DB: join(dir.path, "never.db"),
           ...env,
         },

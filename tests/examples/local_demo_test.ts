@@ -112,7 +112,7 @@ describe("examples/local_demo.ts (npm run demo)", () => {
     const last = lines.filter((l) => l !== "").at(-1)!;
     assert.match(
       last,
-      /^To sync with SQLite Cloud: set SQLITE_CLOUD_DATABASE_ID and SQLITE_CLOUD_API_KEY/,
+      /^To sync with SQLite Cloud: set SQLITE_SYNC_DATABASE_ID and SQLITE_SYNC_API_KEY/,
     );
     assert.match(last, /without 'address'/);
   });

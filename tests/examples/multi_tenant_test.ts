@@ -72,8 +72,8 @@ before(async () => {
     ...process.env,
     [SKIP_LOG_ENV]: undefined,
     SQLITE_SYNC_EXTENSION_PATH: extension,
-    SQLITE_CLOUD_DATABASE_ID: undefined,
-    SQLITE_CLOUD_API_KEY: undefined,
+    SQLITE_SYNC_DATABASE_ID: undefined,
+    SQLITE_SYNC_API_KEY: undefined,
     OPS_TOKEN: undefined,
     MAX_TENANTS: undefined,
     PORT: "0",
@@ -212,18 +212,18 @@ describe("examples/multi_tenant.ts (no account: 50 tenants sync against a refuse
   );
 
   it(
-    "a lone SQLITE_CLOUD_* variable, or a database id without {tenant}: exit 2 with one line",
+    "a lone SQLITE_SYNC_* variable, or a database id without {tenant}: exit 2 with one line",
     SLOW,
     async () => {
       const cases: [Record<string, string | undefined>, RegExp][] = [
-        [{ SQLITE_CLOUD_DATABASE_ID: "db-{tenant}" }, /^Set both/],
-        [{ SQLITE_CLOUD_DATABASE_ID: "db-shared", SQLITE_CLOUD_API_KEY: "a-key" }, /\{tenant\}/],
+        [{ SQLITE_SYNC_DATABASE_ID: "db-{tenant}" }, /^Set both/],
+        [{ SQLITE_SYNC_DATABASE_ID: "db-shared", SQLITE_SYNC_API_KEY: "a-key" }, /\{tenant\}/],
       ];
       for (const [env, pattern] of cases) {
         const r = await run(runtimeArgv(SCRIPT), {
           env: {
-            SQLITE_CLOUD_DATABASE_ID: undefined,
-            SQLITE_CLOUD_API_KEY: undefined,
+            SQLITE_SYNC_DATABASE_ID: undefined,
+            SQLITE_SYNC_API_KEY: undefined,
             DATA_DIR: join(dir.path, "never"),
             ...env,
           },

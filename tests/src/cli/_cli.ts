@@ -25,6 +25,7 @@ export const MAIN: string = join(ROOT, "src", "cli", "main.ts");
 const CLEARED = [
   "SQLITE_SYNC_API_KEY",
   "SQLITE_SYNC_TOKEN",
+  "SQLITE_SYNC_DATABASE_ID",
   "SQLITE_SYNC_EXTENSION_PATH",
   "SQLITE_SYNC_CACHE_DIR",
   "SQLITE_SYNC_MIRROR",

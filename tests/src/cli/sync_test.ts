@@ -4,7 +4,8 @@
  * (tests/src/_http_error_server.ts, 503 and 401). A network failure is one
  * line with its kind and exit code 1; the credential (from the environment or
  * a file) reaches the server but never the output, even when the server
- * echoes it back.
+ * echoes it back. The database id comes from --database-id, else from
+ * SQLITE_SYNC_DATABASE_ID; without either: exit 2, one line naming both.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -121,6 +122,44 @@ describe("sqlite-sync sync", () => {
     );
     assertNoCanaryOutput(r, "echoing 401, token from file");
     assert.match(r.stderr, SENT_AND_MASKED, "the credential was sent (and masked in the echo)");
+  });
+
+  it("sync without --database-id reads SQLITE_SYNC_DATABASE_ID (refused port: exit 1 'offline')", async () => {
+    const r = await cli(
+      ["sync", db, "--address", `http://127.0.0.1:${await refusedPort()}`],
+      { env: { SQLITE_SYNC_DATABASE_ID: "db_from_env", SQLITE_SYNC_API_KEY: API_KEY } },
+    );
+    assertOneLineError(r, 1, /^sqlite-sync: sync failed \(offline\): .*127\.0\.0\.1/);
+    assertNoCanaryOutput(r, "database id from the environment");
+  });
+
+  it("a malformed SQLITE_SYNC_DATABASE_ID is named (exit 2, value not shown); --database-id wins over it", async () => {
+    const address = `http://127.0.0.1:${await refusedPort()}`;
+    const env = { SQLITE_SYNC_DATABASE_ID: `id ${API_KEY}`, SQLITE_SYNC_API_KEY: API_KEY };
+    const bad = await cli(["sync", db, "--address", address], { env });
+    assertOneLineError(
+      bad,
+      2,
+      /^sqlite-sync: Invalid SQLITE_SYNC_DATABASE_ID: .*\(it contains whitespace\).*the value is not shown/,
+    );
+    assertNoCanaryOutput(bad, "malformed SQLITE_SYNC_DATABASE_ID");
+    const flag = await cli(["sync", db, "--database-id", "db_flag", "--address", address], { env });
+    assertOneLineError(flag, 1, /^sqlite-sync: sync failed \(offline\): /);
+    assertNoCanaryOutput(flag, "--database-id over the variable");
+  });
+
+  it("sync without --database-id and without SQLITE_SYNC_DATABASE_ID exits 2 with one line naming both", async () => {
+    for (const value of [undefined, ""]) {
+      const r = await cli(["sync", db], {
+        env: { SQLITE_SYNC_DATABASE_ID: value, SQLITE_SYNC_API_KEY: API_KEY },
+      });
+      assertOneLineError(
+        r,
+        2,
+        /^sqlite-sync: missing --database-id: sqlite-sync sync <db> --database-id <id>, or set SQLITE_SYNC_DATABASE_ID$/,
+      );
+      assertNoCanaryOutput(r, "no database id");
+    }
   });
 
   it("sync leaves the local changes unsent after a failure (status still counts them)", async () => {
