@@ -46,7 +46,11 @@ export type {
   ExecutorPoolStatus,
 } from "./src/scheduler/executor.ts";
 export type {
+  AttemptOutcome,
+  AttemptsOptions,
+  SyncAttempt,
   SyncErrorSummary,
+  SyncSchedule,
   SyncServiceEvents,
   SyncServiceListener,
   SyncServiceState,

@@ -84,10 +84,9 @@ try {
   console.log(db.all("SELECT title, done FROM todos ORDER BY id DESC LIMIT 5"));
 } catch (err) {
   if (!(err instanceof SqliteSyncError)) throw err;
-  // No secret is ever part of the message.
-  const sent = err.partial ? `; the send phase completed (${err.partial.send.status})` : "";
+  // No secret is ever part of the message; it says what the send phase did, if anything.
   console.error(
-    `sync failed (${err.kind}${err.status ? ` ${err.status}` : ""}): ${err.message}${sent}; ` +
+    `sync failed (${err.kind}${err.status ? ` ${err.status}` : ""}): ${err.message}; ` +
       "the new todo stays queued: run again to retry",
   );
   process.exitCode = 1;

@@ -14,6 +14,7 @@ import type { ReceiveResult, SendResult, SyncResult } from "../common/sync_resul
 import type { CloudSyncNetwork, NetworkInitOptions, ServerStatus, SyncOptions } from "./network.ts";
 import { parseReceiveResult, parseSendResult, parseSyncResult } from "./results.ts";
 import { describeValue } from "./schema.ts";
+import { sendPhaseNote } from "./classify.ts";
 
 /** What the network object needs from its database. */
 export interface NetworkHost {
@@ -195,10 +196,12 @@ export class Network implements CloudSyncNetwork {
     } catch (err) {
       if (!(err instanceof SqliteSyncError)) return trap;
       const cause = err.message.replace(/^status failed: /, "");
+      // trap.partial is set (sync() diagnoses only then): what it says the send phase did.
+      const sent = sendPhaseNote(trap.partial!);
       return new SqliteSyncError(
         err.kind,
         `network.sync() failed: the receive phase failed and a follow-up status request says: ${cause}` +
-          ` (the send phase completed; the partial result is attached as 'partial')`,
+          ` (${sent}; the partial result is attached as 'partial')`,
         { cause: err, code: err.code, status: err.status, partial: trap.partial },
       );
     }

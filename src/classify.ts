@@ -7,6 +7,7 @@
  */
 import { SqliteSyncError, type SqliteSyncErrorKind } from "../common/errors.ts";
 import { redact, rememberSecret } from "../common/redact.ts";
+import type { SyncResult } from "../common/sync_result.ts";
 import { syncResultFromMessage } from "./results.ts";
 
 const OFFLINE =
@@ -44,27 +45,82 @@ export function stripDriverSuffix(message: string): string {
   return message.replace(DRIVER_SUFFIX, "");
 }
 
+/** An HTTP status from a body field: an integer from 100 to 599, or its three digits as text. */
+function httpStatus(value: unknown): number | undefined {
+  const n = typeof value === "number"
+    ? value
+    : typeof value === "string" && /^\d{3}$/.test(value.trim())
+    ? Number(value)
+    : NaN;
+  return Number.isInteger(n) && n >= 100 && n <= 599 ? n : undefined;
+}
+
+/**
+ * What a JSON error body says. 1.1.4 raises the body of an HTTP error as the SQL error
+ * and drops the status line (`network_receive_buffer` keeps the response code to itself),
+ * so the status is known only when the body names it. Read in the envelopes servers use:
+ * `{"errors":[{…}]}` (JSON:API), `{"error":{…}}`, `{"error":"…","status":…}` and a flat
+ * object; the status as `status`, `statusCode` or a numeric `code`.
+ */
 function serverError(
   message: string,
 ): { status?: number; code?: string; title?: string } | undefined {
   if (!message.startsWith("{")) return undefined;
+  let body: unknown;
   try {
-    const body = JSON.parse(message);
-    const first = Array.isArray(body?.errors) ? body.errors[0] : body?.error ?? body;
-    if (typeof first !== "object" || first === null) return {};
-    const status = Number(first.status ?? body.status);
-    return {
-      status: Number.isInteger(status) && status >= 100 ? status : undefined,
-      code: typeof first.code === "string" ? first.code : undefined,
-      title: typeof first.title === "string"
-        ? first.title
-        : typeof first.message === "string"
-        ? first.message
-        : undefined,
-    };
+    body = JSON.parse(message);
   } catch {
     return undefined;
   }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return {};
+  const root = body as Record<string, unknown>;
+  const nested = [
+    Array.isArray(root.errors) ? root.errors[0] : undefined,
+    root.error,
+  ].filter((v): v is Record<string, unknown> => typeof v === "object" && v !== null);
+  const places = [...nested, root];
+  const first = <T>(read: (o: Record<string, unknown>) => T | undefined): T | undefined => {
+    for (const o of places) {
+      const v = read(o);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  };
+  const text = (v: unknown) => typeof v === "string" && v.trim() !== "" ? v : undefined;
+  return {
+    status: first((o) => httpStatus(o.status) ?? httpStatus(o.statusCode) ?? httpStatus(o.code)),
+    code: first((o) =>
+      typeof o.code === "string" && httpStatus(o.code) === undefined ? o.code : undefined
+    ),
+    title: first((o) =>
+      text(o.title) ?? text(o.message) ?? text(o.detail) ?? (o === root ? text(o.error) : undefined)
+    ),
+  };
+}
+
+/**
+ * What the send phase did, as a partial sync result says it (for messages). Only a
+ * result with chunks uploaded had a send; 0 chunks means nothing left this machine (the
+ * send found nothing to upload: a fresh database, no local change since the last send).
+ *
+ * @param partial The result the extension raised (send phase, receive so far).
+ * @returns E.g. `"the send phase uploaded 2 chunks, 812 bytes, send status syncing"` or
+ *   `"nothing was uploaded: 0 chunks, send status synced"`.
+ *
+ * @example Usage
+ * ```ts
+ * import { sendPhaseNote } from "./classify.ts";
+ * const send = { status: "synced", localVersion: 0, serverVersion: 0, chunks: 0, bytes: 0 } as const;
+ * const receive = { rows: 0, tables: [], chunks: 0, bytes: 0, complete: false };
+ * console.log(sendPhaseNote({ send, receive })); // "nothing was uploaded: 0 chunks, send status synced"
+ * ```
+ */
+export function sendPhaseNote(partial: SyncResult): string {
+  const send = partial.send;
+  return send.chunks > 0
+    ? `the send phase uploaded ${send.chunks} chunk${send.chunks === 1 ? "" : "s"}, ` +
+      `${send.bytes} bytes, send status ${send.status}`
+    : `nothing was uploaded: 0 chunks, send status ${send.status}`;
 }
 
 /**
@@ -110,15 +166,16 @@ export function classifyError(
   const partial = syncResultFromMessage(text);
   if (partial) {
     // The 1.1.4 sync trap: the extension raised its result JSON and kept the
-    // receive phase's network error out of it. The send phase is known; why
-    // the receive failed is not (unreachable server, time-out or HTTP error).
+    // receive phase's network error out of it. What the send phase did is known
+    // (it may have had nothing to send); why the receive failed is not
+    // (unreachable server, time-out or HTTP error).
     return new SqliteSyncError(
       "offline",
-      `${operation} failed: ${
-        partial.receive.error ?? "receive failed"
-      } (send status ${partial.send.status}); the extension does not say why (unreachable server, time-out or an HTTP error ` +
-        `such as 401): network.receiveChanges() reports the cause. The partial result is ` +
-        `attached as 'partial'.`,
+      `${operation} failed: ${partial.receive.error ?? "receive failed"}; ${
+        sendPhaseNote(partial)
+      }. The extension does not say why the receive phase failed (unreachable server, ` +
+        `time-out or an HTTP error such as 401): network.receiveChanges() reports the cause. ` +
+        `The partial result is attached as 'partial'.`,
       { cause: err, partial },
     );
   }
@@ -134,7 +191,10 @@ export function classifyError(
         (server.status === undefined && AUTH.test(text))
       ? "auth"
       : "http";
-    const what = [server.status, server.code, server.title].filter((x) => x !== undefined)
+    // A code and a title that say the same ("unauthorized", "Unauthorized") are shown once.
+    const same = (x: unknown): string => String(x).toLowerCase().replace(/[_-]/g, " ");
+    const parts = [server.status, server.code, server.title].filter((x) => x !== undefined);
+    const what = parts.filter((x, i) => parts.findIndex((y) => same(y) === same(x)) === i)
       .join(" ");
     return make(kind, `server answered ${what || text}`, {
       status: server.status,

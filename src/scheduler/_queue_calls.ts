@@ -92,6 +92,8 @@ export interface RunReport {
   rowsSent?: number;
   /** Rows received. */
   rowsReceived?: number;
+  /** Payload chunks sent. */
+  chunksSent?: number;
 }
 
 /** How a failed run continues: a retry time, or a dead-letter reason. */
@@ -148,6 +150,11 @@ export interface ReleaseOptions {
    * holder included. @default the lease is freed
    */
   holdUntil?: number;
+  /**
+   * Why the run was cut short (already redacted), recorded with the run: e.g. its
+   * executor died, or the service stopped. @default none
+   */
+  error?: JobError;
 }
 
 /** The limits a store enforces. */
@@ -223,6 +230,8 @@ export interface CheckedReport {
   rowsSent: number | null;
   /** Rows received, if reported. */
   rowsReceived: number | null;
+  /** Payload chunks sent, if reported. */
+  chunksSent: number | null;
 }
 
 /**
@@ -239,6 +248,7 @@ export function checkReport(report: RunReport): CheckedReport {
     finishedAt: report.finishedAt === undefined ? now : checkTime("finishedAt", report.finishedAt),
     rowsSent: checkCount("rowsSent", report.rowsSent),
     rowsReceived: checkCount("rowsReceived", report.rowsReceived),
+    chunksSent: checkCount("chunksSent", report.chunksSent),
   };
 }
 
@@ -385,17 +395,19 @@ export function checkFail(
 /**
  * Checks the options of `SyncQueue.release`.
  *
- * @param options The time, when the job may run again, how long the lease is held on.
- * @returns The store's arguments: the time, the retry time (0: at once), the hold.
- * @throws {TypeError} For an invalid time.
+ * @param options The time, when the job may run again, how long the lease is held on, why.
+ * @returns The store's arguments: the time, the retry time (0: at once), the hold, the
+ *   stored error (`null` without one).
+ * @throws {TypeError} For an invalid time or error.
  */
 export function checkRelease(
   options: ReleaseOptions,
-): [now: number, retryAt: number, holdUntil: number | undefined] {
+): [now: number, retryAt: number, holdUntil: number | undefined, error: string | null] {
   const now = checkTime("now", options.now);
   const retryAt = options.retryAt === undefined ? 0 : checkTime("retryAt", options.retryAt);
   const holdUntil = options.holdUntil === undefined
     ? undefined
     : checkTime("holdUntil", options.holdUntil);
-  return [now, retryAt, holdUntil];
+  const error = options.error === undefined ? null : storeError(options.error);
+  return [now, retryAt, holdUntil, error];
 }

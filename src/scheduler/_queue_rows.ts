@@ -114,6 +114,7 @@ export function toRun(row: Row): JobRun {
     ["finishedAt", optNumber(row.finished_at)],
     ["rowsSent", optNumber(row.rows_sent)],
     ["rowsReceived", optNumber(row.rows_received)],
+    ["chunksSent", optNumber(row.chunks_sent)],
     ["error", parseError(row.error)],
   ];
   for (const [key, value] of optional) if (value !== undefined) run[key] = value;

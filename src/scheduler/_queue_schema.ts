@@ -18,9 +18,11 @@ export const QUEUE_APPLICATION_ID = 0x53594e51;
 
 /**
  * `PRAGMA user_version` of the schema this code writes. 2: the lease records
- * its executor's pid (`lease.executor_pid`).
+ * its executor's pid (`lease.executor_pid`). 3: a run records the payload
+ * chunks it sent (`runs.chunks_sent`), and runs are indexed by start time
+ * (`runs_by_start`, for the attempts timeline).
  */
-export const QUEUE_SCHEMA_VERSION = 2;
+export const QUEUE_SCHEMA_VERSION = 3;
 
 /**
  * The schema. Two partial unique indexes make the queue's invariants hold in
@@ -62,9 +64,11 @@ CREATE TABLE runs (
   outcome       TEXT    NOT NULL,
   rows_sent     INTEGER,
   rows_received INTEGER,
-  error         TEXT
+  error         TEXT,
+  chunks_sent   INTEGER
 );
 CREATE INDEX runs_by_job ON runs (job_id, fence);
+CREATE INDEX runs_by_start ON runs (started_at);
 CREATE TABLE lease (
   id           INTEGER PRIMARY KEY CHECK (id = 1),
   owner        TEXT,
@@ -78,10 +82,13 @@ INSERT INTO lease (id, owner, job_id, fence, expires_at) VALUES (1, NULL, NULL, 
 
 /**
  * What brings a file of version `n` to `n + 1`, by `n`. A lease taken by a
- * version-1 process has no executor pid: only its holder's pid is checked.
+ * version-1 process has no executor pid: only its holder's pid is checked. A
+ * run recorded by a version-2 process has no chunk count.
  */
 const MIGRATIONS: Record<number, string> = {
   1: "ALTER TABLE lease ADD COLUMN executor_pid INTEGER",
+  2: "ALTER TABLE runs ADD COLUMN chunks_sent INTEGER; " +
+    "CREATE INDEX runs_by_start ON runs (started_at)",
 };
 
 const FIX_DAMAGED = "Stop every process using it, then delete it (with its -wal and -shm files): " +

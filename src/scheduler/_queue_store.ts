@@ -23,6 +23,10 @@ import { deadLetterReason } from "./retry.ts";
 const RUNS_PER_JOB = 20;
 const FINISHED = "state IN ('succeeded','dead')";
 
+/** The runs that started at or after `?1`, the latest `?2`: a search of `runs_by_start`. */
+export const RUNS_SINCE_SQL =
+  "SELECT * FROM runs WHERE started_at >= ?1 ORDER BY started_at DESC, fence DESC LIMIT ?2";
+
 /** The queue's state changes on one connection. */
 export class QueueStore {
   #sql: QueueStatements;
@@ -198,11 +202,13 @@ export class QueueStore {
     now: number,
     retryAt: number,
     holdUntil: number | undefined,
+    error: string | null,
   ): boolean {
     return this.#sql.tx(() => {
       if (!this.#holds(jobId, fence)) return false;
-      this.#sql.q("UPDATE runs SET outcome = 'released', finished_at = ? WHERE fence = ?")
-        .run(now, fence);
+      this.#sql.q(
+        "UPDATE runs SET outcome = 'released', finished_at = ?, error = ? WHERE fence = ?",
+      ).run(now, error, fence);
       this.#sql.q("UPDATE jobs SET attempts = max(attempts - 1, 0) WHERE id = ?").run(jobId);
       if (holdUntil === undefined) this.#freeLease();
       else {
@@ -258,6 +264,16 @@ export class QueueStore {
   runs(jobId: number): JobRun[] {
     return this.#sql.guard(() =>
       this.#sql.q("SELECT * FROM runs WHERE job_id = ? ORDER BY fence").all(jobId).map(toRun)
+    );
+  }
+
+  /**
+   * The latest `limit` runs that started at or after `since`, oldest first: one query on
+   * `runs_by_start`.
+   */
+  runsSince(since: number, limit: number): JobRun[] {
+    return this.#sql.guard(() =>
+      this.#sql.q(RUNS_SINCE_SQL).all(since, limit).map(toRun).reverse()
     );
   }
 
@@ -320,8 +336,17 @@ export class QueueStore {
   #endRun(fence: number, outcome: string, r: CheckedReport, error: string | null): void {
     this.#sql.q(
       `UPDATE runs SET outcome = ?, started_at = coalesce(?, started_at), finished_at = ?,
-         rows_sent = ?, rows_received = ?, error = ? WHERE fence = ?`,
-    ).run(outcome, r.startedAt, r.finishedAt, r.rowsSent, r.rowsReceived, error, fence);
+         rows_sent = ?, rows_received = ?, chunks_sent = ?, error = ? WHERE fence = ?`,
+    ).run(
+      outcome,
+      r.startedAt,
+      r.finishedAt,
+      r.rowsSent,
+      r.rowsReceived,
+      r.chunksSent,
+      error,
+      fence,
+    );
   }
 
   #toDead(jobId: number, reason: string, error: string, finishedAt: number): void {

@@ -8,11 +8,13 @@
 import { SqliteSyncError } from "../../common/errors.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
 import type { AdaptivePolling } from "./adaptive.ts";
-import type { SyncQueue } from "./queue.ts";
+import type { JobError, JobRun, SyncQueue } from "./queue.ts";
 import { failureDisposition, FailurePolicy } from "./retry.ts";
 import type { ServiceSettings } from "./service_options.ts";
 import type {
+  AttemptOutcome,
   ServiceEvents,
+  SyncAttempt,
   SyncErrorSummary,
   SyncServiceState,
   SyncServiceStatus,
@@ -62,6 +64,11 @@ export interface OutcomeParts {
   tokens: TokenSource | undefined;
   /** The adaptive polling, when the service polls. */
   polling: AdaptivePolling | undefined;
+  /**
+   * Called once a sync's outcome is recorded and its state set, before any of its events is
+   * emitted: a listener then already sees what comes next (the next poll, the probe).
+   */
+  onDecided?: () => void;
 }
 
 /** The claim a finished sync ran under. */
@@ -121,6 +128,7 @@ export class ServiceOutcomes {
     chunksSent: 0,
     bytesSent: 0,
     bytesReceived: 0,
+    attempts: { success: 0, empty: 0, retry: 0, "dead-letter": 0, interrupted: 0 },
   };
 
   /**
@@ -157,7 +165,15 @@ export class ServiceOutcomes {
    * @returns The totals since the service started.
    */
   totals(): SyncTotals {
-    return { ...this.#totals };
+    return { ...this.#totals, attempts: { ...this.#totals.attempts } };
+  }
+
+  /**
+   * Counts a run of this service that was cut short: its executor died, or `stop()` ended it
+   * (the runner released the job to run again).
+   */
+  interrupted(): void {
+    this.#totals.attempts.interrupted++;
   }
 
   /**
@@ -170,6 +186,14 @@ export class ServiceOutcomes {
     if (from === to) return;
     this.#state = to;
     this.#p.events.emit("state-changed", { from, to });
+  }
+
+  /** Sets the state a sync's outcome leads to, calls `onDecided`, then emits `state-changed`. */
+  #decide(to: SyncServiceState): void {
+    const from = this.#state;
+    this.#state = to;
+    this.#p.onDecided?.();
+    if (from !== to) this.#p.events.emit("state-changed", { from, to });
   }
 
   /**
@@ -199,10 +223,17 @@ export class ServiceOutcomes {
   succeeded(job: FinishedJob, result: SyncResult): void {
     const { jobId, fence, startedAt } = job;
     const now = this.#p.now();
-    this.#p.queue.complete(jobId, fence, { now, startedAt, rowsReceived: result.receive.rows });
+    const moved = result.receive.rows > 0 || result.send.chunks > 0;
+    const recorded = this.#p.queue.complete(jobId, fence, {
+      now,
+      startedAt,
+      rowsReceived: result.receive.rows,
+      chunksSent: result.send.chunks,
+    });
+    // A run whose lease was lost meanwhile was recorded as lost by the claim that took over.
+    this.#totals.attempts[recorded ? moved ? "success" : "empty" : "interrupted"]++;
     this.#p.tokens?.succeeded();
     this.#policy.judgeResult(result);
-    const moved = result.receive.rows > 0 || result.send.chunks > 0;
     const t = this.#totals;
     t.succeeded++;
     t.rowsReceived += result.receive.rows;
@@ -222,7 +253,7 @@ export class ServiceOutcomes {
       rowsReceived: result.receive.rows,
       localChanges: result.send.chunks,
     });
-    this.setState("idle");
+    this.#decide("idle");
     this.#p.events.emit("succeeded", { jobId, result, durationMs: now - startedAt });
   }
 
@@ -265,14 +296,17 @@ export class ServiceOutcomes {
       policy: { ...this.#p.retry, random: this.#p.random },
     });
     const outcome = this.#p.queue.fail(jobId, fence, summary, { ...report, ...next });
+    this.#totals.attempts[
+      !outcome.ok ? "interrupted" : outcome.state === "dead" ? "dead-letter" : "retry"
+    ]++;
     if (verdict.permanent && "dead" in next) {
       this.#status.permanentReason = verdict.reason;
-      this.setState("failed");
+      this.#decide("failed");
       this.#p.events.emit("failed", { jobId, error: summary, permanent: verdict.reason });
       this.#p.events.emit("dead-lettered", { jobId, reason: next.dead });
       return undefined;
     }
-    this.setState(OFFLINE_KINDS.has(summary.kind) ? "offline" : "backing-off");
+    this.#decide(OFFLINE_KINDS.has(summary.kind) ? "offline" : "backing-off");
     this.#p.events.emit("failed", { jobId, error: summary, permanent: null });
     if (outcome.ok && outcome.state === "pending") {
       this.#p.events.emit("retry-scheduled", {
@@ -287,4 +321,72 @@ export class ServiceOutcomes {
     }
     return undefined;
   }
+}
+
+/**
+ * A queue error as the service reports it: a lost holder (`worker_lost`) is `interrupted`;
+ * every other stored kind is a `SqliteSyncError` kind (the service stores only those).
+ *
+ * @param error The stored error (redacted, its message cut at 1,000 characters).
+ * @returns The summary.
+ */
+export function summaryOfJobError(error: JobError): SyncErrorSummary {
+  return {
+    kind: (error.kind === "worker_lost" ? "interrupted" : error.kind) as SyncErrorSummary["kind"],
+    message: error.message,
+    ...(error.status !== undefined ? { status: error.status } : {}),
+  };
+}
+
+/**
+ * How a run ended, as an attempt: `succeeded` is `success` when it received rows or sent
+ * chunks (or rows), else `empty`; `retry` stays; `dead` is `dead-letter`; `worker_lost` and
+ * `released` are `interrupted`; `running` stays.
+ *
+ * @param run The run.
+ * @returns The attempt's outcome.
+ */
+export function attemptOutcomeOf(run: JobRun): AttemptOutcome {
+  switch (run.outcome) {
+    case "running":
+      return "running";
+    case "succeeded":
+      return (run.rowsReceived ?? 0) > 0 || (run.rowsSent ?? 0) > 0 || (run.chunksSent ?? 0) > 0
+        ? "success"
+        : "empty";
+    case "retry":
+      return "retry";
+    case "dead":
+      return "dead-letter";
+    default:
+      return "interrupted";
+  }
+}
+
+/**
+ * A run of the queue as a {@linkcode SyncAttempt}.
+ *
+ * @param run The run.
+ * @returns The attempt: its start (the claim time when the holder reported none), its end
+ *   (`null` while running, and for a run whose holder was lost: its end is unknown), rows
+ *   (0 when not reported) and error (a successful or running attempt has none).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { attemptOf } from "./_service_outcomes.ts";
+ * const attempts = queue.runs({ since: Date.now() - 86_400_000 }).map(attemptOf);
+ * ```
+ */
+export function attemptOf(run: JobRun): SyncAttempt {
+  const outcome = attemptOutcomeOf(run);
+  const failed = outcome !== "running" && outcome !== "success" && outcome !== "empty";
+  return {
+    jobId: run.jobId,
+    startedAt: run.startedAt ?? run.claimedAt,
+    finishedAt: outcome === "running" ? null : run.finishedAt ?? null,
+    outcome,
+    chunksSent: run.chunksSent ?? 0,
+    rowsReceived: run.rowsReceived ?? 0,
+    error: failed && run.error !== undefined ? summaryOfJobError(run.error) : null,
+  };
 }

@@ -7,7 +7,7 @@
 import { SqliteSyncError } from "../../common/errors.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
 import type { DriverName } from "../../ffi/drivers/driver.ts";
-import { type FinishedJob, ServiceOutcomes, syncErrorOf } from "./_service_outcomes.ts";
+import { attemptOf, type FinishedJob, ServiceOutcomes, syncErrorOf } from "./_service_outcomes.ts";
 import {
   JobWaiters,
   openServiceExecutor,
@@ -18,14 +18,20 @@ import { AdaptivePolling } from "./adaptive.ts";
 import type { Clock } from "./clock.ts";
 import type { createExecutor, Executor, ExecutorKind } from "./executor.ts";
 import { receiveErrorOf } from "./retry.ts";
-import type { JobHistoryEntry, SyncQueue } from "./queue.ts";
-import type { ServiceSettings } from "./service_options.ts";
-import type { ServiceEvents, SyncServiceStatus } from "./status.ts";
+import type { JobHistoryEntry, QueueJob, SyncQueue } from "./queue.ts";
+import { DEFAULT_CLOUDSYNC_ADDRESS, scheduleOf, type ServiceSettings } from "./service_options.ts";
+import type { ServiceEvents, SyncAttempt, SyncSchedule, SyncServiceStatus } from "./status.ts";
 import { TokenSource } from "./token.ts";
 import type { TriggerReason } from "./triggers.ts";
 
 /** How soon a lease whose holder died is looked at again while its executor ends, in ms. */
 const ORPHAN_RECHECK_MS = 100;
+
+/** Why a sync cut short by stop() failed (its `syncNow()` rejection, its run's error). */
+const STOPPED_MESSAGE = "The sync service stopped before the sync finished.";
+
+/** How far back `attempts()` reads by default, in ms. */
+const ATTEMPTS_SINCE_MS = 24 * 60 * 60 * 1000;
 
 /** What the runner is built from. */
 export interface RunnerParts {
@@ -66,10 +72,12 @@ export class ServiceRunner {
   #cutShort: FinishedJob | undefined;
   /** Jobs already run again once after their executor died. */
   #retriedAfterCrash = new Set<number>();
+  #schedule: SyncSchedule;
 
   constructor(parts: RunnerParts) {
     this.#p = parts;
     this.#s = parts.settings;
+    this.#schedule = scheduleOf(parts.settings);
     this.#apiKey = parts.settings.apiKey;
     if (parts.settings.getToken) this.#tokens = new TokenSource(parts.settings.getToken);
     if (parts.settings.polling) {
@@ -83,6 +91,9 @@ export class ServiceRunner {
       now: () => this.#now(),
       tokens: this.#tokens,
       polling: this.#polling,
+      // The next poll (while failed: the probe) is armed before the outcome's events, so a
+      // listener's status().nextRunAt already tells it.
+      onDecided: () => this.#schedulePoll(),
     });
     this.#timers = new ServiceTimers(parts.clock, this.#polling, parts.settings.polling);
     this.#waiters = new JobWaiters(parts.queue);
@@ -191,14 +202,9 @@ export class ServiceRunner {
 
   /** `SyncService.status()`. */
   status(): SyncServiceStatus {
-    const candidates = [
-      this.#timers.wakeAt,
-      this.#timers.pollAt,
-      ...this.#triggers.nextRunAts(),
-    ].filter((v): v is number => typeof v === "number");
-    let queueDepth = 0;
+    let backlog: ReturnType<SyncQueue["backlog"]> = { depth: 0, oldestCreatedAt: null };
     try {
-      queueDepth = this.#p.queue.depth();
+      backlog = this.#p.queue.backlog();
     } catch {
       // Closed after stop().
     }
@@ -208,10 +214,47 @@ export class ServiceRunner {
       executorRestarts: this.#executor?.restarts ?? 0,
       ...this.#outcomes.counters(),
       currentIntervalMs: this.#polling?.interval ?? null,
-      nextRunAt: this.#stopping || candidates.length === 0 ? null : Math.min(...candidates),
-      queueDepth,
+      nextRunAt: this.#nextRunAt(backlog.pending),
+      queueDepth: backlog.depth,
       totals: this.#outcomes.totals(),
+      databaseId: this.#s.databaseId,
+      address: this.#s.address ?? DEFAULT_CLOUDSYNC_ADDRESS,
+      schedule: { ...this.#schedule },
+      oldestJobAt: backlog.oldestCreatedAt,
     };
+  }
+
+  /**
+   * When the next sync really starts, as far as this service knows:
+   *
+   * - while failed (a permanent failure stands), only the probe, `syncNow()` and new
+   *   credentials start one: the triggers' requests are dropped and a pending job waits, so
+   *   it is the probe's time (an urgent pending job, from `syncNow()`, runs when due);
+   * - a pending job runs at its due time (a retry waits out its back-off: triggers merge into
+   *   it without making it due sooner), or when the lease frees (the wake);
+   * - otherwise the earliest trigger: the poll, the cron expression, the interval, the
+   *   debounced local changes. A wake with nothing pending starts nothing.
+   *
+   * @param pending The pending job, if any.
+   * @returns The time, or `null` when nothing is scheduled (or after stop()).
+   */
+  #nextRunAt(pending: QueueJob | undefined): number | null {
+    if (this.#stopping) return null;
+    const permanent = this.#outcomes.permanent;
+    if (pending && (!permanent || pending.urgent)) {
+      return Math.max(pending.dueAt, this.#timers.wakeAt ?? -Infinity, this.#now());
+    }
+    if (permanent) return this.#timers.pollAt ?? null;
+    const candidates = [this.#timers.pollAt, ...this.#triggers.nextRunAts()]
+      .filter((v): v is number => typeof v === "number");
+    return candidates.length === 0 ? null : Math.min(...candidates);
+  }
+
+  /** `SyncService.attempts()`: the runs since `since`, the latest `limit`, oldest first. */
+  attempts(since: number | undefined, limit: number): SyncAttempt[] {
+    if (this.#stopping) return [];
+    const from = since ?? this.#now() - ATTEMPTS_SINCE_MS;
+    return this.#p.queue.runs({ since: from, limit }).map(attemptOf);
   }
 
   /** `SyncService.history()`: finished jobs, newest first (empty after stop()). */
@@ -243,12 +286,11 @@ export class ServiceRunner {
       this.#p.queue.release(job.jobId, job.fence, {
         now,
         ...(abandonedUntil > now ? { holdUntil: abandonedUntil } : {}),
+        error: { kind: "interrupted", message: STOPPED_MESSAGE },
       });
+      this.#outcomes.interrupted();
     }
-    const stopped = new SqliteSyncError(
-      "interrupted",
-      "The sync service stopped before the sync finished.",
-    );
+    const stopped = new SqliteSyncError("interrupted", STOPPED_MESSAGE);
     this.#waiters.rejectAll(stopped);
     this.#p.queue.close();
     this.#outcomes.setState("stopped");
@@ -286,10 +328,7 @@ export class ServiceRunner {
     const { job, fence } = claim;
     const done = this.#run(job.id, job.attempts, [...job.reasons], fence).finally(() => {
       this.#current = undefined;
-      if (!this.#stopping) {
-        this.#schedulePoll();
-        this.#pump();
-      }
+      if (!this.#stopping) this.#pump();
     });
     this.#current = { jobId: job.id, done };
   }
@@ -340,7 +379,12 @@ export class ServiceRunner {
       // Its executor died (the pool has already started another and reopened the database):
       // not the job's fault, so it runs again at once, uncounted; a second crash counts.
       this.#retriedAfterCrash.add(job.jobId);
-      this.#p.queue.release(job.jobId, job.fence, { now: this.#now() });
+      this.#p.queue.release(job.jobId, job.fence, {
+        now: this.#now(),
+        error: { kind: error.kind, message: error.message },
+      });
+      this.#outcomes.interrupted();
+      this.#schedulePoll();
       return;
     }
     this.#retriedAfterCrash.delete(job.jobId);

@@ -179,6 +179,24 @@ export class AdaptivePolling {
   }
 
   /**
+   * The interval while data moves, in milliseconds (the option, or its default).
+   *
+   * @returns The base interval.
+   */
+  get baseIntervalMs(): number {
+    return this.#base;
+  }
+
+  /**
+   * The longest interval, in milliseconds (the option, or its default).
+   *
+   * @returns The maximum interval.
+   */
+  get maxIntervalMs(): number {
+    return this.#max;
+  }
+
+  /**
    * Successful syncs in a row that received no rows and sent no local changes.
    *
    * @returns The count.

@@ -500,7 +500,8 @@ export class Executor {
    * @param options Job id, receive attempts, time-outs, a fresh token, a deadline.
    * @returns The sync's result.
    * @throws {SqliteSyncError} `offline`, `timeout`, `http` (with `status`), `auth`, `apply`…,
-   *   with `partial` when the send phase completed; `interrupted` when its Worker died or it
+   *   with `partial` when the receive phase failed after a send phase that did not (its
+   *   `send.chunks` tells whether anything was uploaded); `interrupted` when its Worker died or it
    *   was closed; `timeout` when `deadlineMs` passed.
    */
   sync(options: ExecutorSyncOptions = {}): Promise<SyncResult> {

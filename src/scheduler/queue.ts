@@ -146,8 +146,18 @@ export interface JobRun {
   readonly rowsSent?: number;
   /** Rows received, as the holder reported. */
   readonly rowsReceived?: number;
-  /** Its error, for failed and lost runs. */
+  /** Payload chunks sent, as the holder reported (unset in runs of schema 2 and older). */
+  readonly chunksSent?: number;
+  /** Its error, for failed and lost runs, and runs released with one. */
   readonly error?: JobError;
+}
+
+/** Options of {@linkcode SyncQueue.runs} across jobs. */
+export interface RunsOptions {
+  /** Only runs that started at or after this time (ms since the epoch). */
+  since: number;
+  /** At most this many, the latest started (≥ 1). @default 500 */
+  limit?: number;
 }
 
 /** A finished job with its runs, oldest run first. */
@@ -382,8 +392,23 @@ export class SyncQueue {
    * @param jobId The job.
    * @returns Its runs (the last 20).
    */
-  runs(jobId: number): JobRun[] {
-    return this.#store.runs(jobId);
+  runs(jobId: number): JobRun[];
+  /**
+   * The runs of every job (pending, running or finished) that started at or
+   * after `since`: the latest `limit`, returned oldest first. One query on the
+   * start-time index. Bounded by what the queue keeps: the last 20 runs of each
+   * job, and `historyLimit` finished jobs (500 by default).
+   *
+   * @param options The earliest start time and the most runs.
+   * @returns The runs, by start time then fence, oldest first.
+   * @throws {TypeError} For a `since` that is not a finite number or a `limit` below 1.
+   */
+  runs(options: RunsOptions): JobRun[];
+  runs(arg: number | RunsOptions): JobRun[] {
+    if (typeof arg === "number") return this.#store.runs(arg);
+    const since = checkTime("since", arg?.since);
+    const limit = checkPositive("limit", arg.limit ?? 500);
+    return this.#store.runsSince(since, limit);
   }
 
   /** The running and the pending job: either, both or neither. */
@@ -399,6 +424,22 @@ export class SyncQueue {
   /** Jobs pending or running: 0, 1 or 2. */
   depth(): number {
     return this.#store.depth();
+  }
+
+  /**
+   * The jobs waiting or running, in one read: how many, when the oldest of them was first
+   * requested, and the pending one.
+   *
+   * @returns `depth` (0, 1 or 2), `oldestCreatedAt` (`null` when none) and `pending`.
+   */
+  backlog(): { depth: number; oldestCreatedAt: number | null; pending?: QueueJob } {
+    const { running, pending } = this.#store.current();
+    const jobs = [running, pending].filter((j): j is QueueJob => j !== undefined);
+    return {
+      depth: jobs.length,
+      oldestCreatedAt: jobs.length === 0 ? null : Math.min(...jobs.map((j) => j.createdAt)),
+      ...(pending ? { pending } : {}),
+    };
   }
 
   /**

@@ -20,7 +20,9 @@ import { type Clock, systemClock } from "./clock.ts";
 import { createExecutor, type Executor, executorStatus } from "./executor.ts";
 import { type JobHistoryEntry, makeOwner, queuePathFor, SyncQueue } from "./queue.ts";
 import {
+  type AttemptsOptions,
   ServiceEvents,
+  type SyncAttempt,
   type SyncServiceEvents,
   type SyncServiceListener,
   type SyncServiceStatus,
@@ -177,6 +179,57 @@ export class SyncService {
       );
     }
     return this.#runner.history(limit);
+  }
+
+  /**
+   * Every sync attempt (every run of every job: pending, running and finished)
+   * that started at or after `since`, oldest first: for a timeline of what the
+   * service did. Read from the queue in one query, so it also shows attempts of
+   * other processes syncing this file and of earlier runs of the service.
+   * Bounded by what the queue keeps: the last 20 runs of each job and the last
+   * 500 finished jobs (about 10,000 runs at most). Empty after `stop()`.
+   *
+   * Outcomes: `success` (it succeeded and received rows or sent changes),
+   * `empty` (it succeeded and moved nothing), `retry` (it failed; the job runs
+   * again after its back-off), `dead-letter` (it failed and the job was given
+   * up: attempts used up, or a permanent failure such as a refused credential),
+   * `interrupted` (its executor died, its holder was lost, or `stop()` cut it
+   * short; the job runs again), `running`.
+   *
+   * @param options `since` (ms since the epoch; 24 hours ago by the service's clock by
+   *   default) and `limit` (at most this many, the newest; 500 by default).
+   * @returns The attempts, by start time, oldest first. Errors are redacted, their messages
+   *   cut at 1,000 characters (`status().lastError` keeps the whole message).
+   * @throws {RangeError} For a `since` that is not a finite number, or a `limit` that is not
+   *   an integer from 1 to 5000.
+   *
+   * @example Usage
+   * ```ts
+   * import { SyncService } from "@sqliteai/sync";
+   * await using service = await SyncService.start("app.db", {
+   *   databaseId: process.env.SQLITE_SYNC_DATABASE_ID!,
+   *   apiKey: process.env.SQLITE_SYNC_API_KEY!,
+   * });
+   * const lastHour = service.attempts({ since: Date.now() - 3_600_000 });
+   * for (const a of lastHour) {
+   *   console.log(new Date(a.startedAt).toISOString(), a.outcome, a.error?.message ?? "");
+   * }
+   * ```
+   */
+  attempts(options: AttemptsOptions = {}): SyncAttempt[] {
+    const { since, limit = 500 } = options ?? {};
+    if (since !== undefined && (typeof since !== "number" || !Number.isFinite(since))) {
+      throw new RangeError(
+        `attempts(): 'since' must be a time in ms since the epoch (a finite number): ` +
+          `current value is ${String(since)}`,
+      );
+    }
+    if (!Number.isInteger(limit) || limit < 1 || limit > 5000) {
+      throw new RangeError(
+        `attempts(): 'limit' must be an integer from 1 to 5000: current value is ${String(limit)}`,
+      );
+    }
+    return this.#runner.attempts(since, limit);
   }
 
   /**

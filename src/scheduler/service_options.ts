@@ -12,7 +12,14 @@ import type { Clock } from "./clock.ts";
 import { cronTrigger } from "./cron.ts";
 import type { ExecutorKind } from "./executor.ts";
 import type { GetToken } from "./token.ts";
+import type { SyncSchedule } from "./status.ts";
 import type { TableSpec } from "../_tables.ts";
+
+/**
+ * The CloudSync address the extension uses when none is given
+ * (`CLOUDSYNC_DEFAULT_ADDRESS` in sqlite-sync 1.1.4, what `cloudsync_network_init` targets).
+ */
+export const DEFAULT_CLOUDSYNC_ADDRESS = "https://cloudsync.sqlite.ai";
 
 /** Retry policy of failed syncs. */
 export interface RetryOptions {
@@ -357,4 +364,33 @@ export function serviceSettings(options: SyncServiceOptions): ServiceSettings {
     extensionPath: o.extensionPath,
     cacheDir: o.cacheDir,
   };
+}
+
+/**
+ * What starts a service's scheduled syncs, from its settings. A service may
+ * combine triggers (a cron expression and an interval, or either with explicit
+ * polling): the first of cron, interval, adaptive polling is reported.
+ *
+ * @param settings The checked settings.
+ * @returns The schedule; `none` when only local changes and `syncNow()` start syncs.
+ *
+ * @example Usage
+ * ```ts
+ * import { scheduleOf, serviceSettings } from "./service_options.ts";
+ * console.log(scheduleOf(serviceSettings({ databaseId: "db1", apiKey: "key" })));
+ * // { kind: "adaptive", baseMs: 5000, maxMs: 300000 }
+ * ```
+ */
+export function scheduleOf(settings: ServiceSettings): SyncSchedule {
+  if (settings.cron !== undefined) {
+    return { kind: "cron", cron: settings.cron, timezone: settings.timezone ?? null };
+  }
+  if (settings.intervalMs !== undefined) {
+    return { kind: "interval", intervalMs: settings.intervalMs };
+  }
+  if (settings.polling) {
+    const polling = new AdaptivePolling(settings.polling);
+    return { kind: "adaptive", baseMs: polling.baseIntervalMs, maxMs: polling.maxIntervalMs };
+  }
+  return { kind: "none" };
 }

@@ -61,7 +61,12 @@ export interface SyncServiceStatus {
   consecutiveEmptySyncs: number;
   /** The adaptive polling interval before jitter, in milliseconds (`null` without polling). */
   currentIntervalMs: number | null;
-  /** When the next sync is due (ms since the epoch), or `null` when none is scheduled. */
+  /**
+   * When the next sync really starts (ms since the epoch), or `null` when none is scheduled:
+   * a waiting job's due time (a retry's back-off holds: triggers merge into it), else the
+   * earliest trigger. While `failed` only the probe starts one (every maximum polling
+   * interval, 300 s by default): its time, never a trigger's.
+   */
   nextRunAt: number | null;
   /** Jobs pending or running in the queue. */
   queueDepth: number;
@@ -69,6 +74,70 @@ export interface SyncServiceStatus {
   unsentChanges: number;
   /** Counters since the service started (for metrics). */
   totals: SyncTotals;
+  /** The managed database id the service syncs (not a secret). */
+  databaseId: string;
+  /** The CloudSync address it syncs with (the extension's default when none was given). */
+  address: string;
+  /**
+   * What starts scheduled syncs (besides local changes and `syncNow()`), from the options as
+   * resolved. With several (cron and an interval, or either with explicit polling) the first
+   * of cron, interval, adaptive.
+   */
+  schedule: SyncSchedule;
+  /** When the oldest pending or running job was first requested (ms since the epoch), or `null`. */
+  oldestJobAt: number | null;
+}
+
+/** What starts scheduled syncs. */
+export type SyncSchedule =
+  /** A cron expression, in `timezone` (the host's when `null`). */
+  | { kind: "cron"; cron: string; timezone: string | null }
+  /** A fixed interval. */
+  | { kind: "interval"; intervalMs: number }
+  /** Adaptive polling between `baseMs` and `maxMs`. */
+  | { kind: "adaptive"; baseMs: number; maxMs: number }
+  /** Only local changes and `syncNow()`. */
+  | { kind: "none" };
+
+/** How one sync attempt ended. */
+export type AttemptOutcome =
+  /** It succeeded and moved rows. */
+  | "success"
+  /** It succeeded and moved nothing. */
+  | "empty"
+  /** It failed; the job will be retried. */
+  | "retry"
+  /** It failed and the job was given up (dead-lettered, or a permanent failure). */
+  | "dead-letter"
+  /** Its executor died or it was cut short (the job runs again). */
+  | "interrupted"
+  /** It is still running. */
+  | "running";
+
+/** One sync attempt (a run of a queued job), finished or not. */
+export interface SyncAttempt {
+  /** The job it belongs to. */
+  jobId: number;
+  /** When it started (ms since the epoch). */
+  startedAt: number;
+  /** When it ended, or `null` while running (and for a run whose holder was lost: unknown). */
+  finishedAt: number | null;
+  /** How it ended. */
+  outcome: AttemptOutcome;
+  /** Payload chunks sent (1.1.4 reports chunks sent, not rows). */
+  chunksSent: number;
+  /** Rows received, when known. */
+  rowsReceived: number;
+  /** Its error, for `retry`, `dead-letter` and `interrupted` (redacted, as in `status()`). */
+  error: SyncErrorSummary | null;
+}
+
+/** Options of {@linkcode SyncService.attempts}. */
+export interface AttemptsOptions {
+  /** Only attempts that started at or after this time (ms since the epoch). @default 24 h ago */
+  since?: number;
+  /** At most this many, the newest. @default 500 */
+  limit?: number;
 }
 
 /** Counters since a service started. */
@@ -85,6 +154,8 @@ export interface SyncTotals {
   bytesSent: number;
   /** Bytes received. */
   bytesReceived: number;
+  /** Finished attempts by outcome (every run of every job; `running` is never counted). */
+  attempts: Record<Exclude<AttemptOutcome, "running">, number>;
 }
 
 /** The events of a {@linkcode SyncService} and their payloads. */

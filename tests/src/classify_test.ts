@@ -35,8 +35,25 @@ describe("classifyError()", () => {
     assert.equal(err.partial?.send.status, "synced");
     assert.equal(err.partial?.receive.complete, false);
     assert.equal(err.partial?.receive.error, "receive failed");
-    assert.match(err.message, /^network\.sync\(\) failed: receive failed \(send status synced\)/);
+    assert.match(
+      err.message,
+      /^network\.sync\(\) failed: receive failed; nothing was uploaded: 0 chunks, send status synced\./,
+    );
     assert.match(err.message, /receiveChanges\(\) reports the cause/);
+  });
+
+  it("classifyError() says the send phase uploaded something only when the trap's result has chunks sent", () => {
+    const sent = TRAP.replace(
+      '"status":"synced","localVersion":0,"serverVersion":0,"chunks":0,"bytes":0',
+      '"status":"syncing","localVersion":3,"serverVersion":3,"chunks":2,"bytes":812',
+    );
+    const err = classify(sent);
+    assert.equal(err.partial?.send.chunks, 2);
+    assert.match(
+      err.message,
+      /receive failed; the send phase uploaded 2 chunks, 812 bytes, send status syncing\./,
+    );
+    assert.doesNotMatch(classify(TRAP).message, /send phase (completed|uploaded)/);
   });
 
   it("classifyError() maps curl transport texts to 'offline'", () => {
@@ -77,7 +94,7 @@ describe("classifyError()", () => {
     assert.equal(err.code, "database_paused");
     assert.equal(
       err.message,
-      "network.sync() failed: server answered 503 database_paused Database paused",
+      "network.sync() failed: server answered 503 database_paused",
     );
   });
 
@@ -141,6 +158,27 @@ describe("classifyError()", () => {
     assert.match(a.message, /429 rate_limited Slow down/);
     const b = classify('{"status":401,"message":"bad key"}');
     assert.deepEqual([b.kind, b.status], ["auth", 401]);
+  });
+
+  it("classifyError() reads the status from {error:'…',status}, statusCode and a numeric code, in the envelope or at the top, and the kind from it", () => {
+    const cases: [string, string, number, string][] = [
+      ['{"error":"Unauthorized","status":401}', "auth", 401, "401 Unauthorized"],
+      ['{"statusCode":401,"message":"Invalid API key"}', "auth", 401, "401 Invalid API key"],
+      ['{"error":{"code":403,"message":"Forbidden"}}', "auth", 403, "403 Forbidden"],
+      ['{"code":503,"message":"Database paused"}', "http", 503, "503 Database paused"],
+      ['{"errors":[{"status":429,"detail":"Slow down"}]}', "http", 429, "429 Slow down"],
+      ['{"errors":[{"detail":"Database paused"}],"status":"503"}', "http", 503, "503 Database"],
+    ];
+    for (const [body, kind, status, shown] of cases) {
+      const err = classify(body);
+      assert.deepEqual([err.kind, err.status], [kind, status], body);
+      assert.match(err.message, new RegExp(`server answered ${shown}`), body);
+    }
+    // A text code stays the code; a status that is no HTTP status is ignored.
+    const coded = classify('{"error":{"code":"db_paused","status":503,"message":"Paused"}}');
+    assert.deepEqual([coded.status, coded.code], [503, "db_paused"]);
+    const odd = classify('{"status":"error","message":"Unauthorized"}');
+    assert.deepEqual([odd.kind, odd.status], ["auth", undefined]);
   });
 
   it("classifyError() takes an unrecognised network message as an HTTP body, but not SQLite's own errors", () => {

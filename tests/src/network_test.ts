@@ -19,6 +19,7 @@ import { errorServer, silentListener } from "./_error_servers.ts";
 import { SyncDatabase } from "../../src/database.ts";
 import { Network, type NetworkHost } from "../../src/_network.ts";
 import { SqliteSyncError, type SqliteSyncErrorKind } from "../../common/errors.ts";
+import { classifyError } from "../../src/classify.ts";
 
 const API_KEY = "sqa_TESTSECRET_123456";
 const PAUSED = '{"errors":[{"status":"503","code":"database_paused","title":"Database paused"}]}';
@@ -143,7 +144,7 @@ describe("network errors (non-protocol fixtures)", () => {
         const err = expectError(
           call,
           "http",
-          /server answered 503 database_paused Database paused$/,
+          /server answered 503 database_paused$/,
         );
         assert.equal(err.status, 503);
         assert.equal(err.code, "database_paused");
@@ -161,7 +162,7 @@ describe("network errors (non-protocol fixtures)", () => {
     const db = await openAt(dir.path, server.port, { dirty: true });
     try {
       for (const call of [() => db.network.sendChanges(), () => db.network.sync()]) {
-        const err = expectError(call, "auth", /server answered 401 unauthorized Unauthorized$/);
+        const err = expectError(call, "auth", /server answered 401 unauthorized$/);
         assert.equal(err.status, 401);
         assert.equal(err.code, "unauthorized");
       }
@@ -283,7 +284,7 @@ describe("network auth without the error envelope", () => {
 });
 
 describe("network.sync() trap (1.1.4 throws its result JSON)", () => {
-  it("network.sync() on a fresh database at a refused port throws 'offline' with a typed partial SyncResult, diagnosed or not", async () => {
+  it("network.sync() on a fresh database at a refused port throws 'offline' with a typed partial SyncResult, diagnosed or not, saying nothing was uploaded (never that the send phase completed)", async () => {
     const dir = tempDir();
     const db = await openAt(dir.path, await refusedPort());
     try {
@@ -297,8 +298,10 @@ describe("network.sync() trap (1.1.4 throws its result JSON)", () => {
         const err = expectError(
           call,
           "offline",
-          /follow-up status request says: .*Failed to connect|receive failed \(send status synced\)/,
+          /follow-up status request says: .*Failed to connect|receive failed; nothing was uploaded/,
         );
+        assert.match(err.message, /nothing was uploaded: 0 chunks, send status synced/);
+        assert.doesNotMatch(err.message, /send phase (completed|uploaded)/);
         assert.deepEqual(err.partial, {
           send: { status: "synced", localVersion: 0, serverVersion: 0, chunks: 0, bytes: 0 },
           receive: {
@@ -313,6 +316,27 @@ describe("network.sync() trap (1.1.4 throws its result JSON)", () => {
       }
     } finally {
       db.close();
+      dir.cleanup();
+    }
+  });
+
+  it("network.sync() on a fresh database at a listener that never answers throws 'timeout' after the 2 s time-outs, saying nothing was uploaded (never that the send phase completed)", async () => {
+    const dir = tempDir();
+    const listener = await silentListener();
+    const db = await openAt(dir.path, listener.port);
+    try {
+      const err = expectError(
+        () => db.network.sync(),
+        "timeout",
+        /follow-up status request says: Operation timed out/,
+      );
+      assert.match(err.message, /nothing was uploaded: 0 chunks, send status synced/);
+      assert.doesNotMatch(err.message, /send phase (completed|uploaded)/);
+      assert.equal(err.partial?.send.chunks, 0);
+      assert.equal(err.partial?.receive.error, "receive failed");
+    } finally {
+      db.close();
+      await listener.close();
       dir.cleanup();
     }
   });
@@ -607,6 +631,41 @@ describe("db.network (src/_network.ts Network) with a recording host", () => {
       const host = recordingHost();
       new Network(host).init({ databaseId: "db", address, apiKey: API_KEY });
       assert.match(host.calls[0].sql, /cloudsync_network_init_custom/, address);
+    }
+  });
+
+  it("network.sync() diagnosing a trap whose result has chunks sent says the send phase uploaded them; with none, that nothing was uploaded", () => {
+    for (
+      const [chunks, said] of [[2, /the send phase uploaded 2 chunks, 812 bytes/], [
+        0,
+        /nothing was uploaded: 0 chunks/,
+      ]] as const
+    ) {
+      const trap =
+        `{"send":{"status":"syncing","localVersion":3,"serverVersion":3,"chunks":${chunks},` +
+        `"bytes":${chunks ? 812 : 0}},"receive":{"rows":0,"tables":[],"chunks":0,"bytes":0,` +
+        `"complete":false,"error":"receive failed"}}`;
+      const host: NetworkHost = {
+        // What the database's call hook makes of the extension's errors (classified).
+        call: (sql, _params, operation) => {
+          if (/cloudsync_network_sync/.test(sql)) {
+            throw classifyError(new Error(trap), operation, { network: true });
+          }
+          if (/cloudsync_network_status/.test(sql)) {
+            throw classifyError(new Error(UNAUTHORIZED), operation, { network: true });
+          }
+          return 0;
+        },
+        assertOpen: () => {},
+        afterLogout: () => {},
+        blockTables: () => [],
+      };
+      const network = new Network(host);
+      network.init({ databaseId: "db", address: "http://127.0.0.1:1", apiKey: API_KEY });
+      const err = expectError(() => network.sync(), "auth", said);
+      assert.equal(err.status, 401);
+      assert.equal(err.partial?.send.chunks, chunks);
+      assert.doesNotMatch(err.message, /send phase completed/);
     }
   });
 

@@ -81,7 +81,7 @@ describe("sqlite-sync sync", () => {
     assertOneLineError(
       r,
       1,
-      /^sqlite-sync: sync failed \(http\): .*server answered 503 database_paused Database paused$/,
+      /^sqlite-sync: sync failed \(http\): .*server answered 503 database_paused$/,
     );
     assertNoCanaryOutput(r, "503");
   });

@@ -23,6 +23,7 @@ import {
   QUEUE_APPLICATION_ID,
   QUEUE_SCHEMA_VERSION,
 } from "../../../src/scheduler/_queue_schema.ts";
+import { RUNS_SINCE_SQL } from "../../../src/scheduler/_queue_store.ts";
 import { MAX_ATTEMPTS_EXCEEDED } from "../../../src/scheduler/retry.ts";
 import { isKind, ROOT, run, RUNTIME, runtimeArgv, tempDir } from "../../_helpers.ts";
 import { seededRandom } from "./_seeded_random.ts";
@@ -173,7 +174,11 @@ describe("queue file", () => {
       claimed(queue, A, T0, 1000);
       queue.close();
       const raw = await openDriver(path);
-      raw.exec("ALTER TABLE lease DROP COLUMN executor_pid; PRAGMA user_version = 1");
+      // Back to what a version-1 process wrote (no executor pid, no chunk count, no start index).
+      raw.exec(
+        "ALTER TABLE lease DROP COLUMN executor_pid; DROP INDEX runs_by_start; " +
+          "ALTER TABLE runs DROP COLUMN chunks_sent; PRAGMA user_version = 1",
+      );
       raw.close();
       const asked: [string, number | undefined][] = [];
       const isHolderGone = (owner: string, pid?: number) => (asked.push([owner, pid]), false);
@@ -193,6 +198,45 @@ describe("queue file", () => {
         assert.equal(
           Object.values(check.prepare("PRAGMA user_version").get()!)[0],
           QUEUE_SCHEMA_VERSION,
+        );
+      } finally {
+        check.close();
+      }
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("a version-2 file is migrated on open: its runs keep their data, gain an unset chunksSent and the start-time index", async () => {
+    const { queue, path, cleanup } = await freshQueue();
+    try {
+      queue.request("cron", { now: T0 });
+      const c = claimed(queue, A, T0);
+      queue.complete(c.job.id, c.fence, { now: T0 + 50, rowsReceived: 2 });
+      queue.close();
+      const raw = await openDriver(path);
+      raw.exec(
+        "DROP INDEX runs_by_start; ALTER TABLE runs DROP COLUMN chunks_sent; " +
+          "PRAGMA user_version = 2",
+      );
+      raw.close();
+      const again = await SyncQueue.open(path);
+      try {
+        const [run] = again.runs({ since: T0 });
+        assert.deepEqual(
+          [run.outcome, run.rowsReceived, run.chunksSent, run.finishedAt],
+          ["succeeded", 2, undefined, T0 + 50],
+        );
+      } finally {
+        again.close();
+      }
+      const check = await openDriver(path);
+      try {
+        const one = (sql: string) => Object.values(check.prepare(sql).get() ?? {})[0];
+        assert.equal(one("PRAGMA user_version"), QUEUE_SCHEMA_VERSION);
+        assert.equal(
+          one("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'runs_by_start'"),
+          1,
         );
       } finally {
         check.close();
@@ -1005,6 +1049,108 @@ describe("processes", () => {
           `queue file ${file} B, WAL ${wal} B, data ${statSync(dataPath).size} B`,
       );
       assert.ok(file + wal < 1024 * 1024, `queue file ${file} + WAL ${wal} bytes`);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe("runs across jobs (the attempts timeline)", () => {
+  it("runs({ since }) returns every run of every job that started at or after since — finished, released, lost, failed and running — oldest first, with chunks sent and the release's error", async () => {
+    const { queue, cleanup } = await freshQueue();
+    try {
+      // Job 1: succeeds at T0 (before `since`), so it is left out.
+      queue.request("cron", { now: T0 });
+      const a = claimed(queue, A, T0);
+      queue.complete(a.job.id, a.fence, { now: T0 + 10, rowsReceived: 1 });
+      // Job 2: released (with why), lost (lease expired), failed with a retry, then running.
+      queue.request("cron", { now: T0 + 100 });
+      const b1 = claimed(queue, A, T0 + 100);
+      queue.release(b1.job.id, b1.fence, {
+        now: T0 + 110,
+        error: { kind: "interrupted", message: "The sync service stopped." },
+      });
+      claimed(queue, A, T0 + 200, 50);
+      const b3 = claimed(queue, B, T0 + 300);
+      queue.fail(b3.job.id, b3.fence, { kind: "http", message: "paused", status: 503 }, {
+        now: T0 + 320,
+        retryAt: T0 + 400,
+      });
+      const b4 = claimed(queue, B, T0 + 400);
+      queue.complete(b4.job.id, b4.fence, { now: T0 + 450, chunksSent: 2 });
+      queue.request("change", { now: T0 + 500 });
+      claimed(queue, A, T0 + 500);
+      const runs = queue.runs({ since: T0 + 100 });
+      assert.deepEqual(
+        runs.map((r) => [r.jobId, r.startedAt, r.outcome]),
+        [
+          [2, T0 + 100, "released"],
+          [2, T0 + 200, "worker_lost"],
+          [2, T0 + 300, "retry"],
+          [2, T0 + 400, "succeeded"],
+          [3, T0 + 500, "running"],
+        ],
+      );
+      assert.deepEqual(runs[0].error, {
+        kind: "interrupted",
+        message: "The sync service stopped.",
+      });
+      assert.equal(runs[1].finishedAt, undefined, "a lost run's end is unknown");
+      assert.deepEqual(runs[2].error, { kind: "http", message: "paused", status: 503 });
+      assert.equal(runs[3].chunksSent, 2);
+      assert.equal(queue.runs({ since: T0 }).length, 6);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("runs({ since, limit }) keeps the latest limit runs, oldest first, and rejects a since that is not a finite number or a limit below 1", async () => {
+    const { queue, cleanup } = await freshQueue();
+    try {
+      for (let i = 0; i < 10; i++) {
+        queue.request("cron", { now: T0 + i * 100 });
+        const c = claimed(queue, A, T0 + i * 100);
+        queue.complete(c.job.id, c.fence, { now: T0 + i * 100 + 10 });
+      }
+      assert.deepEqual(
+        queue.runs({ since: T0, limit: 3 }).map((r) => r.startedAt),
+        [T0 + 700, T0 + 800, T0 + 900],
+      );
+      assert.equal(queue.runs({ since: T0 + 901 }).length, 0);
+      assert.throws(() => queue.runs({ since: NaN }), /'since' must be a time/);
+      assert.throws(() => queue.runs({ since: T0, limit: 0 }), /'limit' must be a number ≥ 1/);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("runs({ since, limit }) is one query that searches the runs_by_start index (no scan, no query per job)", async () => {
+    const { queue, path, cleanup } = await freshQueue();
+    try {
+      queue.request("cron", { now: T0 });
+      const raw = await openDriver(path);
+      try {
+        const plan = raw.prepare(`EXPLAIN QUERY PLAN ${RUNS_SINCE_SQL}`).all(T0, 500)
+          .map((r) => String(r.detail)).join("; ");
+        assert.match(plan, /SEARCH runs USING INDEX runs_by_start \(started_at>\?\)/);
+        assert.doesNotMatch(plan, /SCAN|TEMP B-TREE/);
+      } finally {
+        raw.close();
+      }
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("backlog() reports the jobs pending or running, the oldest one's createdAt and the pending job", async () => {
+    const { queue, cleanup } = await freshQueue();
+    try {
+      assert.deepEqual(queue.backlog(), { depth: 0, oldestCreatedAt: null });
+      queue.request("cron", { now: T0 });
+      claimed(queue, A, T0 + 5);
+      const { jobId } = queue.request("change", { now: T0 + 20 });
+      const b = queue.backlog();
+      assert.deepEqual([b.depth, b.oldestCreatedAt, b.pending?.id], [2, T0, jobId]);
     } finally {
       cleanup();
     }

@@ -15,7 +15,8 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { openDriver } from "../../../ffi/drivers/open_driver.ts";
 import { SyncDatabase } from "../../../src/database.ts";
-import { queuePathFor } from "../../../src/scheduler/queue.ts";
+import { queuePathFor, SyncQueue } from "../../../src/scheduler/queue.ts";
+import { attemptOf } from "../../../src/scheduler/_service_outcomes.ts";
 import {
   refusedPort,
   ROOT,
@@ -224,6 +225,20 @@ describe(`SyncService crash safety (${RUNTIME})`, () => {
         assert.ok(!outcomes.includes("running"), `job ${j.id} has a run still 'running'`);
       }
       assert.ok(lost >= 3, `only ${lost} runs were lost to a kill: the kills missed the jobs`);
+
+      // The attempts timeline reads the same runs: every run once, none still running, each
+      // run lost to a kill 'interrupted' with its end unknown and its error kind 'interrupted'.
+      const reader = await SyncQueue.open(queuePath);
+      const attempts = reader.runs({ since: 0, limit: 100_000 }).map(attemptOf);
+      reader.close();
+      assert.equal(attempts.length, runs.length);
+      assert.ok(!attempts.some((a) => a.outcome === "running"), "an attempt is still running");
+      const interrupted = attempts.filter((a) => a.finishedAt === null);
+      assert.equal(interrupted.length, lost);
+      for (const a of interrupted) {
+        assert.deepEqual([a.outcome, a.error?.kind], ["interrupted", "interrupted"]);
+        assert.match(a.error!.message, /was lost/);
+      }
 
       const size = [queuePath, `${queuePath}-wal`].filter(existsSync)
         .reduce((n, f) => n + statSync(f).size, 0);

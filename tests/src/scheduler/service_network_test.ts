@@ -62,13 +62,14 @@ afterEach(async () => {
 });
 
 /**
- * A database with a synced `notes` table (one local row), and a service on it with the real
+ * A database with a synced `notes` table (one local row, unless `fresh`), and a service on it with the real
  * executor; on `clock` when given (its timers, retries and triggers then move only with it).
  */
 async function startReal(
   port: number,
   options: Partial<SyncServiceOptions> = {},
   clock?: FakeClock,
+  database: { fresh?: boolean } = {},
 ): Promise<Real> {
   const dir = tempDir("service-net-");
   cleanups.push(() => dir.cleanup());
@@ -77,7 +78,8 @@ async function startReal(
   const db = await SyncDatabase.open(path, { extensionPath });
   db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
   db.init("notes");
-  db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "local");
+  // Fresh (no local change): the send phase has nothing to upload, and 1.1.4 raises its result.
+  if (!database.fresh) db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "local");
   db.close();
   const service = await startSyncService(
     path,
@@ -202,7 +204,7 @@ describe("SyncService (real executor and extension) against failure fixtures", (
     assert.ok(r.log.of("failed").every((f) => f.error.status === 503));
   });
 
-  it("a server answering 401 with an API key: 'auth', permanent at once (state 'failed', dead-lettered permanent:auth); the interval then fires 3 times on the injected clock and starts no sync", async () => {
+  it("a server answering 401 with an API key: 'auth' (status 401 in status().lastError), permanent at once (state 'failed', dead-lettered permanent:auth); nextRunAt is then the probe's time, not the 1 s interval's: the interval fires 299 times on the injected clock and starts no sync, the probe starts exactly at nextRunAt and reaches the server (its 401 comes back), and nextRunAt moves to the next probe", async () => {
     const server = await errorServer(401, "Unauthorized", UNAUTHORIZED);
     cleanups.push(() => server.stop());
     const clock = new FakeClock(UNIT_START);
@@ -213,16 +215,33 @@ describe("SyncService (real executor and extension) against failure fixtures", (
     );
     assert.equal(err.status, 401);
     await r.log.nth("dead-lettered", 1);
-    const firstInterval = r.service.status().nextRunAt!;
-    assert.equal(firstInterval, UNIT_START + 1000);
-    await advance(clock, 3000, 100);
-    // The interval fired at +1 s, +2 s and +3 s (each arming the next) and was ignored.
-    assert.equal(r.service.status().nextRunAt, firstInterval + 3000);
-    assert.equal(r.service.status().state, "failed");
+    const status = r.service.status();
+    assert.deepEqual(
+      { kind: status.lastError?.kind, status: status.lastError?.status },
+      { kind: "auth", status: 401 },
+    );
+    assert.equal(status.state, "failed");
+    const probeAt = status.nextRunAt!;
+    assert.equal(probeAt, UNIT_START + 300_000, "nextRunAt is not the probe's time");
+    await advance(clock, probeAt - 1 - clock.now(), 10_000);
+    assert.equal(r.log.of("started").length, 1, "a sync started before nextRunAt");
+    assert.equal(r.service.status().nextRunAt, probeAt);
     assert.equal(r.service.status().permanentReason, "auth");
-    assert.equal(r.log.of("started").length, 1);
+    clock.advance(1);
+    const probe = await r.log.nth("started", 2);
+    assert.equal(probe.emittedAt, probeAt);
+    assert.deepEqual(probe.reasons, ["probe"]);
+    const answered = await r.log.nth("failed", 2);
+    assert.equal(answered.error.status, 401);
+    await r.log.until(
+      () => r.service.status().nextRunAt === probeAt + 300_000,
+      "nextRunAt at the next probe",
+    );
     assert.equal(r.log.of("retry-scheduled").length, 0);
-    assert.deepEqual(r.log.of("dead-lettered").map((d) => d.reason), ["permanent:auth"]);
+    assert.deepEqual(r.log.of("dead-lettered").map((d) => d.reason), [
+      "permanent:auth",
+      "permanent:auth",
+    ]);
   });
 
   it("a server answering 401 with getToken: one refresh (getToken called at start and once after the 401), the retry at once (same instant of the injected clock), then permanent; 3 s more on the clock call getToken no more", async () => {
@@ -248,6 +267,105 @@ describe("SyncService (real executor and extension) against failure fixtures", (
     assert.equal(calls, 2);
     assert.equal(r.log.of("started").length, 2);
     assert.equal(r.service.status().permanentReason, "auth");
+  });
+});
+
+describe("SyncService keeps the HTTP status the server sent (status().lastError, the failed event, attempts())", () => {
+  const cases = [
+    ["401 in a JSON:API envelope", 401, "Unauthorized", UNAUTHORIZED, "auth", false],
+    [
+      "401 in a JSON:API envelope, on a fresh database (the receive fails; its diagnosis reports the 401)",
+      401,
+      "Unauthorized",
+      UNAUTHORIZED,
+      "auth",
+      true,
+    ],
+    [
+      '401 as {"error":"Unauthorized","status":401}',
+      401,
+      "Unauthorized",
+      '{"error":"Unauthorized","status":401}',
+      "auth",
+      false,
+    ],
+    [
+      '401 as {"statusCode":401,"message":"Invalid API key"}',
+      401,
+      "Unauthorized",
+      '{"statusCode":401,"message":"Invalid API key"}',
+      "auth",
+      true,
+    ],
+    ["503 in a JSON:API envelope", 503, "Service Unavailable", PAUSED, "http", false],
+    [
+      '503 as {"error":{"code":503,"message":"Database paused"}}, on a fresh database',
+      503,
+      "Service Unavailable",
+      '{"error":{"code":503,"message":"Database paused"}}',
+      "http",
+      true,
+    ],
+  ] as const;
+  for (const [label, code, reason, body, kind, fresh] of cases) {
+    it(`a server answering ${label}: kind '${kind}', status ${code} everywhere the service reports the error`, async () => {
+      const server = await errorServer(code, reason, body);
+      cleanups.push(() => server.stop());
+      const r = await startReal(server.port, { retry: { baseMs: 60_000 } }, undefined, { fresh });
+      const err = assertKind(
+        await r.service.syncNow().then(() => undefined, (e: unknown) => e),
+        kind,
+      );
+      assert.equal(err.status, code, err.message);
+      const { lastError } = r.service.status();
+      assert.deepEqual(
+        [lastError?.kind, lastError?.status],
+        [kind, code],
+        String(lastError?.message),
+      );
+      assert.equal(lastError?.message, err.message);
+      assert.equal(r.log.of("failed")[0].error.status, code);
+      const [attempt] = r.service.attempts();
+      assert.deepEqual(
+        [attempt.outcome, attempt.error?.kind, attempt.error?.status],
+        [kind === "auth" ? "dead-letter" : "retry", kind, code],
+      );
+    });
+  }
+});
+
+describe("SyncService on a fresh database says nothing was sent when nothing was", () => {
+  it("at a refused port: lastError is 'offline', says nothing was uploaded, never that the send phase completed", async () => {
+    const r = await startReal(await refusedPort(), { retry: { baseMs: 60_000 } }, undefined, {
+      fresh: true,
+    });
+    await r.service.syncNow().catch(() => {});
+    const { lastError } = r.service.status();
+    assert.equal(lastError?.kind, "offline");
+    assert.match(lastError!.message, /Failed to connect/);
+    assert.match(lastError!.message, /nothing was uploaded: 0 chunks, send status synced/);
+    assert.doesNotMatch(lastError!.message, /send phase (completed|uploaded)/);
+  });
+
+  it("at a listener that never answers (1 s time-outs): lastError is 'timeout', says nothing was uploaded, never that the send phase completed", async () => {
+    const listener = await watchedListener();
+    cleanups.push(() => listener.close());
+    const r = await startReal(
+      listener.port,
+      {
+        retry: { baseMs: 60_000 },
+        connectTimeoutS: 1,
+        requestTimeoutS: 1,
+      },
+      undefined,
+      { fresh: true },
+    );
+    await r.service.syncNow().catch(() => {});
+    const { lastError } = r.service.status();
+    assert.equal(lastError?.kind, "timeout");
+    assert.match(lastError!.message, /timed out/);
+    assert.match(lastError!.message, /nothing was uploaded: 0 chunks, send status synced/);
+    assert.doesNotMatch(lastError!.message, /send phase (completed|uploaded)/);
   });
 });
 
