@@ -10,11 +10,20 @@ import { SqliteSyncError } from "../../common/errors.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
 import { existsSync } from "node:fs";
 import { type ExecutorPoolOptions, executorStatus } from "../scheduler/executor.ts";
-import type { JobHistoryEntry } from "../scheduler/queue.ts";
 import { nextRetry, type RetryPolicy } from "../scheduler/retry.ts";
 import { SyncService } from "../scheduler/service.ts";
-import type { SyncServiceOptions } from "../scheduler/service_options.ts";
-import type { SyncServiceStatus } from "../scheduler/status.ts";
+import {
+  DEFAULT_CLOUDSYNC_ADDRESS,
+  scheduleOf,
+  serviceSettings,
+  type SyncServiceOptions,
+} from "../scheduler/service_options.ts";
+import type {
+  AttemptsOptions,
+  SyncAttempt,
+  SyncSchedule,
+  SyncServiceStatus,
+} from "../scheduler/status.ts";
 import type { SyncServiceLike } from "../http/app.ts";
 import type { DaemonConfig, DatabaseConfig } from "./config.ts";
 import { errorField, type Logger } from "./_log.ts";
@@ -121,7 +130,8 @@ export class DatabaseSlot {
     this.#onChange = options.onChange ?? (() => {});
     this.view = {
       status: () => this.#service?.status() ?? this.#standInStatus(),
-      history: (limit?: number): JobHistoryEntry[] => this.#service?.history(limit) ?? [],
+      attempts: (options?: AttemptsOptions): SyncAttempt[] =>
+        this.#service?.attempts(options) ?? [],
       syncNow: (): Promise<SyncResult> => this.#service?.syncNow() ?? this.#notRunning(),
     };
     this.#start();
@@ -287,7 +297,8 @@ export class DatabaseSlot {
     const err = this.#error as { kind?: string; message?: string; status?: number } | undefined;
     const starting = this.#state === "starting";
     return {
-      state: starting ? "idle" : this.#state === "stopped" ? "stopped" : "failed",
+      // A start that failed is retried with back-off: degraded, not failed (retries go on).
+      state: starting ? "idle" : this.#state === "stopped" ? "stopped" : "backing-off",
       executor: executorStatus().kind,
       executorRestarts: 0,
       lastSyncAt: null,
@@ -314,8 +325,22 @@ export class DatabaseSlot {
         chunksSent: 0,
         bytesSent: 0,
         bytesReceived: 0,
+        attempts: { success: 0, empty: 0, retry: 0, "dead-letter": 0, interrupted: 0 },
       },
+      databaseId: this.#config.databaseId,
+      address: this.#config.address ?? DEFAULT_CLOUDSYNC_ADDRESS,
+      schedule: this.#schedule(),
+      oldestJobAt: null,
     };
+  }
+
+  /** The schedule the service has (or will have) once running. */
+  #schedule(): SyncSchedule {
+    try {
+      return scheduleOf(serviceSettings(serviceOptions(this.#config, this.#stopGraceMs)));
+    } catch {
+      return { kind: "none" };
+    }
   }
 
   #notRunning(): Promise<SyncResult> {

@@ -69,3 +69,32 @@ export function timeHtml(ms: number, now: number): string {
 export function count(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
+
+/**
+ * `n` and a noun, plural unless `n` is 1: `1 attempt`, `2 attempts`, `1,200 jobs`.
+ *
+ * @param n The number.
+ * @param one The noun for one.
+ * @param many The noun for others (default: `one` and an `s`).
+ * @returns The text.
+ */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${count(n)} ${n === 1 ? one : many}`;
+}
+
+/**
+ * The first words of a text, at most `max` characters, cut between words (never inside one
+ * unless the first word alone is longer), with `…` when anything was left out.
+ *
+ * @param text The text (whitespace is collapsed).
+ * @param max The most characters to keep, before the `…`.
+ * @returns The text.
+ */
+export function firstWords(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  if (flat.length <= max) return flat;
+  const cut = flat.slice(0, max + 1);
+  const space = cut.lastIndexOf(" ");
+  const kept = space > 0 ? cut.slice(0, space) : flat.slice(0, max);
+  return `${kept.replace(/[\s,;:.(–-]+$/, "")}…`;
+}

@@ -25,12 +25,6 @@ export interface AppOptions {
    */
   refreshSeconds?: number;
   /**
-   * How long a database may go without a successful sync, while its syncs
-   * fail, before `/healthz` reports it unhealthy, in seconds.
-   * @default 3600
-   */
-  staleAfterSeconds?: number;
-  /**
    * The path the app is mounted at in another app (e.g. `/ops`): its routes
    * answer under it and the page links to it. Mount with
    * `parent.mount("/ops", app.fetch, { replaceRequest: false })`.
@@ -44,7 +38,6 @@ export interface AppSettings {
   token: string | undefined;
   now: () => number;
   refreshSeconds: number;
-  staleAfterMs: number;
   basePath: string;
 }
 
@@ -75,9 +68,9 @@ export function checkServices(services: unknown): NamedService[] {
     }
     seen.add(name);
     const s = service as Record<string, unknown> | null | undefined;
-    for (const method of ["status", "history", "syncNow"]) {
+    for (const method of ["status", "attempts", "syncNow"]) {
       if (typeof s?.[method] !== "function") {
-        fail(`'services[${i}].service' must have a ${method}() method (a SyncService)`);
+        fail(`'services[${i}].service' must have the ${method}() method of a SyncService`);
       }
     }
     return { name, service: service as NamedService["service"] };
@@ -99,7 +92,6 @@ export function appSettings(options: AppOptions | undefined): AppSettings {
     token,
     now = Date.now,
     refreshSeconds = 10,
-    staleAfterSeconds = 3600,
     basePath = "",
   } = options ?? {};
   if (typeof basePath !== "string" || !/^(\/[A-Za-z0-9._~-]+)*$/.test(basePath)) {
@@ -116,11 +108,5 @@ export function appSettings(options: AppOptions | undefined): AppSettings {
   if (!Number.isInteger(refreshSeconds) || refreshSeconds < 1 || refreshSeconds > 3600) {
     fail(`'refreshSeconds' must be an integer from 1 to 3600: current value is ${refreshSeconds}`);
   }
-  if (
-    typeof staleAfterSeconds !== "number" || !(staleAfterSeconds > 0) ||
-    !Number.isFinite(staleAfterSeconds)
-  ) {
-    fail(`'staleAfterSeconds' must be a positive number: current value is ${staleAfterSeconds}`);
-  }
-  return { token, now, refreshSeconds, staleAfterMs: staleAfterSeconds * 1000, basePath };
+  return { token, now, refreshSeconds, basePath };
 }

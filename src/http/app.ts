@@ -7,11 +7,18 @@
  *
  * | route | answers |
  * |---|---|
- * | `GET /healthz` | 200 `ok`, or 503 with one line per unhealthy database (rule: `_health.ts`) |
- * | `GET /status` | 200 JSON: per database its name, health, `status()` and `history(10)` |
- * | `GET /metrics` | 200 Prometheus text format 0.0.4 |
+ * | `GET /healthz` | liveness: 200 while every status can be read, 503 when one cannot; the body is the headline counts, then one line per database that is not `ok` |
+ * | `GET /status` | 200 JSON {@linkcode StatusBody}: counts per health class, per database its health, `status()`, attempts of the last 24 h |
+ * | `GET /metrics` | 200 Prometheus text format 0.0.4 (`sqlite_sync_health{state}` is the class) |
  * | `POST /sync` | 200 all synced, 502 one failed (JSON results); 401 bad or no bearer token; 403 no token configured; 404 unknown `?database=`; 405 other methods |
  * | `GET /` | 200 the status page (HTML, no script, reloads itself) |
+ *
+ * Every route judges health with the one model of `_health.ts` (classes `ok`,
+ * `degraded`, `failed`, `stopped`). `/healthz` is liveness, for systemd or a
+ * Kubernetes probe: it fails only when a status cannot be read, the one thing
+ * a restart helps. A refused key or an outage is reported in its body, on
+ * `/status`, the page and `sqlite_sync_health`, but never fails it (restarting
+ * cannot fix them): alert on `/metrics` or `/status`.
  *
  * The GET routes are read-only and carry no secret (a status holds none by
  * design), so they need no token: they are meant for a local scraper, a
@@ -33,21 +40,57 @@
  * @module
  */
 import { Hono } from "hono";
+import { compress } from "hono/compress";
 import { SqliteSyncError } from "../../common/errors.ts";
 import { redact } from "../../common/redact.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
+import type { SyncAttempt, SyncServiceStatus } from "../scheduler/status.ts";
 import { BearerCheck } from "./_auth.ts";
-import type { HealthContext } from "./_health.ts";
+import {
+  errorText,
+  type Health,
+  HEALTH_CLASSES,
+  type HealthClass,
+  healthCounts,
+  healthHeadline,
+} from "./_health.ts";
 import { type AppOptions, appSettings, checkServices } from "./_options.ts";
-import { type NamedService, snapshotAll, type SyncServiceLike } from "./_snapshot.ts";
+import {
+  type DatabaseSnapshot,
+  type NamedService,
+  snapshotAll,
+  type SyncServiceLike,
+} from "./_snapshot.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { renderPage } from "./page.ts";
-import { TIMELINE_RUNS } from "./_timeline.ts";
 
-export type { AppOptions, NamedService, SyncServiceLike };
+export type { AppOptions, Health, HealthClass, NamedService, SyncServiceLike };
 
-/** Finished jobs `/status` lists per database. */
-export const STATUS_HISTORY = 10;
+/** What `GET /status` answers. */
+export interface StatusBody {
+  /** When it was read, ms since the epoch (the unit of every time in `status`). */
+  generatedAt: number;
+  /** How many databases are in each health class (every class, 0 included). */
+  counts: Record<HealthClass, number>;
+  /** The databases, in the order they were given. */
+  databases: StatusDatabase[];
+}
+
+/** One database in `GET /status`. */
+export interface StatusDatabase {
+  /** Its name. */
+  name: string;
+  /** Its health class, why, and (for `failed`) what unblocks it. */
+  health: Health;
+  /** What `status()` returned, or `null` when it threw. */
+  status: SyncServiceStatus | null;
+  /** Its attempts of the last 24 hours (at most 500, the newest), oldest first. */
+  attempts: SyncAttempt[];
+  /** How many of them started in the last hour. */
+  attemptsLastHour: number;
+  /** How long the oldest pending or running job has waited, in ms; `null` when none is queued. */
+  oldestJobAgeMs: number | null;
+}
 
 /** What `POST /sync` answers per database. */
 export type SyncOutcome =
@@ -59,6 +102,12 @@ const REALM = 'Bearer realm="sqlite-sync"';
 
 const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; " +
   "form-action 'none'; frame-ancestors 'none'";
+
+/** The snapshots, most severe class first (`HEALTH_CLASSES`), in their order within a class. */
+function bySeverity(snapshots: readonly DatabaseSnapshot[]): DatabaseSnapshot[] {
+  const rank = (s: DatabaseSnapshot) => HEALTH_CLASSES.indexOf(s.health.state);
+  return [...snapshots].sort((a, b) => rank(a) - rank(b));
+}
 
 function errorSummary(err: unknown): { kind: string; message: string; status?: number } {
   if (err instanceof SqliteSyncError) {
@@ -102,12 +151,12 @@ export interface StatusApp {
  *
  * @param services The databases: each a name (shown in labels, the page and `?database=`) and
  *   its service.
- * @param options The bearer token of `POST /sync`, the clock, the page's reload period, the
- *   staleness limit of `/healthz` and the mount path (`basePath`).
+ * @param options The bearer token of `POST /sync`, the clock, the page's reload period and the
+ *   mount path (`basePath`).
  * @returns The app: serve its `fetch`, or mount that in a hono app with
  *   `parent.mount(basePath, app.fetch, { replaceRequest: false })`.
  * @throws {TypeError} For a bad service list (not an array, a name missing or used twice, a
- *   service without `status`/`history`/`syncNow`) or a bad option.
+ *   service without `status`/`attempts`/`syncNow`) or a bad option.
  *
  * @example Usage
  * ```ts
@@ -134,12 +183,6 @@ export function createApp(
   const settings = appSettings(options);
   const byName = new Map(list.map((entry) => [entry.name, entry]));
   const auth = settings.token === undefined ? undefined : new BearerCheck(settings.token);
-  const since = settings.now();
-  const context = (): HealthContext => ({
-    now: settings.now(),
-    since,
-    staleAfterMs: settings.staleAfterMs,
-  });
 
   const app = settings.basePath ? new Hono().basePath(settings.basePath) : new Hono();
   app.use(async (c, next) => {
@@ -147,40 +190,56 @@ export function createApp(
     c.header("Cache-Control", "no-store");
     c.header("X-Content-Type-Options", "nosniff");
   });
+  // The page and /status grow with databases × attempts (150 KB and 78 KB per database with 500
+  // attempts): gzip takes them to a fraction for a client that accepts it (bench/status_app_bench).
+  app.use(compress({ threshold: 4096 }));
   app.onError((err, c) => c.body(`internal error (${err.name})\n`, 500, { "Content-Type": TEXT }));
 
   app.get("/healthz", (c) => {
-    const snapshots = snapshotAll(list, 0, context());
-    const bad = snapshots.filter((s) => !s.health.healthy);
+    const snapshots = snapshotAll(list, settings.now(), false);
+    const lines = [healthHeadline(healthCounts(snapshots.map((s) => s.health)))];
+    for (const s of bySeverity(snapshots)) {
+      if (s.health.state === "ok") continue;
+      const error = s.status?.lastError ? `; last error ${errorText(s.status.lastError)}` : "";
+      lines.push(`${JSON.stringify(s.name)}: ${s.health.state}: ${s.health.reason}${error}`);
+    }
+    // Liveness: only a status that cannot be read is something a restart helps.
+    const live = snapshots.every((s) => s.status !== null);
     // An explicit type: Bun leaves a bare string Response without one.
-    if (bad.length === 0) return c.body("ok\n", 200, { "Content-Type": TEXT });
-    const lines = bad.map((s) => `${JSON.stringify(s.name)}: ${s.health.reason}\n`);
-    const body = `unhealthy: ${bad.length} of ${snapshots.length}\n${lines.join("")}`;
-    return c.body(body, 503, { "Content-Type": TEXT });
+    return c.body(`${lines.join("\n")}\n`, live ? 200 : 503, { "Content-Type": TEXT });
   });
 
   app.get("/status", (c) => {
-    const snapshots = snapshotAll(list, STATUS_HISTORY, context());
-    return c.json({
-      databases: snapshots.map(({ name, health, status, history }) => ({
-        name,
-        health,
-        status,
-        history,
+    const now = settings.now();
+    const snapshots = snapshotAll(list, now, true);
+    const body: StatusBody = {
+      generatedAt: now,
+      counts: healthCounts(snapshots.map((s) => s.health)),
+      databases: snapshots.map((s) => ({
+        name: s.name,
+        health: s.health,
+        status: s.status,
+        attempts: s.attempts,
+        attemptsLastHour: s.attemptsLastHour,
+        oldestJobAgeMs: s.status === null || s.status.oldestJobAt === null
+          ? null
+          : Math.max(0, now - s.status.oldestJobAt),
       })),
-    });
+    };
+    return c.json(body);
   });
 
   app.get("/metrics", (c) => {
-    const text = renderMetrics(snapshotAll(list, 0, context()));
+    const now = settings.now();
+    const text = renderMetrics(snapshotAll(list, now, false), now);
     return c.body(text, 200, { "Content-Type": METRICS_CONTENT_TYPE });
   });
 
   app.get("/", (c) => {
-    const ctx = context();
+    const now = settings.now();
     const path = c.req.path;
-    const html = renderPage(snapshotAll(list, TIMELINE_RUNS, ctx), {
-      now: ctx.now,
+    const html = renderPage(snapshotAll(list, now, true), {
+      now,
       refreshSeconds: settings.refreshSeconds,
       base: path.endsWith("/") ? path : `${path}/`,
     });

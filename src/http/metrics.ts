@@ -3,15 +3,19 @@
  * exposition format 0.0.4, written by hand (prom-client's default process
  * metrics fail on Deno and Bun, and a dozen families need no library).
  *
- * Every family has `# HELP` and `# TYPE` lines and one sample per database,
- * labelled `database="<name>"`. The only other labels are fixed values
- * (`result`, `state`): nothing a service reports as text, such as an error
- * message, ever becomes a label. Label values are escaped (`\\`, `"`,
- * newline) as the format requires.
+ * Every family has `# HELP` and `# TYPE` lines and samples labelled
+ * `database="<name>"`. The only other labels are fixed values (`state`,
+ * `outcome`): nothing a service reports as text, such as an error message,
+ * ever becomes a label. Label values are escaped (`\\`, `"`, newline) as the
+ * format requires.
+ *
+ * Alert on `sqlite_sync_health` (the class of `_health.ts`, the same as
+ * `/status` and the page), not on `/healthz`, which is liveness only.
  *
  * @module
  */
-import type { SyncServiceState } from "../scheduler/status.ts";
+import type { AttemptOutcome, SyncServiceState } from "../scheduler/status.ts";
+import { HEADLINE_ORDER } from "./_health.ts";
 import type { DatabaseSnapshot } from "./_snapshot.ts";
 
 /** The `Content-Type` of the text exposition format 0.0.4. */
@@ -25,6 +29,15 @@ export const STATES: readonly SyncServiceState[] = [
   "offline",
   "failed",
   "stopped",
+];
+
+/** The outcomes of `sqlite_sync_attempts_total`, one sample each. */
+export const OUTCOMES: readonly Exclude<AttemptOutcome, "running">[] = [
+  "success",
+  "empty",
+  "retry",
+  "dead-letter",
+  "interrupted",
 ];
 
 type Labels = Record<string, string>;
@@ -64,19 +77,21 @@ function formatFamily(family: Family): string {
 
 /**
  * Renders the metrics of every database. A database whose status could not
- * be read has only `sqlite_sync_up 0`; a value that does not exist yet (no
- * success so far, no adaptive polling) has no sample rather than a made-up one.
+ * be read has only `sqlite_sync_health` (`failed` 1); a value that does not
+ * exist yet (no success so far, no adaptive polling) has no sample rather than
+ * a made-up one.
  *
  * @param snapshots The databases, read once for this request.
+ * @param now The time they were read at, ms since the epoch (for the job age).
  * @returns The exposition text, ending with a line feed.
  *
  * @example Usage
  * ```ts ignore
  * import { renderMetrics } from "./metrics.ts";
- * console.log(renderMetrics([])); // HELP and TYPE lines only
+ * console.log(renderMetrics([], Date.now())); // HELP and TYPE lines only
  * ```
  */
-export function renderMetrics(snapshots: readonly DatabaseSnapshot[]): string {
+export function renderMetrics(snapshots: readonly DatabaseSnapshot[], now: number): string {
   const families: Family[] = [];
   const family = (
     name: string,
@@ -96,10 +111,15 @@ export function renderMetrics(snapshots: readonly DatabaseSnapshot[]): string {
     (s: DatabaseSnapshot) => s.status === null ? [] : [{ value: read(s.status) }];
 
   family(
-    "sqlite_sync_up",
+    "sqlite_sync_health",
     "gauge",
-    "1 when the database passes the /healthz rule, 0 when it fails it.",
-    (s) => [{ value: s.health.healthy ? 1 : 0 }],
+    "The database's health class (ok, degraded, failed, stopped; as on /status and the page): " +
+      "1 for its class, 0 for the others.",
+    (s) =>
+      HEADLINE_ORDER.map((state) => ({
+        labels: { state },
+        value: s.health.state === state ? 1 : 0,
+      })),
   );
   family(
     "sqlite_sync_state",
@@ -111,14 +131,14 @@ export function renderMetrics(snapshots: readonly DatabaseSnapshot[]): string {
         : STATES.map((state) => ({ labels: { state }, value: s.status!.state === state ? 1 : 0 })),
   );
   family(
-    "sqlite_sync_runs_total",
+    "sqlite_sync_attempts_total",
     "counter",
-    "Sync runs since the service started, by result (each failed attempt counts).",
+    "Finished sync attempts since the service started, by outcome (every run of every job).",
     (s) =>
-      s.status === null ? [] : [
-        { labels: { result: "succeeded" }, value: s.status.totals.succeeded },
-        { labels: { result: "failed" }, value: s.status.totals.failed },
-      ],
+      s.status === null ? [] : OUTCOMES.map((outcome) => ({
+        labels: { outcome },
+        value: s.status!.totals.attempts[outcome],
+      })),
   );
   family(
     "sqlite_sync_rows_received_total",
@@ -167,6 +187,13 @@ export function renderMetrics(snapshots: readonly DatabaseSnapshot[]): string {
     "gauge",
     "Sync jobs pending or running in the queue.",
     of((st) => st.queueDepth),
+  );
+  family(
+    "sqlite_sync_oldest_job_age_seconds",
+    "gauge",
+    "How long the oldest pending or running sync job has waited since it was requested, in " +
+      "seconds (0 when the queue is empty).",
+    of((st) => st.oldestJobAt === null ? 0 : Math.max(0, now - st.oldestJobAt) / 1000),
   );
   family(
     "sqlite_sync_unsent_changes",

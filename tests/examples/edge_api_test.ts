@@ -100,10 +100,10 @@ describe("examples/edge_api.ts (no account: the service syncs against a refused 
     assert.equal(index.status, 200);
   });
 
-  it("GET /ops/healthz answers 200 ok and /ops/status names the 'todos' database with 0 unsent changes before any write", async () => {
+  it("GET /ops/healthz answers 200 (liveness) with the database degraded until a first success, and /ops/status names the 'todos' database with 0 unsent changes before any write", async () => {
     const health = await request("GET", "/ops/healthz");
     assert.equal(health.status, 200, health.text);
-    assert.equal(health.text, "ok\n");
+    assert.match(health.text, /^1 degraded\n"todos": degraded: /);
     const status = (await request("GET", "/ops/status")).json() as Json;
     assert.equal(status.databases.length, 1);
     assert.equal(status.databases[0].name, "todos");
@@ -137,7 +137,8 @@ describe("examples/edge_api.ts (no account: the service syncs against a refused 
     assert.equal(status.name, "todos");
     assert.equal(status.status.state, "offline");
     assert.equal(status.status.lastError.kind, "offline");
-    assert.equal((await request("GET", "/ops/healthz")).status, 200, "offline is healthy");
+    assert.equal(status.health.state, "degraded");
+    assert.equal((await request("GET", "/ops/healthz")).status, 200, "offline is alive");
   });
 
   it("PATCH /todos/:id changes title and done; DELETE answers 204, then GET and DELETE answer 404", async () => {

@@ -1,21 +1,44 @@
 /**
  * createApp(): the routes with no token, a wrong token and the right one;
- * the health rule; /status as status() gives it; POST /sync; mounting.
+ * the one health model as /healthz, /status and /metrics show it; /healthz as
+ * liveness; /status's shape; POST /sync; mounting.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { SqliteSyncError } from "../../../common/errors.ts";
-import { createApp, STATUS_HISTORY } from "../../../src/http/app.ts";
-import { authError, FakeService, jobOf, NOW, resultOf, statusOf, TOKEN } from "./_fakes.ts";
+import { createApp, type StatusBody } from "../../../src/http/app.ts";
+import type { SyncServiceStatus } from "../../../src/scheduler/status.ts";
+import { attemptOf, authError, FakeService, NOW, resultOf, statusOf, TOKEN } from "./_fakes.ts";
+import { parseMetrics, sampleOf } from "./_prom.ts";
 
+const MIN = 60_000;
 const HOUR = 3_600_000;
 const fixed = () => NOW;
+const OFFLINE = { kind: "offline" as const, message: "Failed to connect to 127.0.0.1 port 9" };
+const REFUSED = { kind: "auth" as const, message: "The server refused the API key.", status: 401 };
 
+/** `a`: ok (synced a minute ago); `b`: degraded (offline, last success 2 h ago). */
 function twoServices() {
-  const a = new FakeService(statusOf(), [jobOf(1, [{ outcome: "succeeded", rows: 2 }])]);
-  const b = new FakeService(statusOf({ state: "offline", consecutiveErrors: 1 }));
+  const a = new FakeService(statusOf(), [attemptOf(1, "success", 99 * MIN, { rowsReceived: 2 })]);
+  const b = new FakeService(statusOf({
+    state: "offline",
+    consecutiveErrors: 1,
+    lastError: OFFLINE,
+    lastSuccessAt: NOW - 2 * HOUR,
+  }));
   return { a, b, services: [{ name: "a", service: a }, { name: "b", service: b }] };
+}
+
+/** A service whose status() throws (a closed queue, a broken process). */
+function unreadable() {
+  return {
+    status: (): SyncServiceStatus => {
+      throw new Error("queue closed");
+    },
+    attempts: () => [],
+    syncNow: () => Promise.resolve(resultOf(0)),
+  };
 }
 
 const CREDENTIALS = {
@@ -52,12 +75,34 @@ describe("createApp() GET routes need no token and answer the same with any", ()
     });
   }
 
+  it("GET / and /status are gzipped for a client that accepts it, and identical once decompressed", async () => {
+    const many = Array.from({ length: 30 }, (_, i) => attemptOf(i, "retry", (i + 1) * 60_000));
+    const services = [{ name: "big", service: new FakeService(statusOf(), many) }];
+    const app = createApp(services, { now: fixed });
+    for (const path of ["/", "/status"]) {
+      const plain = await app.request(path);
+      assert.equal(plain.headers.get("content-encoding"), null);
+      const text = await plain.text();
+      const zipped = await app.request(path, { headers: { "Accept-Encoding": "gzip" } });
+      assert.equal(zipped.headers.get("content-encoding"), "gzip", path);
+      const bytes = new Uint8Array(await zipped.arrayBuffer());
+      assert.ok(bytes.length < text.length / 3, `${path}: ${bytes.length} of ${text.length}`);
+      const unzipped = new Response(
+        new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip")),
+      );
+      assert.equal(await unzipped.text(), text, path);
+    }
+  });
+
   it("HEAD /healthz answers GET's status with no body (probes that use HEAD work)", async () => {
-    const stopped = new FakeService(statusOf({ state: "stopped" }));
-    const app = createApp([{ name: "a", service: stopped }]);
+    const app = createApp([{ name: "a", service: unreadable() }]);
     const res = await app.request("/healthz", { method: "HEAD" });
     assert.equal(res.status, 503);
     assert.equal(await res.text(), "");
+    const ok = await createApp([{ name: "a", service: new FakeService() }]).request("/healthz", {
+      method: "HEAD",
+    });
+    assert.deepEqual([ok.status, await ok.text()], [200, ""]);
   });
 
   it("no GET response contains the configured token", async () => {
@@ -262,157 +307,267 @@ describe("createApp() POST /sync", () => {
   });
 });
 
-describe("createApp() GET /healthz: the health rule", () => {
-  const health = async (
+describe("createApp() GET /healthz: liveness", () => {
+  const healthz = async (
     statuses: Record<string, Parameters<typeof statusOf>[0]>,
-    options: { now?: () => number; staleAfterSeconds?: number } = {},
   ) => {
     const services = Object.entries(statuses).map(([name, s]) => ({
       name,
       service: new FakeService(statusOf(s)),
     }));
-    const res = await createApp(services, { now: fixed, ...options }).request("/healthz");
+    const res = await createApp(services, { now: fixed }).request("/healthz");
     return { status: res.status, body: await res.text() };
   };
 
-  it("answers 200 'ok' when every database is healthy", async () => {
-    assert.deepEqual(await health({ a: {}, b: { state: "syncing" } }), {
-      status: 200,
-      body: "ok\n",
-    });
-  });
-
-  it("answers 200 with zero databases (nothing is unhealthy)", async () => {
-    const res = await createApp([]).request("/healthz");
-    assert.deepEqual([res.status, await res.text()], [200, "ok\n"]);
-  });
-
-  it("answers 503 naming a failed database and its permanent reason", async () => {
-    const r = await health({
+  it("answers 200 with the headline counts, then one line per database not ok, most severe first", async () => {
+    const r = await healthz({
       good: {},
+      old: { state: "stopped" },
+      sensors: {
+        state: "offline",
+        consecutiveErrors: 3,
+        lastError: OFFLINE,
+        lastSuccessAt: null,
+        lastResult: null,
+      },
       "orders.db": {
         state: "failed",
         permanentReason: "auth",
         consecutiveErrors: 2,
-        lastError: { kind: "auth", message: "The server refused the API key.", status: 401 },
+        lastError: REFUSED,
+        nextRunAt: null,
       },
     });
-    assert.equal(r.status, 503);
-    assert.equal(
-      r.body,
-      "unhealthy: 1 of 2\n" +
-        '"orders.db": failed (auth): retries stopped until fixed; last error auth (HTTP 401): ' +
-        "The server refused the API key.\n",
-    );
-  });
-
-  it("answers 503 for a stopped service", async () => {
-    assert.deepEqual(await health({ a: { state: "stopped" } }), {
-      status: 503,
-      body: 'unhealthy: 1 of 1\n"a": stopped\n',
-    });
-  });
-
-  it("keeps offline and backing-off healthy (degraded) while the last success is recent", async () => {
-    const r = await health({
-      a: { state: "offline", consecutiveErrors: 4, lastSuccessAt: NOW - 50 * 60_000 },
-      b: { state: "backing-off", consecutiveErrors: 9, lastSuccessAt: NOW - 59 * 60_000 },
-    });
-    assert.deepEqual(r, { status: 200, body: "ok\n" });
-  });
-
-  it("answers 503 when syncs fail and the last success is older than an hour", async () => {
-    const r = await health({
-      a: {
-        state: "offline",
-        consecutiveErrors: 12,
-        lastSuccessAt: NOW - 2 * HOUR - 5 * 60_000,
-        lastError: { kind: "offline", message: "Failed to connect" },
-      },
-    });
-    assert.equal(r.status, 503);
-    assert.equal(
-      r.body,
-      'unhealthy: 1 of 1\n"a": no successful sync for 2 h 5 min (12 failed in a row, offline); ' +
-        "last error offline: Failed to connect\n",
-    );
-  });
-
-  it("never calls a database stale whose syncs do not fail, however old its last success", async () => {
-    assert.deepEqual(await health({ a: { lastSuccessAt: NOW - 72 * HOUR } }), {
+    assert.deepEqual(r, {
       status: 200,
-      body: "ok\n",
+      body: "1 ok · 1 degraded · 1 failed · 1 stopped\n" +
+        '"orders.db": failed: retries stopped (auth); last error auth (HTTP 401): ' +
+        "The server refused the API key.\n" +
+        '"sensors": degraded: offline, retrying after 3 failures in a row; ' +
+        "no successful sync yet; last error offline: Failed to connect to 127.0.0.1 port 9\n" +
+        '"old": stopped: stopped\n',
     });
   });
 
-  it("counts from the app's start for a database that never succeeded", async () => {
-    let now = NOW;
-    const service = new FakeService(
-      statusOf({ state: "backing-off", consecutiveErrors: 3, lastSuccessAt: null }),
-    );
-    const app = createApp([{ name: "a", service }], { now: () => now });
-    now = NOW + HOUR - 1000;
-    assert.equal((await app.request("/healthz")).status, 200);
-    now = NOW + HOUR + 1000;
-    const res = await app.request("/healthz");
-    assert.equal(res.status, 503);
-    assert.match(await res.text(), /"a": no successful sync since start for 1 h \(3 failed/);
+  it("answers 200 with only the headline when every database is ok", async () => {
+    assert.deepEqual(await healthz({ a: {}, b: { state: "syncing" } }), {
+      status: 200,
+      body: "2 ok\n",
+    });
   });
 
-  it("takes the staleness limit from staleAfterSeconds", async () => {
-    const statuses = {
-      a: { state: "offline" as const, consecutiveErrors: 1, lastSuccessAt: NOW - 120_000 },
-    };
-    assert.equal((await health(statuses, { staleAfterSeconds: 60 })).status, 503);
-    assert.equal((await health(statuses, { staleAfterSeconds: 180 })).status, 200);
+  it("answers 200 'no databases' with zero databases", async () => {
+    const res = await createApp([]).request("/healthz");
+    assert.deepEqual([res.status, await res.text()], [200, "no databases\n"]);
   });
 
-  it("answers 503 for a database whose status() throws, and the other routes still answer", async () => {
-    const broken = {
-      status: () => {
-        throw new Error("queue closed");
+  it("a refused key or a long outage never fails liveness (a restart cannot fix them): still 200", async () => {
+    const r = await healthz({
+      key: { state: "failed", permanentReason: "auth", lastError: REFUSED },
+      outage: {
+        state: "offline",
+        consecutiveErrors: 300,
+        lastError: OFFLINE,
+        lastSuccessAt: NOW - 72 * HOUR,
       },
-      history: () => [],
-      syncNow: () => Promise.resolve(resultOf(0)),
-    };
+    });
+    assert.equal(r.status, 200);
+    assert.match(r.body, /^1 degraded · 1 failed\n/);
+  });
+
+  it("answers 503 only when a status cannot be read, naming it; the other routes still answer", async () => {
     const app = createApp([{ name: "ok", service: new FakeService() }, {
       name: "x",
-      service: broken,
-    }]);
+      service: unreadable(),
+    }], { now: fixed });
     const res = await app.request("/healthz");
     assert.deepEqual([res.status, await res.text()], [
       503,
-      'unhealthy: 1 of 2\n"x": status unavailable (status() threw)\n',
+      '1 ok · 1 failed\n"x": failed: its status cannot be read (status() threw)\n',
     ]);
-    const status = await (await app.request("/status")).json();
+    const status: StatusBody = await (await app.request("/status")).json();
     assert.equal(status.databases[1].status, null);
-    assert.equal(status.databases[0].status.state, "idle");
+    assert.equal(status.databases[1].health.state, "failed");
+    assert.equal(status.databases[0].status!.state, "idle");
+    assert.deepEqual(status.counts, { ok: 1, degraded: 0, failed: 1, stopped: 0 });
     assert.equal((await app.request("/metrics")).status, 200);
     assert.equal((await app.request("/")).status, 200);
   });
 
   it("writes a hostile database name on one quoted line", async () => {
-    const r = await health({ 'bad\nname "x"': { state: "stopped" } });
-    assert.equal(r.body, 'unhealthy: 1 of 1\n"bad\\nname \\"x\\"": stopped\n');
+    const r = await healthz({ 'bad\nname "x"': { state: "stopped" } });
+    assert.equal(r.body, '1 stopped\n"bad\\nname \\"x\\"": stopped: stopped\n');
+  });
+});
+
+describe("the health model: one class per database, the same on /healthz, /status and /metrics", () => {
+  type Case = [
+    label: string,
+    overrides: Partial<SyncServiceStatus>,
+    state: "ok" | "degraded" | "failed" | "stopped",
+    reason: RegExp,
+  ];
+  const backingOff = (lastSuccessAgo: number, overrides: Partial<SyncServiceStatus> = {}) => ({
+    state: "backing-off" as const,
+    consecutiveErrors: 2,
+    lastError: { kind: "http" as const, message: "Service Unavailable", status: 503 },
+    lastSuccessAt: NOW - lastSuccessAgo,
+    ...overrides,
+  });
+  const cases: Case[] = [
+    ["the last sync succeeded", {}, "ok", /^last sync succeeded 1 min ago$/],
+    [
+      "a daily cron whose last sync succeeded 20 h ago (rare is not an outage)",
+      {
+        schedule: { kind: "cron", cron: "0 3 * * *", timezone: "UTC" },
+        lastSuccessAt: NOW - 20 * HOUR,
+      },
+      "ok",
+      /^last sync succeeded 20 h ago$/,
+    ],
+    [
+      "failing, with a success within twice the period (30 s → 1 min)",
+      backingOff(50_000),
+      "ok",
+      /^last success 50 s ago, within the expected 1 min; the last attempt failed$/,
+    ],
+    [
+      "never synced and offline (the '1 database, all healthy' report)",
+      {
+        state: "offline",
+        consecutiveErrors: 1,
+        lastError: OFFLINE,
+        lastSuccessAt: null,
+        lastSyncAt: NOW - 5000,
+        lastResult: null,
+      },
+      "degraded",
+      /^offline, retrying after 1 failure; no successful sync yet$/,
+    ],
+    [
+      "never synced and no failure yet, however young",
+      { lastSuccessAt: null, lastSyncAt: null, lastResult: null },
+      "degraded",
+      /^waiting for its first sync; no successful sync yet$/,
+    ],
+    [
+      "failing, with no success within twice the period",
+      backingOff(61_000),
+      "degraded",
+      /^backing off after 2 failures in a row; last success 1 min ago$/,
+    ],
+    [
+      "a cron every 5 min failing 9 min after its last success (expected: 2 × 5 min)",
+      backingOff(9 * MIN, { schedule: { kind: "cron", cron: "*/5 * * * *", timezone: null } }),
+      "ok",
+      /within the expected 10 min/,
+    ],
+    [
+      "a cron every 5 min failing 11 min after its last success",
+      backingOff(11 * MIN, { schedule: { kind: "cron", cron: "*/5 * * * *", timezone: null } }),
+      "degraded",
+      /last success 11 min ago$/,
+    ],
+    [
+      "an interval of 10 min failing 15 min after its last success (expected 20 min)",
+      backingOff(15 * MIN, {
+        schedule: { kind: "interval", intervalMs: 10 * MIN },
+        currentIntervalMs: null,
+      }),
+      "ok",
+      /within the expected 20 min/,
+    ],
+    [
+      "a job running for 10 min with no success meanwhile (stuck)",
+      { state: "syncing", lastSuccessAt: NOW - 12 * MIN, oldestJobAt: NOW - 10 * MIN },
+      "degraded",
+      /^a sync has been running for 10 min, longer than the expected 1 min; last success 12 min ago$/,
+    ],
+    [
+      "a job pending for 10 min after a success 30 s ago (not stuck: it synced meanwhile)",
+      { lastSuccessAt: NOW - 30_000, oldestJobAt: NOW - 10 * MIN },
+      "ok",
+      /^last sync succeeded 30 s ago$/,
+    ],
+    [
+      "retries stopped on a refused key",
+      { state: "failed", permanentReason: "auth", lastError: REFUSED, nextRunAt: null },
+      "failed",
+      /^retries stopped \(auth\)$/,
+    ],
+    ["stopped", { state: "stopped" }, "stopped", /^stopped$/],
+  ];
+
+  for (const [label, overrides, state, reason] of cases) {
+    it(`${label}: ${state}`, async () => {
+      const app = createApp([{ name: "db", service: new FakeService(statusOf(overrides)) }], {
+        now: fixed,
+      });
+      const body: StatusBody = await (await app.request("/status")).json();
+      const health = body.databases[0].health;
+      assert.equal(health.state, state, health.reason);
+      assert.match(health.reason, reason);
+      assert.equal(body.counts[state], 1);
+      const metrics = parseMetrics(await (await app.request("/metrics")).text());
+      for (const c of ["ok", "degraded", "failed", "stopped"]) {
+        assert.equal(
+          sampleOf(metrics, "sqlite_sync_health", { database: "db", state: c }),
+          c === state ? 1 : 0,
+          c,
+        );
+      }
+      const healthz = await app.request("/healthz");
+      assert.equal(healthz.status, 200);
+      const text = await healthz.text();
+      assert.equal(text.split("\n")[0], `1 ${state}`);
+      if (state !== "ok") assert.ok(text.includes(`"db": ${state}: ${health.reason}`), text);
+    });
+  }
+
+  it("a failed database says what unblocks it: for a refused key, fix it then POST /sync", async () => {
+    const service = new FakeService(
+      statusOf({ state: "failed", permanentReason: "auth", lastError: REFUSED }),
+    );
+    const body: StatusBody = await (await createApp([{ name: "db", service }]).request("/status"))
+      .json();
+    assert.equal(
+      body.databases[0].health.action,
+      "fix the API key or token, then POST /sync (or send the daemon SIGHUP)",
+    );
+  });
+
+  it("no database that is not failed carries an action", async () => {
+    const { services } = twoServices();
+    const body: StatusBody = await (await createApp(services, { now: fixed }).request("/status"))
+      .json();
+    assert.deepEqual(body.databases.map((d) => "action" in d.health), [false, false]);
   });
 });
 
 describe("createApp() GET /status", () => {
-  it("GET /status is exactly each name, health, status() and history(10): nothing added (canary)", async () => {
+  it("GET /status is generatedAt, counts and per database name, health, status(), attempts, attemptsLastHour, oldestJobAgeMs: nothing else (canary)", async () => {
     // Messages as the service stores them: already redacted upstream.
     const redacted = {
       kind: "http" as const,
       message: "POST https://cloud.example/v2/apply?… failed: Authorization: ***",
       status: 500,
     };
-    const history = Array.from(
-      { length: 15 },
-      (_, i) =>
-        jobOf(40 - i, [{ outcome: "retry", error: redacted }, { outcome: "succeeded", rows: i }]),
-    );
+    const attempts = [
+      attemptOf(7, "retry", 2 * HOUR, { error: redacted }),
+      attemptOf(7, "success", 2 * HOUR - 5000, { rowsReceived: 4, chunksSent: 1 }),
+      attemptOf(8, "empty", 30 * MIN),
+      attemptOf(9, "retry", 40_000, { error: redacted }),
+    ];
     const a = new FakeService(
-      statusOf({ state: "backing-off", lastError: redacted, consecutiveErrors: 1 }),
-      history,
+      statusOf({
+        state: "backing-off",
+        lastError: redacted,
+        consecutiveErrors: 1,
+        lastSuccessAt: NOW - 30 * MIN,
+        oldestJobAt: NOW - 40_000,
+        queueDepth: 1,
+      }),
+      attempts,
     );
     const b = new FakeService(statusOf({ lastSuccessAt: null, lastResult: null }));
     const app = createApp([{ name: "a", service: a }, { name: "b", service: b }], {
@@ -421,23 +576,81 @@ describe("createApp() GET /status", () => {
     });
     const res = await app.request("/status");
     assert.equal(res.status, 200);
-    const body = await res.json();
-    assert.deepEqual(body, {
+    assert.deepEqual(await res.json(), {
+      generatedAt: NOW,
+      counts: { ok: 0, degraded: 2, failed: 0, stopped: 0 },
       databases: [
         {
           name: "a",
           health: {
-            healthy: true,
-            reason: "backing-off, retrying; last error http (HTTP 500): " +
-              redacted.message,
+            state: "degraded",
+            reason: "backing off after 1 failure; last success 30 min ago",
           },
           status: a.status(),
-          history: history.slice(0, STATUS_HISTORY),
+          attempts,
+          attemptsLastHour: 2,
+          oldestJobAgeMs: 40_000,
         },
-        { name: "b", health: { healthy: true }, status: b.status(), history: [] },
+        {
+          name: "b",
+          health: {
+            state: "degraded",
+            reason: "waiting for its first sync; no successful sync yet",
+          },
+          status: b.status(),
+          attempts: [],
+          attemptsLastHour: 0,
+          oldestJobAgeMs: null,
+        },
       ],
     });
-    assert.deepEqual(a.historyLimits, [STATUS_HISTORY]);
+  });
+
+  it("GET /status reads the attempts of the last 24 h (at most 500) and lists them oldest first", async () => {
+    const newestFirst = [
+      attemptOf(3, "running", 1000),
+      attemptOf(2, "success", 2 * HOUR, { rowsReceived: 1 }),
+      attemptOf(1, "dead-letter", 3 * HOUR, { error: REFUSED }),
+    ];
+    const service = new FakeService(statusOf(), newestFirst);
+    // A service may answer newest first; the app does not rely on its order.
+    service.attempts = (options) => {
+      service.attemptsCalls.push(options ?? {});
+      return structuredClone(newestFirst);
+    };
+    const body: StatusBody = await (await createApp([{ name: "a", service }], { now: fixed })
+      .request("/status")).json();
+    assert.deepEqual(service.attemptsCalls, [{ since: NOW - 24 * HOUR, limit: 500 }]);
+    assert.deepEqual(body.databases[0].attempts.map((x) => [x.jobId, x.outcome]), [
+      [1, "dead-letter"],
+      [2, "success"],
+      [3, "running"],
+    ]);
+    assert.equal(body.databases[0].attemptsLastHour, 1);
+    assert.deepEqual(body.databases[0].attempts[0].error, REFUSED);
+  });
+
+  it("GET /status keeps lastError's HTTP status (401 for a refused key)", async () => {
+    const service = new FakeService(
+      statusOf({ state: "failed", permanentReason: "auth", lastError: REFUSED }),
+    );
+    const body: StatusBody = await (await createApp([{ name: "a", service }]).request("/status"))
+      .json();
+    assert.deepEqual(body.databases[0].status!.lastError, REFUSED);
+  });
+
+  it("GET /status with an attempts() that throws lists no attempts; health and status still answer", async () => {
+    const service = new FakeService(statusOf());
+    service.attempts = () => {
+      throw new Error("queue busy");
+    };
+    const res = await createApp([{ name: "a", service }], { now: fixed }).request("/status");
+    assert.equal(res.status, 200);
+    const body: StatusBody = await res.json();
+    assert.deepEqual(
+      [body.databases[0].attempts, body.databases[0].health.state, body.databases[0].status!.state],
+      [[], "ok", "idle"],
+    );
   });
 });
 
@@ -449,7 +662,9 @@ describe("createApp() mounted in another hono app", () => {
     const ops = createApp(services, { token: TOKEN, now: fixed, basePath: "/ops" });
     parent.mount("/ops", ops.fetch, { replaceRequest: false });
     assert.equal(await (await parent.request("/")).text(), "parent");
-    assert.equal(await (await parent.request("/ops/healthz")).text(), "ok\n");
+    const healthz = await parent.request("/ops/healthz");
+    assert.equal(healthz.status, 200);
+    assert.match(await healthz.text(), /^1 ok · 1 degraded\n"b": degraded: /);
     assert.equal((await parent.request("/ops/metrics")).status, 200);
     const sync = await parent.request("/ops/sync", {
       method: "POST",
@@ -478,9 +693,18 @@ describe("createApp() arguments", () => {
       () =>
         createApp([{
           name: "a",
-          service: { status: () => statusOf(), history: () => [] } as never,
+          service: { status: () => statusOf(), attempts: () => [] } as never,
         }]),
-      /must have a syncNow\(\) method/,
+      /must have the syncNow\(\) method/,
+    ],
+    [
+      "a service without attempts() (a SyncService before attempts existed)",
+      () =>
+        createApp([{
+          name: "a",
+          service: { status: () => statusOf(), history: () => [], syncNow: () => {} } as never,
+        }]),
+      /must have the attempts\(\) method/,
     ],
     ["an empty token", () => createApp([], { token: "" }), /'token' must be a non-empty string/],
     [
@@ -488,7 +712,6 @@ describe("createApp() arguments", () => {
       () => createApp([], { refreshSeconds: 0 }),
       /'refreshSeconds'.*current value is 0/,
     ],
-    ["staleAfterSeconds -1", () => createApp([], { staleAfterSeconds: -1 }), /'staleAfterSeconds'/],
     ["now not a function", () => createApp([], { now: 5 as never }), /'now' must be a function/],
   ];
   for (const [label, call, message] of cases) {

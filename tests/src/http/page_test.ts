@@ -1,188 +1,573 @@
 /**
- * GET /: the status page's content and escaping, through app.request()
- * (the headless-browser test is page_browser_test.ts).
+ * The status page: its content, order, wording, timeline, escaping and colors, rendered by
+ * renderPage() from snapshots of fake services (snapshotAll(), as the app reads them), and
+ * GET / through the app for the headers (the headless-browser test is page_browser_test.ts).
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createApp } from "../../../src/http/app.ts";
-import { TIMELINE_RUNS } from "../../../src/http/_timeline.ts";
-import { FakeService, jobOf, NOW, statusOf } from "./_fakes.ts";
+import { type NamedService, snapshotAll } from "../../../src/http/_snapshot.ts";
+import {
+  CONTRAST_PAIRS,
+  LONG_ERROR,
+  PALETTE,
+  renderPage,
+  scheduleText,
+} from "../../../src/http/page.ts";
+import { timelineSpan } from "../../../src/http/_timeline.ts";
+import type { SyncAttempt } from "../../../src/scheduler/status.ts";
+import { attemptOf, FakeService, NOW, statusOf } from "./_fakes.ts";
 
 const XSS_NAME = `<script>alert("name")</script><img src=x onerror=alert(1)>`;
 const XSS_MESSAGE = `</code><script>alert('msg')</script>" onmouseover="alert(2)`;
+const HOUR = 3_600_000;
 
-async function page(
-  services: { name: string; service: FakeService }[],
-  options: { refreshSeconds?: number } = {},
-): Promise<{ res: Response; html: string }> {
-  const res = await createApp(services, { now: () => NOW, ...options }).request("/");
-  return { res, html: await res.text() };
+function render(services: NamedService[], refreshSeconds = 10): string {
+  return renderPage(snapshotAll(services, NOW, true), { now: NOW, refreshSeconds, base: "/" });
 }
 
-/** The `<section>` of database `index`. */
+/** The `<section>` of the card at position `index`. */
 function section(html: string, index: number): string {
-  const m = new RegExp(`<section class="db" id="db-${index}"[\\s\\S]*?</section>`).exec(html);
+  const m = new RegExp(`<section class="db [^"]*" id="db-${index}"[\\s\\S]*?</section>`).exec(
+    html,
+  );
   assert.ok(m, `no section db-${index}`);
   return m[0];
 }
 
-describe("GET / (the status page)", () => {
-  it("GET / is an HTML page that reloads itself every refreshSeconds", async () => {
-    const { res, html } = await page([{ name: "a", service: new FakeService() }], {
-      refreshSeconds: 7,
+/** The card of the database named `name` (plain name). */
+function card(html: string, name: string): string {
+  const all = [...html.matchAll(/<section class="db [\s\S]*?<\/section>/g)].map((m) => m[0]);
+  const found = all.find((s) => s.includes(`>${name}</h2>`));
+  assert.ok(found, `no card named ${name}`);
+  return found;
+}
+
+/** What a person reads: the text without tags (SVG titles and hidden labels left out). */
+function text(html: string): string {
+  return html
+    .replace(/<style>[\s\S]*?<\/style>/g, "")
+    .replace(/<svg[\s\S]*?<\/svg>/g, " ")
+    .replace(/<[^>]+>/g, " ")
+    .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'")
+    .replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+/** The three databases of the issue: refused port, a 401, a listener that never answers. */
+function issueServices(): NamedService[] {
+  const offline = new FakeService(
+    statusOf({
+      state: "offline",
+      lastSuccessAt: null,
+      lastResult: null,
+      lastSyncAt: NOW - 4000,
+      consecutiveErrors: 3,
+      lastError: {
+        kind: "offline",
+        message: "Failed to connect to 127.0.0.1 port 9: Connection refused",
+      },
+      nextRunAt: NOW + 6000,
+      queueDepth: 1,
+      oldestJobAt: NOW - 5000,
+      unsentChanges: 4,
+      databaseId: "db_refused",
+      address: "http://127.0.0.1:9",
+    }),
+    [
+      attemptOf(1, "retry", 125_000),
+      attemptOf(1, "retry", 60_000),
+      attemptOf(1, "retry", 5000),
+    ],
+  );
+  const auth = new FakeService(
+    statusOf({
+      state: "failed",
+      permanentReason: "auth",
+      lastSuccessAt: null,
+      lastResult: null,
+      lastSyncAt: NOW - 3000,
+      consecutiveErrors: 1,
+      lastError: { kind: "auth", message: "Unauthorized", status: 401 },
+      nextRunAt: NOW + 6000, // the page must not show it
+      databaseId: "db_unauthorized",
+      address: "http://127.0.0.1:4011",
+    }),
+    [
+      attemptOf(2, "dead-letter", 3500, {
+        error: { kind: "auth", message: "Unauthorized", status: 401 },
+      }),
+    ],
+  );
+  const fine = new FakeService(
+    statusOf({ lastSuccessAt: NOW - 60_000, databaseId: "db_fine" }),
+    [attemptOf(3, "success", 60_000, { chunksSent: 3, rowsReceived: 250 })],
+  );
+  return [
+    { name: "fine", service: fine },
+    { name: "refused", service: offline },
+    { name: "unauthorized", service: auth },
+  ];
+}
+
+/** WCAG 2 relative luminance and contrast ratio. */
+function contrast(a: string, b: string): number {
+  const lum = (hex: string) => {
+    const [r, g, bl] = [1, 3, 5].map((i) => {
+      const v = parseInt(hex.slice(i, i + 2), 16) / 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
     });
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get("content-type")!, /^text\/html/);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+describe("the status page", () => {
+  it("is an HTML page that reloads itself every refreshSeconds", () => {
+    const html = render([{ name: "a", service: new FakeService() }], 7);
     assert.match(html, /^<!doctype html>/);
     assert.match(html, /<meta http-equiv="refresh" content="7">/);
+    assert.match(html, /<meta name="viewport" content="width=device-width, initial-scale=1">/);
   });
 
-  it("GET / has no script, no external asset and a CSP that forbids both", async () => {
-    const { res, html } = await page([{ name: "a", service: new FakeService() }]);
-    assert.doesNotMatch(html, /<script|<link|<img|<iframe|\ssrc=|url\(|@import|https?:\/\//i);
+  it("has no script, no external asset, no event handler", () => {
+    const html = render(issueServices());
+    assert.doesNotMatch(html, /<script|<link|<img|<iframe|\ssrc=|url\(|@import|\son\w+=/i);
+    assert.doesNotMatch(html, /https?:\/\/(?!127\.0\.0\.1|sync\.example\.test)/);
     assert.match(html, /<style>/);
-    assert.equal(
-      res.headers.get("content-security-policy"),
-      "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; " +
-        "frame-ancestors 'none'",
-    );
   });
 
-  it("GET / shows each database's state, last success, last error and next run", async () => {
-    const ok = new FakeService(statusOf({ lastSuccessAt: NOW - 180_000, nextRunAt: NOW + 45_000 }));
-    const bad = new FakeService(statusOf({
-      state: "failed",
-      permanentReason: "schema",
-      lastSuccessAt: null,
-      lastSyncAt: NOW - 5000,
-      nextRunAt: null,
-      consecutiveErrors: 1,
-      lastError: { kind: "schema", message: "Table notes has no primary key" },
-    }));
-    const { html } = await page([{ name: "orders", service: ok }, {
-      name: "sensors",
-      service: bad,
-    }]);
-    const a = section(html, 0);
-    assert.match(a, /<span class="name">orders<\/span><span class="state idle">idle<\/span>/);
-    assert.match(
-      a,
-      /<dd class="last-success"><time datetime="2026-06-01T11:57:00\.000Z">2026-06-01 11:57:00 UTC<\/time> <span class="rel">\(3 min ago\)<\/span>/,
-    );
-    assert.match(a, /<dd class="last-error">none<\/dd>/);
-    assert.match(
-      a,
-      /<dd class="next-run"><time[^>]*>2026-06-01 12:00:45 UTC<\/time> <span class="rel">\(in 45 s\)<\/span> · polling every 30 s<\/dd>/,
-    );
-    assert.match(a, /<p class="health good">Healthy<\/p>/);
-    const b = section(html, 1);
-    assert.match(b, /<span class="name">sensors<\/span><span class="state failed">failed<\/span>/);
-    assert.match(b, /<dd class="last-success">never<\/dd>/);
-    assert.match(
-      b,
-      /<dd class="last-error"><code>schema: Table notes has no primary key<\/code> at <time/,
-    );
-    assert.match(b, /<dd class="next-run">not scheduled · polling every 30 s<\/dd>/);
-    assert.match(b, /<dt>Stopped retrying<\/dt><dd>schema<\/dd>/);
-    assert.match(b, /<p class="health bad">Unhealthy: failed \(schema\)/);
-    assert.match(html, /<p class="summary">1 of 2 databases unhealthy\.<\/p>/);
-    assert.match(html, /<title>sqlite-sync status \(1 unhealthy\)<\/title>/);
+  it("the headline counts each class, most severe first, each with a word and a shape", () => {
+    const html = render(issueServices());
+    const head = /<p class="summary">([\s\S]*?)<\/p>/.exec(html)![1];
+    assert.equal(text(head), "1 failed · 1 degraded · 1 ok");
+    const counts = [
+      ...head.matchAll(
+        /<span class="count s-(\w+)" data-class="\w+" data-count="(\d+)">(?:<span class="sep">· <\/span>)?<svg class="icon"/g,
+      ),
+    ]
+      .map((m) => [m[1], Number(m[2])]);
+    assert.deepEqual(counts, [["failed", 1], ["degraded", 1], ["ok", 1]]);
+    assert.match(html, /<title>sqlite-sync: 1 failed · 1 degraded · 1 ok<\/title>/);
+    assert.match(html, /3 databases at <time datetime="2026-06-01T12:00:00\.000Z">/);
   });
 
-  it("GET / draws every run of the history as a timeline block, oldest first", async () => {
-    const history = [
-      jobOf(3, [{ outcome: "dead", error: { kind: "auth", message: "refused", status: 401 } }]),
-      jobOf(2, [
-        { outcome: "retry", error: { kind: "offline", message: "no route" } },
-        { outcome: "succeeded", rows: 250, sent: 3 },
-      ]),
-      jobOf(1, [{ outcome: "succeeded", rows: 0 }]),
+  it("the headline and title name no class that has no database", () => {
+    const html = render([{ name: "a", service: new FakeService() }]);
+    assert.equal(text(/<p class="summary">([\s\S]*?)<\/p>/.exec(html)![1]), "1 ok");
+    assert.match(html, /<title>sqlite-sync: 1 ok<\/title>/);
+    assert.match(render([]), /<p class="summary">No database is configured\.<\/p>/);
+  });
+
+  it("sorts the cards by severity (failed, degraded, stopped, ok), then by name", () => {
+    const services: NamedService[] = [
+      { name: "b-ok", service: new FakeService() },
+      { name: "a-ok", service: new FakeService() },
+      { name: "stopped", service: new FakeService(statusOf({ state: "stopped" })) },
+      ...issueServices(),
     ];
-    const { html } = await page([{ name: "a", service: new FakeService(statusOf(), history) }]);
-    const blocks = [...section(html, 0).matchAll(/<li class="run ([^"]+)" title="([^"]+)">/g)]
-      .map((m) => [m[1], m[2]]);
-    assert.deepEqual(blocks.map((b) => b[0]), [
-      "ok succeeded l0",
-      "fail retry l0",
-      "ok succeeded l3",
-      "fail dead l0",
+    const html = render(services);
+    const order = [...html.matchAll(/<section class="db s-(\w+)"[^>]*><h2[^>]*>([^<]*)</g)]
+      .map((m) => `${m[1]}:${m[2]}`);
+    assert.deepEqual(order, [
+      "failed:unauthorized",
+      "degraded:refused",
+      "stopped:stopped",
+      "ok:a-ok",
+      "ok:b-ok",
+      "ok:fine",
     ]);
-    assert.match(
-      blocks[2][1],
-      /^2026-06-01 10:22:01 UTC · succeeded · 250 rows received, 3 sent · job 2$/,
-    );
-    assert.match(
-      blocks[1][1],
-      / · failed, retried · 0 rows received, 0 sent · job 2 · offline: no route$/,
-    );
-    assert.match(blocks[3][1], / · failed, given up · .* · auth \(HTTP 401\): refused$/);
-    assert.match(
-      section(html, 0),
-      /Last 4 runs, oldest first: <span class="k ok"><\/span>2 succeeded · <span class="k fail"><\/span>2 failed · 250 rows received, 3 sent/,
-    );
   });
 
-  it(`GET / shows at most the last ${TIMELINE_RUNS} runs`, async () => {
-    const history = Array.from(
-      { length: 60 },
-      (_, i) => jobOf(60 - i, [{ outcome: "succeeded", rows: 1 }]),
+  it("an offline database that never synced is Degraded, and its card never says healthy or ok", () => {
+    const html = render(issueServices());
+    const c = card(html, "refused");
+    assert.match(c, /<section class="db s-degraded" id="db-1" data-state="degraded"/);
+    assert.match(
+      c,
+      /<p class="state"><svg class="icon"[^>]*>[\s\S]*?<\/svg><span class="word">Degraded<\/span>: <span class="reason">offline, retrying after 3 failures in a row; no successful sync yet<\/span><\/p>/,
     );
-    const { html } = await page([{ name: "a", service: new FakeService(statusOf(), history) }]);
-    const titles = [...html.matchAll(/<li class="run [^"]*" title="([^"]*)"/g)].map((m) => m[1]);
-    assert.equal(titles.length, TIMELINE_RUNS);
-    assert.match(titles[0], /job 21$/);
-    assert.match(titles[TIMELINE_RUNS - 1], /job 60$/);
+    assert.doesNotMatch(text(c), /\b(healthy|ok)\b/i);
+    assert.match(c, /<dd class="last-success">never<\/dd>/);
+    assert.match(
+      c,
+      /<dd class="next-run"><time datetime="2026-06-01T12:00:06\.000Z">2026-06-01 12:00:06 UTC<\/time> <span class="rel">\(in 6 s\)<\/span><\/dd>/,
+    );
+    assert.match(
+      c,
+      /<dt>Unsent<\/dt>/,
+    );
+    assert.match(
+      c,
+      /<dd class="queue">1 job pending or running, the oldest queued 5 s ago<\/dd>/,
+    );
+    assert.match(c, /<dd class="unsent">4 local changes not yet sent<\/dd>/);
+    assert.match(c, /<dd class="attempts-hour">3 in the last hour<\/dd>/);
+    assert.match(c, /<dd class="database-id"><code>db_refused<\/code><\/dd>/);
+    assert.match(c, /<dd class="address"><code>http:\/\/127\.0\.0\.1:9<\/code><\/dd>/);
   });
 
-  it("GET / says so when a database has no finished sync yet", async () => {
-    const { html } = await page([{ name: "a", service: new FakeService() }]);
-    assert.match(section(html, 0), /<p class="muted">No finished sync yet\.<\/p>/);
+  it("a failed database shows no next run, and what unblocks it", () => {
+    const c = card(render(issueServices()), "unauthorized");
+    assert.match(c, /data-state="failed"/);
+    assert.match(
+      c,
+      /<span class="word">Failed<\/span>: <span class="reason">retries stopped \(auth\)<\/span>/,
+    );
+    assert.match(
+      c,
+      /<p class="action"><strong>To unblock:<\/strong> fix the API key or token, then POST \/sync \(or send the daemon SIGHUP\)<\/p>/,
+    );
+    assert.doesNotMatch(c, /Next run|next-run|12:00:06/);
+    assert.doesNotMatch(text(c), /\b(healthy|ok)\b/i);
   });
 
-  it("GET / escapes a hostile database name and error message: no tag or attribute gets in", async () => {
-    const history = [
-      jobOf(1, [{ outcome: "retry", error: { kind: "http", message: XSS_MESSAGE } }]),
+  it("a database whose sync is running says 'running now', not the time of a later run", () => {
+    const busy = new FakeService(
+      statusOf({ state: "syncing", nextRunAt: NOW + 17 * 60_000, databaseId: "db_busy" }),
+      [attemptOf(1, "running", 2000)],
+    );
+    const c = card(render([{ name: "busy", service: busy }]), "busy");
+    assert.match(c, /<dt>Next run<\/dt><dd class="next-run">running now<\/dd>/);
+    assert.doesNotMatch(c, /in 17 min/);
+  });
+
+  it("a stopped database shows no next run and no action; an ok one shows both its successes", () => {
+    const html = render([
+      { name: "s", service: new FakeService(statusOf({ state: "stopped", nextRunAt: null })) },
+      { name: "o", service: new FakeService(statusOf({ lastSuccessAt: NOW - 180_000 })) },
+    ]);
+    const s = card(html, "s");
+    assert.match(s, /<span class="word">Stopped<\/span>: <span class="reason">stopped<\/span>/);
+    assert.doesNotMatch(s, /next-run|class="action"/);
+    const o = card(html, "o");
+    assert.match(
+      o,
+      /<span class="word">OK<\/span>: <span class="reason">last sync succeeded 3 min ago/,
+    );
+    assert.match(
+      o,
+      /<dd class="last-success"><time[^>]*>2026-06-01 11:57:00 UTC<\/time> <span class="rel">\(3 min ago\)<\/span><\/dd>/,
+    );
+    assert.match(o, /<dd class="next-run"><time[^>]*>2026-06-01 12:00:30 UTC/);
+    assert.doesNotMatch(o, /Last error/);
+    // Only an ok card says what the service is doing: elsewhere the reason already does.
+    assert.match(o, /<dt>Activity<\/dt><dd class="activity">idle, waiting for the next run<\/dd>/);
+    assert.doesNotMatch(s, /Activity/);
+  });
+
+  it("shows the last error once, whole, with its time", () => {
+    const c = card(render(issueServices()), "refused");
+    const message = "Failed to connect to 127.0.0.1 port 9: Connection refused";
+    assert.equal(c.split(message).length - 1, 1, "the message appears exactly once");
+    assert.match(
+      c,
+      /<dt>Last error<\/dt><dd class="last-error"><code>offline: Failed to connect to 127\.0\.0\.1 port 9: Connection refused<\/code><span class="when">at <time datetime="2026-06-01T11:59:56\.000Z">/,
+    );
+    assert.doesNotMatch(c, /<details/);
+    assert.doesNotMatch(c, /send phase/);
+  });
+
+  it(`folds an error longer than ${LONG_ERROR} characters into <details>: kind, status, first words`, () => {
+    const long = "The server answered 503 Service Unavailable while the database was resuming " +
+      "from a pause; this can take a minute or two after a period without traffic, and the " +
+      "request will be retried with back-off: nothing to do unless it lasts.";
+    const html = render([{
+      name: "a",
+      service: new FakeService(statusOf({
+        state: "backing-off",
+        lastSuccessAt: null,
+        consecutiveErrors: 1,
+        lastError: { kind: "http", message: long, status: 503 },
+      })),
+    }]);
+    const c = card(html, "a");
+    const m = /<details><summary><code>([^<]*)<\/code><\/summary><code>([^<]*)<\/code><\/details>/
+      .exec(c);
+    assert.ok(m, c);
+    assert.equal(m[1], "http (HTTP 503): The server answered 503 Service Unavailable while the…");
+    assert.equal(m[2], `http (HTTP 503): ${long}`, "the whole message, not cut");
+  });
+
+  it("writes each kind of schedule", () => {
+    assert.equal(
+      scheduleText({ kind: "cron", cron: "*/5 * * * *", timezone: "Europe/Rome" }, null),
+      "cron “*/5 * * * *” (Europe/Rome)",
+    );
+    assert.equal(
+      scheduleText({ kind: "cron", cron: "0 3 * * *", timezone: null }, null),
+      "cron “0 3 * * *” (the host's time zone)",
+    );
+    assert.equal(scheduleText({ kind: "interval", intervalMs: 300_000 }, null), "every 5 min");
+    assert.equal(
+      scheduleText({ kind: "adaptive", baseMs: 30_000, maxMs: 600_000 }, 120_000),
+      "adaptive polling, every 30 s to 10 min, now 2 min",
+    );
+    assert.equal(
+      scheduleText({ kind: "none" }, null),
+      "none: on local changes and POST /sync only",
+    );
+    const c = card(render(issueServices()), "fine");
+    assert.match(c, /<dd class="schedule">adaptive polling, every 30 s to 10 min, now 30 s<\/dd>/);
+  });
+
+  it("draws one timeline mark per attempt, colored and shaped by outcome, with a title each", () => {
+    const attempts: SyncAttempt[] = [
+      attemptOf(1, "success", 5 * HOUR, { chunksSent: 12, rowsReceived: 3000 }),
+      attemptOf(2, "empty", 4 * HOUR),
+      attemptOf(3, "retry", 3 * HOUR),
+      attemptOf(3, "retry", 2 * HOUR, {
+        error: { kind: "http", message: "Service Unavailable", status: 503 },
+      }),
+      attemptOf(3, "dead-letter", HOUR, {
+        error: { kind: "auth", message: "Unauthorized", status: 401 },
+      }),
+      attemptOf(4, "interrupted", 30 * 60_000, {
+        error: { kind: "interrupted", message: "the executor died" },
+      }),
+      attemptOf(5, "running", 2000),
     ];
+    const html = render([{
+      name: "a",
+      service: new FakeService(statusOf(), attempts),
+    }]);
+    const c = card(html, "a");
+    assert.match(c, /data-attempts="7"/);
+    const marks = [
+      ...c.matchAll(
+        /<g class="mark o-([\w-]+)" data-outcome="[\w-]+"><title>([^<]*)<\/title>((?:<rect class="bar"[^>]*>)*)<(circle|polygon|rect) class="shape"/g,
+      ),
+    ]
+      .map((m) => ({
+        outcome: m[1],
+        title: m[2],
+        bars: (m[3].match(/<rect/g) ?? []).length,
+        shape: m[4],
+      }));
+    assert.equal(marks.length, 7);
+    // Failures are drawn over successes: success and empty first, then by severity.
+    assert.deepEqual(marks.map((m) => [m.outcome, m.shape]), [
+      ["success", "circle"],
+      ["empty", "circle"],
+      ["running", "polygon"],
+      ["interrupted", "polygon"],
+      ["retry", "polygon"],
+      ["retry", "polygon"],
+      ["dead-letter", "rect"],
+    ]);
+    assert.equal(marks[0].bars, 2, "chunks sent up, rows received down");
+    // Failures on the lower lane (y 48), the others on the upper one (y 36).
+    assert.match(c, /<g class="mark o-success"[^>]*>.*?<circle class="shape" cx="[\d.]+" cy="36"/);
+    assert.match(
+      c,
+      /<g class="mark o-dead-letter"[^>]*>.*?<rect class="shape" x="[\d.]+" y="44"/,
+    );
+    assert.match(
+      c,
+      /<g class="mark o-running"[^>]*>.*?<polygon class="shape" points="[\d.]+,3\d\.\d /,
+    );
+    assert.match(
+      c,
+      /<g class="mark o-retry"[^>]*>.*?<polygon class="shape" points="[\d.]+,4\d\.\d /,
+    );
+    assert.equal(
+      marks[0].title,
+      "2026-06-01 07:00:00 UTC · succeeded · 12 chunks sent, 3,000 rows received · took 1 s · job 1",
+    );
+    assert.equal(
+      marks[5].title,
+      "2026-06-01 10:00:00 UTC · failed, retried · http, HTTP 503 · took 1 s · job 3",
+    );
+    assert.equal(
+      marks[6].title,
+      "2026-06-01 11:00:00 UTC · failed, given up · auth, HTTP 401 · took 1 s · job 3",
+    );
+    assert.match(marks[2].title, /running · job 5$/);
+    const sum =
+      /<p class="tl-sum" id="db-0-tl-sum">([^<]*)<\/p><svg class="tl" viewBox="0 0 400 84" role="img" aria-labelledby="db-0-tl-sum"/
+        .exec(c);
+    assert.ok(sum, c);
+    assert.equal(
+      sum[1],
+      "7 attempts in the last 5 h 15 min: 1 succeeded, 1 succeeded with nothing to move, " +
+        "2 failed and were retried (1 http, 1 offline), 1 failed and was given up (1 auth), " +
+        "1 was interrupted (1 interrupted), 1 is running; 12 chunks sent, 3,000 rows received.",
+    );
+    const legend = /<ul class="legend">([\s\S]*?)<\/ul>/.exec(c)![1];
+    assert.equal(
+      text(legend),
+      "succeeded succeeded, nothing to move failed, retried failed, given up interrupted running " +
+        "failures on the lower line " +
+        "chunks sent (up) and rows received (down), log scale",
+    );
+    assert.equal((legend.match(/<svg class="key"/g) ?? []).length, 7);
+    assert.match(
+      c,
+      /<div class="tl-axis" aria-hidden="true"><span>5 h 15 min ago<\/span><span>2 h 37 min ago<\/span><span>now<\/span><\/div>/,
+    );
+  });
+
+  it("the timeline spans 24 h at most, and the attempts' own span when shorter (10 s at least)", () => {
+    assert.deepEqual(timelineSpan([attemptOf(1, "retry", 2 * 24 * HOUR)], NOW), {
+      start: NOW - 24 * HOUR,
+      end: NOW,
+    });
+    assert.deepEqual(timelineSpan([attemptOf(1, "retry", 200_000)], NOW), {
+      start: NOW - 210_000,
+      end: NOW,
+    });
+    assert.deepEqual(timelineSpan([attemptOf(1, "retry", 1000)], NOW), {
+      start: NOW - 10_000,
+      end: NOW,
+    });
+    // Three retries over two minutes spread over the drawing, not crushed at its right end.
+    const c = card(render(issueServices()), "refused");
+    const svg = /<svg class="tl"[\s\S]*?<\/svg>/.exec(c)![0];
+    const xs = [...svg.matchAll(/<polygon class="shape" points="([\d.]+),/g)].map((m) => +m[1]);
+    assert.equal(xs.length, 3);
+    assert.ok(xs[0] < 40 && xs[2] > 370, `x: ${xs}`);
+    assert.match(c, /3 attempts in the last 2 min: 3 failed and were retried \(3 offline\)\./);
+  });
+
+  it("500 attempts: 500 marks, none drawn thinner than the floor, and the summary says older ones are left out", () => {
+    const attempts = Array.from({ length: 500 }, (_, i) =>
+      attemptOf(
+        i + 1,
+        i % 10 === 0 ? "retry" : "success",
+        (500 - i) * 170_000,
+        { rowsReceived: i % 10 === 0 ? 0 : 10 ** (i % 7) },
+      ));
+    const html = render([{
+      name: "a",
+      service: new FakeService(statusOf(), attempts),
+    }]);
+    const c = card(html, "a");
+    assert.equal((c.match(/<g class="mark /g) ?? []).length, 500);
+    const radii = [...c.matchAll(/<circle class="shape" cx="[\d.]+" cy="[\d.]+" r="([\d.]+)"/g)]
+      .map((m) => +m[1]);
+    assert.ok(radii.every((r) => r >= 2.5), "marks at least 5 units (about 4 px at 360 px)");
+    const widths = [...c.matchAll(/<rect class="bar" x="[\d.]+" y="[\d.]+" width="([\d.]+)"/g)]
+      .map((m) => +m[1]);
+    assert.ok(widths.length > 0 && widths.every((w) => w >= 1.5), `bar widths ${widths[0]}`);
+    const heights = [...c.matchAll(/<rect class="bar"[^>]* height="([\d.]+)"/g)].map((m) => +m[1]);
+    assert.ok(heights.every((h) => h >= 2 && h <= 32), "bars between 2 and 32 units");
+    assert.match(
+      c,
+      /<p class="tl-sum" id="db-0-tl-sum">The newest 500 attempts \(older ones are not drawn\), in the last 24 h: 450 succeeded, 50 failed and were retried \(50 offline\); 0 chunks sent, /,
+    );
+  });
+
+  it("says so when a database has no attempt in 24 h", () => {
+    const c = card(render([{ name: "a", service: new FakeService() }]), "a");
+    assert.match(c, /<p class="muted tl-none">No sync attempt in the last 24 h\.<\/p>/);
+    assert.doesNotMatch(c, /<svg class="tl"/);
+  });
+
+  it("escapes a hostile name, message, error kind, id, address and cron: no tag or attribute gets in", () => {
+    const hostile = `<b onmouseover="x">"'&`;
     const service = new FakeService(
       statusOf({
         state: "backing-off",
         consecutiveErrors: 1,
         lastError: { kind: "http", message: XSS_MESSAGE, status: 500 },
+        databaseId: hostile,
+        address: hostile,
+        schedule: { kind: "cron", cron: hostile, timezone: hostile },
       }),
-      history,
+      [attemptOf(1, "retry", 1000, {
+        error: { kind: hostile as never, message: XSS_MESSAGE, status: 500 },
+      })],
     );
-    const { html } = await page([{ name: XSS_NAME, service }]);
-    assert.doesNotMatch(html, /<script|<img|<\/code><script|" onmouseover=/i);
+    const html = render([{ name: XSS_NAME, service }]);
+    assert.doesNotMatch(html, /<script|<img|<b |<\/code><script|" onmouseover=/i);
     assert.ok(html.includes(
-      '<span class="name">&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;</span>',
+      '<h2 class="name" id="db-0-name">&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;</h2>',
     ));
     assert.ok(html.includes(
       "<code>http (HTTP 500): &lt;/code&gt;&lt;script&gt;alert(&#39;msg&#39;)&lt;/script&gt;&quot; onmouseover=&quot;alert(2)</code>",
     ));
-    // In an attribute too: the block's title.
+    assert.ok(html.includes(
+      "<code>&lt;b onmouseover=&quot;x&quot;&gt;&quot;&#39;&amp;</code>",
+    ));
     assert.match(
       html,
-      /title="[^"]*&lt;\/code&gt;&lt;script&gt;alert\(&#39;msg&#39;\)&lt;\/script&gt;&quot; onmouseover=&quot;alert\(2\)"/,
+      /<title>[^<]*failed, retried · &lt;b onmouseover=&quot;x&quot;&gt;&quot;&#39;&amp;, HTTP 500/,
+    );
+    assert.match(
+      html,
+      /tl-sum[^>]*>[^<]*\(1 &lt;b onmouseover=&quot;x&quot;&gt;&quot;&#39;&amp;\)/,
     );
   });
 
-  it("GET / shows a database whose status() throws as unknown and unhealthy, the others as usual", async () => {
+  it("shows a database whose status() throws as Failed with its action, the others as usual", () => {
     const broken = {
       status: () => {
         throw new Error("closed");
       },
-      history: () => [],
+      attempts: () => [],
       syncNow: () => Promise.reject(new Error("closed")),
     };
-    const res = await createApp([
-      { name: "gone", service: broken },
+    const html = render([
       { name: "fine", service: new FakeService() },
-    ], { now: () => NOW }).request("/");
-    const html = await res.text();
+      { name: "gone", service: broken as never },
+    ]);
+    const gone = section(html, 0);
     assert.match(
-      section(html, 0),
-      /<span class="state unknown">unknown<\/span><\/h2><p class="health bad">Unhealthy: status unavailable/,
+      gone,
+      /<h2 class="name" id="db-0-name">gone<\/h2><p class="state"><svg[\s\S]*?<span class="word">Failed<\/span>: <span class="reason">its status cannot be read \(status\(\) threw\)<\/span><\/p><p class="action"><strong>To unblock:<\/strong> see the log/,
     );
-    assert.match(section(html, 1), /<span class="state idle">idle<\/span>/);
+    assert.match(section(html, 1), /<span class="word">OK<\/span>/);
+  });
+
+  it("the layout: a grid of cards that fit from 360 px up, a timeline that scales", () => {
+    const html = render(issueServices());
+    const css = /<style>([\s\S]*?)<\/style>/.exec(html)![1];
+    assert.match(css, /grid-template-columns:repeat\(auto-fill,minmax\(min\(100%,24rem\),1fr\)\)/);
+    assert.match(css, /svg\.tl\{display:block;width:100%;height:auto/);
+    // No fixed width or min-width in px or rem wider than a 360 px screen.
+    for (const m of css.matchAll(/(?:^|[;{])(?:min-)?width:([\d.]+)(px|rem|em)/g)) {
+      const px = +m[1] * (m[2] === "px" ? 1 : 15);
+      assert.ok(px <= 300, `fixed width ${m[0]}`);
+    }
+  });
+
+  it("every color pair of the page meets WCAG contrast (text 4.5:1, marks 3:1), light and dark", () => {
+    const rows: string[] = [];
+    for (const [scheme, palette] of Object.entries(PALETTE)) {
+      for (const [fg, bg, min] of CONTRAST_PAIRS) {
+        const ratio = contrast(palette[fg], palette[bg]);
+        rows.push(`${scheme} ${fg} ${palette[fg]} on ${bg} ${palette[bg]}: ${ratio.toFixed(2)}`);
+        assert.ok(ratio >= min, `${scheme}: ${fg} on ${bg} is ${ratio.toFixed(2)}:1 < ${min}:1`);
+      }
+    }
+    assert.equal(rows.length, 2 * CONTRAST_PAIRS.length);
+    // The CSS uses exactly the palette.
+    const css = /<style>([\s\S]*?)<\/style>/.exec(render([]))![1];
+    for (const [k, v] of Object.entries(PALETTE.light)) assert.ok(css.includes(`--${k}:${v}`));
+    for (const [k, v] of Object.entries(PALETTE.dark)) assert.ok(css.includes(`--${k}:${v}`));
+    assert.equal(
+      (css.match(/#[0-9a-f]{3,6}\b/gi) ?? []).length,
+      2 * Object.keys(PALETTE.light).length,
+    );
+  });
+});
+
+describe("GET / (the status page through the app)", () => {
+  it("GET / answers the page with a CSP that forbids scripts, and reloads", async () => {
+    const res = await createApp(issueServices(), { now: () => NOW, refreshSeconds: 7 })
+      .request("/");
+    const html = await res.text();
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type")!, /^text\/html/);
+    assert.equal(
+      res.headers.get("content-security-policy"),
+      "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; " +
+        "frame-ancestors 'none'",
+    );
+    assert.match(html, /<meta http-equiv="refresh" content="7">/);
+    assert.match(html, /<p class="summary">/);
+    assert.equal((html.match(/<g class="mark /g) ?? []).length, 5);
   });
 });
