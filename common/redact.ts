@@ -5,28 +5,47 @@
  *
  * Two things are removed: the secrets the library was given (API keys,
  * tokens, database ids, registry and mirror URL credentials, remembered with
- * {@linkcode rememberSecret}), matched case-insensitively and in their
- * percent-encoded and JSON-escaped forms; and generic credential shapes, so a
- * secret nobody registered is still caught when it looks like one (URL user
- * info, URL query strings, `Authorization:` values, `Bearer`/`Basic`
- * credentials, `key=value` pairs named like a secret, JWTs).
+ * {@linkcode rememberSecret}), in every form a server may echo them in (see
+ * `_redact_forms.ts`): in any letter case, with any of their bytes
+ * percent-encoded, JSON-escaped, in hex, and base64- or base64url-encoded,
+ * alone or as `Bearer <secret>`, at any offset of a longer encoded text; and
+ * generic credential shapes, so a secret nobody registered is still caught
+ * when it looks like one (URL user info, URL query strings, `Authorization:`
+ * values, `Bearer`/`Basic` credentials, `key=value` pairs named like a
+ * secret, JWTs).
+ *
+ * The patterns for a set of secrets are built once, when the set changes, and
+ * kept (a few sets at a time: the remembered set, with each list of extra
+ * `secrets` given to {@linkcode redact}); percent-encoded and JSON-escaped
+ * forms are found by decoding the text around each escape
+ * (`_redact_escaped.ts`). bench/redact_bench.ts measures a call.
  *
  * A value that fails validation cannot be redacted (it was never registered):
  * describe it with {@linkcode shapeOf} instead of echoing it.
  *
  * @module
  */
+import { BOUNDED_BELOW, type Forms, formsOf } from "./_redact_forms.ts";
+import { escapedMatcher } from "./_redact_escaped.ts";
 
 /** What a removed secret becomes. */
 const MASK = "***";
 /** Shorter values are too likely to be ordinary words to redact. */
 const MIN_SECRET_LENGTH = 4;
-/** Secrets shorter than this match only as a whole word (not inside a longer run of letters/digits). */
-const BOUNDED_BELOW = 12;
 /** How many secrets the process remembers (most recent kept). */
 const MAX_REMEMBERED = 64;
 /** How deep a cause chain (or a partial result) is followed. */
 const MAX_DEPTH = 8;
+/** How many secret sets keep their compiled pattern (the remembered set, with each `secrets` list). */
+const MAX_CACHED_SETS = 16;
+/** How many secrets keep their pattern sources. */
+const MAX_CACHED_FORMS = 256;
+/**
+ * The longest source of one compiled pattern: V8 stops optimising a regular
+ * expression past 20 KB of source (then 100 times slower), so a larger set is
+ * split into several patterns, applied in turn.
+ */
+const MAX_SOURCE = 16_000;
 
 const SCHEME = String.raw`\b[a-z][a-z0-9+.-]*:\/\/`;
 /** Names that say the value next to them is a secret (`api_key`, `access_token`, `password`…). */
@@ -56,32 +75,79 @@ const SHAPES: readonly [RegExp, string | ((match: string, ...groups: string[]) =
   [/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, MASK],
 ];
 
-const remembered = new Map<string, RegExp>();
+/** The secrets remembered, oldest first; `version` changes whenever the set does. */
+const remembered = new Set<string>();
+let version = 0;
+/** Each secret's forms (see `_redact_forms.ts`), built once. */
+const forms = new Map<string, Forms>();
+/** The compiled patterns of each secret set: the remembered set's version and the extra secrets. */
+const patterns = new Map<string, Patterns>();
 
-function hexBytes(char: string): string {
-  return [...new TextEncoder().encode(char)].map((b) => `%${b.toString(16).padStart(2, "0")}`)
-    .join("");
+/** The patterns of a secret set, by family of forms; each list is applied in turn. */
+interface Patterns {
+  base64: RegExp[];
+  hex: RegExp[];
+  literal: RegExp[];
+  /** Masks the percent-encoded and JSON-escaped forms. */
+  escaped: (text: string, mask: string) => string;
 }
 
-/** A case-insensitive pattern for a secret and its percent-encoded and JSON-escaped forms. */
-function patternFor(secret: string): RegExp {
-  let body = "";
-  for (const char of secret) {
-    const escaped = char.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
-    if (/[A-Za-z0-9]/.test(char)) body += escaped;
-    else {
-      const alternatives = [escaped, hexBytes(char)];
-      if (char === '"' || char === "\\") alternatives.push(`\\\\${escaped}`);
-      body += `(?:${alternatives.join("|")})`;
-    }
+function formsFor(secret: string): Forms {
+  let found = forms.get(secret);
+  if (found === undefined) {
+    if (forms.size >= MAX_CACHED_FORMS) forms.clear();
+    found = formsOf(secret);
+    forms.set(secret, found);
   }
-  const bounded = secret.length < BOUNDED_BELOW;
-  return new RegExp(bounded ? `(?<![A-Za-z0-9])${body}(?![A-Za-z0-9])` : body, "gi");
+  return found;
+}
+
+/** `sources` as alternatives of as few expressions as {@linkcode MAX_SOURCE} allows. */
+function compile(sources: string[], flags: string): RegExp[] {
+  const compiled: RegExp[] = [];
+  let chunk: string[] = [];
+  let size = 0;
+  for (const source of sources) {
+    if (size > 0 && size + source.length > MAX_SOURCE) {
+      compiled.push(new RegExp(chunk.join("|"), flags));
+      chunk = [];
+      size = 0;
+    }
+    chunk.push(source);
+    size += source.length + 1;
+  }
+  if (chunk.length > 0) compiled.push(new RegExp(chunk.join("|"), flags));
+  return compiled;
+}
+
+/**
+ * The patterns matching every form of every remembered secret and of
+ * `extra`, compiled once per set. Longer secrets come first, so a secret
+ * holding another is removed whole.
+ */
+function patternsFor(extra: readonly string[]): Patterns {
+  const valid = extra.filter((s) => typeof s === "string" && s.length >= MIN_SECRET_LENGTH);
+  const key = valid.length === 0 ? `${version}` : `${version}\0${valid.join("\0")}`;
+  let compiled = patterns.get(key);
+  if (compiled === undefined) {
+    const secrets = [...new Set([...valid, ...remembered])].sort((a, b) => b.length - a.length);
+    const all = secrets.map(formsFor);
+    compiled = {
+      base64: compile(all.flatMap((f) => f.base64), "g"),
+      hex: compile(all.flatMap((f) => f.hex), "gi"),
+      literal: compile(all.flatMap((f) => f.literal), "gi"),
+      escaped: escapedMatcher(secrets, BOUNDED_BELOW),
+    };
+    if (patterns.size >= MAX_CACHED_SETS) patterns.clear();
+    patterns.set(key, compiled);
+  }
+  return compiled;
 }
 
 /**
  * Remembers a secret for the rest of the process, so every later error
- * removes it (in any letter case, percent-encoded or JSON-escaped). The
+ * removes it (in any letter case, percent-encoded, JSON-escaped, in hex, or
+ * base64-encoded, alone or as `Bearer <secret>`). The
  * network layer calls it for API keys, tokens and database ids, resolution
  * for registry and mirror URL credentials. The most recent
  * 64 are kept; values under 4 characters are ignored.
@@ -97,10 +163,14 @@ function patternFor(secret: string): RegExp {
  */
 export function rememberSecret(value: unknown): void {
   if (typeof value !== "string" || value.length < MIN_SECRET_LENGTH) return;
-  const pattern = remembered.get(value) ?? patternFor(value);
-  remembered.delete(value);
-  remembered.set(value, pattern);
-  while (remembered.size > MAX_REMEMBERED) remembered.delete(remembered.keys().next().value!);
+  if (remembered.delete(value)) {
+    remembered.add(value); // Most recent last; the set is the same.
+    return;
+  }
+  remembered.add(value);
+  while (remembered.size > MAX_REMEMBERED) remembered.delete(remembered.values().next().value!);
+  version++;
+  patterns.clear();
 }
 
 /**
@@ -135,8 +205,9 @@ export function rememberUrlCredentials(url: string): void {
 }
 
 /**
- * Removes secrets from a text: every remembered secret, the extra `secrets`
- * given, and generic credential shapes (URL user info and query strings,
+ * Removes secrets from a text: every remembered secret and the extra
+ * `secrets` given, in each of their forms (see {@linkcode rememberSecret}),
+ * and generic credential shapes (URL user info and query strings,
  * `Authorization:` values, `Bearer`/`Basic` credentials, secret-named
  * `key=value` pairs, JWTs).
  *
@@ -149,17 +220,15 @@ export function rememberUrlCredentials(url: string): void {
  * import { redact } from "./redact.ts";
  * console.log(redact("https://me:hunter2@npm.example.com/x?sig=abc")); // "https://npm.example.com/x?…"
  * console.log(redact("bad key Example-Key-1", ["Example-Key-1"])); // "bad key ***"
+ * // base64("Bearer Example-Key-00"), as a server might echo the Authorization header:
+ * console.log(redact("echo QmVhcmVyIEV4YW1wbGUtS2V5LTAw", ["Example-Key-00"])); // "echo ***"
  * ```
  */
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = typeof text === "string" ? text : String(text);
-  for (const s of secrets) {
-    if (typeof s === "string" && s.length >= MIN_SECRET_LENGTH) {
-      out = out.replace(remembered.get(s) ?? patternFor(s), MASK);
-    }
-  }
-  // Most recent first: a newer secret containing an older one is removed whole.
-  for (const pattern of [...remembered.values()].reverse()) out = out.replace(pattern, MASK);
+  const { base64, hex, literal, escaped } = patternsFor(secrets);
+  for (const pattern of [...base64, ...hex, ...literal]) out = out.replace(pattern, MASK);
+  out = escaped(out, MASK);
   for (const [pattern, replacement] of SHAPES) {
     out = typeof replacement === "string"
       ? out.replace(pattern, replacement)

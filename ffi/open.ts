@@ -52,7 +52,11 @@ export interface ConnectionOptions {
    */
   journalMode?: JournalMode;
   /**
-   * Open the file read-only.
+   * Open the file read-only: the file must exist, its journal mode is kept (no
+   * WAL switch), nothing is installed or written, and every write is refused
+   * (`SQLITE_READONLY`). The path may be a `file:` URI (e.g. `?immutable=1`).
+   * Reading a WAL database still uses its `-wal` and `-shm` files, as every
+   * SQLite reader does (SQLite creates them when the folder allows).
    * @default false
    */
   readOnly?: boolean;

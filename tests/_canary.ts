@@ -2,11 +2,18 @@
  * The secrets canary's values and checks, shared by
  * secrets_canary_network_test.ts and secrets_canary_resolve_test.ts: distinct
  * recognisable credentials (an API key with upper case, so a lower-cased echo
- * is caught; a token; a URL password needing percent-encoding), and an
- * assertion that none of them appears, in any letter case or encoding,
- * anywhere a caller or a logger could look: String(err), err.stack,
- * JSON.stringify(err), util.inspect(err), every cause (and AggregateError
- * member) message and stack, and the partial result.
+ * is caught; a token; a URL password needing percent-encoding), every form
+ * each can take in a text ({@linkcode canaryForms}: as is, percent-encoded
+ * wholly or in part, hex, and the part of its base64 and base64url that does
+ * not depend on its neighbours, at each of the three byte offsets), and an
+ * assertion that none of them appears, in any letter case, anywhere a caller
+ * or a logger could look: String(err), err.stack, JSON.stringify(err),
+ * util.inspect(err), every cause (and AggregateError member) message and
+ * stack, and the partial result.
+ *
+ * The forms are computed here independently of common/redact.ts (from btoa
+ * and plain byte arithmetic), so the redaction is checked against a second
+ * derivation, not against itself.
  */
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
@@ -16,8 +23,50 @@ export const API_KEY = "CanaryKEY9f2dQx7LmZ";
 export const TOKEN = "canary-token-5b8e1c0d9a71";
 export const PASSWORD = "CanaryPw:3e7d@1a0b";
 const CANARIES = [API_KEY, TOKEN, PASSWORD];
-/** Every form a canary could take in a text: as is (any case, checked below) and percent-encoded. */
-export const FORMS: readonly string[] = CANARIES.flatMap((c) => [c, encodeURIComponent(c)]);
+
+/**
+ * The characters of the base64 of `secret` that depend on its bytes alone, when it starts
+ * at offset 0, 1 or 2 of a 3-byte group of a longer encoded text, in both alphabets: any
+ * base64 text holding the secret holds one of them, whatever surrounds it.
+ */
+export function base64Cores(secret: string): string[] {
+  const bytes = new TextEncoder().encode(secret);
+  const cores: string[] = [];
+  for (const offset of [0, 1, 2]) {
+    const padded = new Uint8Array(offset + bytes.length);
+    padded.set(bytes, offset);
+    const core = btoa(String.fromCharCode(...padded))
+      .slice(Math.ceil((8 * offset) / 6), Math.floor((8 * padded.length) / 6));
+    cores.push(core, core.replace(/\+/g, "-").replace(/\//g, "_"));
+  }
+  return cores;
+}
+
+/**
+ * Every form `secret` can take in a text, for a case-insensitive search: as is,
+ * `encodeURIComponent`d, every byte percent-encoded, every other byte percent-encoded
+ * (starting with the first or the second), hex, and its {@linkcode base64Cores}.
+ */
+export function canaryForms(secret: string): string[] {
+  const bytes = [...new TextEncoder().encode(secret)];
+  const pct = (b: number) => `%${b.toString(16).padStart(2, "0")}`;
+  const mixed = (phase: number) =>
+    bytes.map((b, i) => (i % 2 === phase ? pct(b) : String.fromCharCode(b))).join("");
+  return [
+    ...new Set([
+      secret,
+      encodeURIComponent(secret),
+      bytes.map(pct).join(""),
+      mixed(0),
+      mixed(1),
+      bytes.map((b) => b.toString(16).padStart(2, "0")).join(""),
+      ...base64Cores(secret),
+    ]),
+  ];
+}
+
+/** Every form a canary could take in a text (checked case-insensitively). */
+export const FORMS: readonly string[] = CANARIES.flatMap(canaryForms);
 
 /** Every text of an error a caller or a logger can see. */
 function textsOf(err: unknown): string[] {

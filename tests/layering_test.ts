@@ -18,6 +18,9 @@ const RUNTIME_ADAPTERS = new Set([
   "ffi/drivers/bun_sqlite.ts",
   // libc socket()/sendto() for systemd's NOTIFY_SOCKET: Deno.dlopen or bun:ffi.
   "src/cli/_unix_dgram.ts",
+  // The status app's server: Deno.serve, Bun.serve (src/http/serve.ts picks one).
+  "src/http/_serve_deno.ts",
+  "src/http/_serve_bun.ts",
 ]);
 
 function sourceFiles(dir: string): string[] {

@@ -4,7 +4,11 @@
  * time-outs, servers answering every request with 401, 403, 503, some of them
  * echoing the request's headers, Authorization included, in their body), the
  * 1.1.4 sync trap's partial result, and bad options (a key passed as address,
- * as database id, as the address' host name). Fixtures are non-protocol only.
+ * as database id, as the address' host name). Some servers echo the
+ * Authorization header's value, and the credential alone, in every encoding
+ * (base64 and base64url at each byte offset, percent-encoded in either case or
+ * in part, hex): no form of a canary (tests/_canary.ts) may show. Fixtures are
+ * non-protocol only.
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -45,6 +49,9 @@ function networkCalls(db: SyncDatabase): [string, () => unknown][] {
     ["hasUnsentChanges()", () => db.network.hasUnsentChanges()],
   ];
 }
+
+/** The last line of the fixture's {@link errorServer} `{{AUTH_ENCODED}}` echo, masked: it all came. */
+const ENCODED_ECHO = /\[credential base64url @2\] [^\n]*\*\*\*[\s\S]*\[credential HEX\] \*\*\*/;
 
 describe("secrets canary: network errors", () => {
   const dir = tempDir("sqlite-sync-canary-");
@@ -120,6 +127,33 @@ describe("secrets canary: network errors", () => {
       "http",
       /Authorization: \*\*\*/,
     ],
+    // The Authorization value and the credential alone, base64/base64url at each byte offset,
+    // percent-encoded (upper, lower, every other byte) and hex: the labels prove the body came
+    // (a text body is cut at 500 characters, after redaction: its first encodings come).
+    [
+      "401 echoing the Authorization header in every encoding (JSON)",
+      401,
+      "Unauthorized",
+      '{"errors":[{"status":"401","code":"unauthorized","title":"You sent {{AUTH_ENCODED}}"}]}',
+      "auth",
+      ENCODED_ECHO,
+    ],
+    [
+      "403 echoing the Authorization header in every encoding (text)",
+      403,
+      "Forbidden",
+      "Forbidden. You sent:\n{{AUTH_ENCODED}}",
+      "auth",
+      /\[auth base64 @0\] \*\*\*[\s\S]*\[auth HEX\] \*\*\*/,
+    ],
+    [
+      "503 echoing the credential in every encoding (text)",
+      503,
+      "Service Unavailable",
+      "Down. You sent:\n{{CREDENTIAL_ENCODED}}",
+      "http",
+      /\[credential base64 @0\] \*\*\*[\s\S]*\[credential percent\] \*\*\*/,
+    ],
   ];
   for (const [label, code, reason, body, kind, pattern] of servers) {
     for (
@@ -143,7 +177,11 @@ describe("secrets canary: network errors", () => {
   }
 
   it("network.sync() diagnosing the 1.1.4 trap against an echoing 401 keeps a canary-free partial result", async () => {
-    const server = await errorServer(401, "Unauthorized", "Unauthorized. You sent: {{HEADERS}}");
+    const server = await errorServer(
+      401,
+      "Unauthorized",
+      "Unauthorized. You sent: {{HEADERS}}\n{{AUTH_ENCODED}}",
+    );
     const db = await openAt(
       dir.path,
       `http://127.0.0.1:${server.port}`,

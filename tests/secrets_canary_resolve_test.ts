@@ -3,8 +3,9 @@
  * releases, mirror) with the canary password in its URL, failing every way
  * the fixture server can make it (a malformed dist.tarball or dist.integrity,
  * 500s, 404s, a bad hash, a stall, a refused port, a host that does not
- * resolve, a malformed mirror .integrity, no known integrity), plus
- * diagnostics() of such a failure.
+ * resolve, a malformed mirror .integrity, no known integrity), a registry
+ * echoing the Authorization header (Basic, the password inside) in every
+ * encoding, plus diagnostics() of such a failure.
  */
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -25,6 +26,7 @@ import {
 } from "./ffi/_fixture_server.ts";
 import { assertNoCanary, expectCanaryFreeAsync, FORMS, PASSWORD } from "./_canary.ts";
 import { fetchBytes } from "../ffi/download.ts";
+import { authorizationEncodings } from "./src/_echo_encodings.ts";
 
 const V = "0.0.0-test";
 const PLATFORM: PlatformId = "darwin-arm64";
@@ -137,6 +139,30 @@ describe("secrets canary: resolution errors", () => {
         "integrity",
         /not a valid SRI/,
       );
+    }),
+  );
+
+  it(
+    "npm: a dist.integrity echoing the Authorization header in any encoding (base64 at each offset, percent, hex) never shows the registry password",
+    withF(async () => {
+      // One echo per request (the message shows the value's first 80 characters, redacted).
+      const echoes = authorizationEncodings("Basic ?").length;
+      for (let i = 0; i < echoes; i++) {
+        let sent = "";
+        f.server.route(metaPath, (req, res) => {
+          const authorization = String(req.headers.authorization);
+          sent = authorizationEncodings(authorization)[i];
+          npmMeta({ tarball: `${f.server.url}/t.tgz`, integrity: `sha512-!! ${sent}` })(req, res);
+        });
+        const err = await expectCanaryFreeAsync(
+          `npm integrity echo ${i}`,
+          resolveExtension(options({ sources: ["npm"] })),
+          "integrity",
+          /not a valid SRI/,
+        );
+        // The echo came: its label is in the message.
+        assert.ok(err.message.includes(sent.slice(0, sent.indexOf("]") + 1)), err.message);
+      }
     }),
   );
 

@@ -44,15 +44,21 @@ export interface BunSqliteDatabase {
 
 interface BunSqliteModule {
   Database: {
-    new (path: string, options: { readonly?: boolean; create?: boolean }): BunSqliteDatabase;
+    new (
+      path: string,
+      options: { readonly?: boolean; create?: boolean } | number,
+    ): BunSqliteDatabase;
     setCustomSQLite(path: string): boolean;
   };
 }
 
+/** `SQLITE_OPEN_READONLY | SQLITE_OPEN_URI` (sqlite3.h; the values are part of SQLite's ABI). */
+const READ_ONLY_URI_FLAGS = 0x01 | 0x40;
+
 /** Options of {@linkcode openBunSqlite}. */
 export interface BunSqliteOptions {
   /**
-   * Open the file read-only.
+   * Open the file read-only. `path` may then be a `file:` URI (`?immutable=1`…).
    * @default false
    */
   readOnly?: boolean;
@@ -150,7 +156,9 @@ export async function openBunSqlite(path: string, options: BunSqliteOptions = {}
   }
   let db: BunSqliteDatabase;
   try {
-    db = new mod.Database(path, options.readOnly ? { readonly: true } : { create: true });
+    // Read-only opens take `file:` URIs too (e.g. `?immutable=1`), as node:sqlite's do: Bun
+    // passes SQLITE_OPEN_URI only when given the flags as a number.
+    db = new mod.Database(path, options.readOnly ? READ_ONLY_URI_FLAGS : { create: true });
   } catch (cause) {
     throw new SqliteSyncError(
       "driver",

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import type { ArgDef, ArgsDef } from "citty";
-import { UsageError } from "./_usage.ts";
+import { UsageError, usageLine } from "./_usage.ts";
 
 /** A citty argument declaration, plus `multiple` for an option that may be repeated. */
 export type CliArgDef = ArgDef & {
@@ -59,27 +59,6 @@ export class CliArgs {
 }
 
 /**
- * The usage line of a command: `sqlite-sync <command> <positional>… --required <hint>…`.
- *
- * @param command The command's name.
- * @param defs Its argument declarations.
- * @returns The line.
- */
-export function usageLine(command: string, defs: ArgsDef): string {
-  const parts = [`sqlite-sync ${command}`];
-  for (const [name, def] of Object.entries(defs)) {
-    if (def.type === "positional") parts.push(`<${name}>`);
-  }
-  for (const [name, def] of Object.entries(defs)) {
-    if (def.type !== "positional" && def.required) {
-      const more = (def as CliArgDef).multiple ? "…" : "";
-      parts.push(`--${name} <${def.valueHint ?? name}>${more}`);
-    }
-  }
-  return parts.join(" ");
-}
-
-/**
  * Reads a command's raw arguments against its citty declarations, strictly.
  *
  * @param command The command's name (for messages).
@@ -100,7 +79,7 @@ export function usageLine(command: string, defs: ArgsDef): string {
  * ```
  */
 export function parseCli(command: string, rawArgs: readonly string[], defs: ArgsDef): CliArgs {
-  const usage = usageLine(command, defs);
+  const usage = usageLine(command, defs as Record<string, CliArgDef>);
   const help = `sqlite-sync ${command} --help`;
   const options: Record<string, { type: "string" | "boolean"; multiple: true; short?: string }> =
     {};

@@ -1,16 +1,18 @@
 /**
  * A database's credential from the config: a file (`apiKeyFile`, `tokenFile`),
  * a named environment variable (`apiKeyEnv`, `tokenEnv`), or else
- * `SQLITE_SYNC_API_KEY`/`SQLITE_SYNC_TOKEN`; and the paths of secret files,
- * with systemd's `${CREDENTIALS_DIRECTORY}` expanded.
+ * `SQLITE_SYNC_API_KEY`/`SQLITE_SYNC_TOKEN`. A file's path has its `${NAME}`
+ * references expanded (systemd's `${CREDENTIALS_DIRECTORY}`); a file or a
+ * variable holding something that is not one usable secret is refused, naming
+ * the key, never the value.
  *
  * @module
  */
-import { resolve } from "node:path";
 import type { RawDatabase } from "./_config_schema.ts";
 import { configError } from "./_config_messages.ts";
+import { configPath } from "./_config_paths.ts";
 import { type CredentialSource, DEFAULT_API_KEY_ENV, DEFAULT_TOKEN_ENV } from "./_config_types.ts";
-import { readSecretFile } from "./_secret_file.ts";
+import { readSecretFile, secretProblem } from "./_secret_file.ts";
 
 /** The keys that name a database's credential (at most one may be given). */
 export const CREDENTIAL_KEYS = ["apiKeyFile", "tokenFile", "apiKeyEnv", "tokenEnv"] as const;
@@ -25,7 +27,8 @@ export const CREDENTIAL_KEYS = ["apiKeyFile", "tokenFile", "apiKeyEnv", "tokenEn
  * @param file The config file's absolute path (for error messages).
  * @param env The environment.
  * @returns The credential and where it came from.
- * @throws {UsageError} For an unreadable secret file, an unset variable, or no (or two) defaults.
+ * @throws {UsageError} For an unreadable or unusable secret file, an unset or unusable
+ *   variable, or no (or two) defaults.
  */
 export function loadCredential(
   db: RawDatabase,
@@ -37,7 +40,7 @@ export function loadCredential(
 ): { source: CredentialSource; credential: string } {
   const fail = (message: string) => configError(file, message);
   if (key === "apiKeyFile" || key === "tokenFile") {
-    const path = secretPath(db[key]!, `${at}.${key}`, folder, file, env);
+    const path = configPath(db[key]!, `${at}.${key}`, folder, file, env);
     return {
       source: { kind: key === "apiKeyFile" ? "apiKey" : "token", from: `file:${path}` },
       credential: readSecretFile(path, `${at}.${key}`, fail),
@@ -49,6 +52,12 @@ export function loadCredential(
     if (!value) {
       throw fail(
         `'${at}.${key}' names ${name}, which is not set or empty: export it, or use a file`,
+      );
+    }
+    const problem = secretProblem(value);
+    if (problem !== undefined) {
+      throw fail(
+        `'${at}.${key}' names ${name}, whose value ${problem}: set it to the secret alone`,
       );
     }
     return {
@@ -70,40 +79,12 @@ export function loadCredential(
         `${DEFAULT_API_KEY_ENV} or ${DEFAULT_TOKEN_ENV}`,
     );
   }
+  const [name, value] = apiKey ? [DEFAULT_API_KEY_ENV, apiKey] : [DEFAULT_TOKEN_ENV, token!];
+  const problem = secretProblem(value);
+  if (problem !== undefined) {
+    throw fail(`'${at}' uses ${name}, whose value ${problem}: set it to the secret alone`);
+  }
   return apiKey
     ? { source: { kind: "apiKey", from: `env:${DEFAULT_API_KEY_ENV}` }, credential: apiKey }
     : { source: { kind: "token", from: `env:${DEFAULT_TOKEN_ENV}` }, credential: token! };
-}
-
-/**
- * A secret file's absolute path: `${CREDENTIALS_DIRECTORY}` (systemd's `LoadCredential=`)
- * is expanded; a relative path is read from the config's folder.
- *
- * @param path The path as written in the config.
- * @param key Its key path (`http.tokenFile`).
- * @param folder The config's folder.
- * @param file The config file's absolute path (for error messages).
- * @param env The environment.
- * @returns The absolute path.
- * @throws {UsageError} When the path uses `${CREDENTIALS_DIRECTORY}` and it is not set.
- */
-export function secretPath(
-  path: string,
-  key: string,
-  folder: string,
-  file: string,
-  env: Record<string, string | undefined>,
-): string {
-  const VAR = "${CREDENTIALS_DIRECTORY}";
-  if (path.includes(VAR)) {
-    const dir = env.CREDENTIALS_DIRECTORY;
-    if (!dir) {
-      throw configError(
-        file,
-        `'${key}' uses ${VAR}, which is not set: run under systemd with LoadCredential=, or give a plain path`,
-      );
-    }
-    path = path.replaceAll(VAR, dir);
-  }
-  return resolve(folder, path);
 }

@@ -1,14 +1,17 @@
 /**
  * One `databases[i]` entry resolved into a {@linkcode DatabaseConfig}: its
- * absolute path and name, its schedule checked (cron and time zone), its one
- * credential loaded; and the check that no two entries share a name or a file.
+ * absolute path (`${NAME}` expanded) and name, its schedule checked (cron and
+ * time zone), its one credential loaded; and the check that no two entries
+ * share a name or a file (compared by the file they really reach: symlinks,
+ * `./a.db` and `a.db`, hard links; also for a file not created yet).
  *
  * @module
  */
-import { basename, extname, resolve } from "node:path";
+import { basename, extname } from "node:path";
 import { cronTrigger } from "../scheduler/cron.ts";
 import { CREDENTIAL_KEYS, loadCredential } from "./_config_credentials.ts";
 import { configError, shown } from "./_config_messages.ts";
+import { configPath, fileIdentity, realPath } from "./_config_paths.ts";
 import { NAME, type RawDatabase } from "./_config_schema.ts";
 import type { DatabaseConfig } from "./_config_types.ts";
 
@@ -21,7 +24,8 @@ import type { DatabaseConfig } from "./_config_types.ts";
  * @param file The config file's absolute path (for error messages).
  * @param env The environment (credentials).
  * @returns The database's config with its credential.
- * @throws {UsageError} For an unusable name, a bad cron or time zone, or a bad credential.
+ * @throws {UsageError} For an unset variable in its path, an unusable name, a bad cron or
+ *   time zone, or a bad credential.
  */
 export function databaseConfig(
   db: RawDatabase,
@@ -32,7 +36,7 @@ export function databaseConfig(
 ): DatabaseConfig {
   const at = `databases[${i}]`;
   const fail = (message: string) => configError(file, message);
-  const path = resolve(folder, db.path);
+  const path = configPath(db.path, `${at}.path`, folder, file, env);
   const name = db.name ?? basename(path, extname(path));
   if (!NAME.test(name)) {
     throw fail(
@@ -94,7 +98,9 @@ function isTimeZone(zone: string): boolean {
 }
 
 /**
- * Refuses two entries with the same name or the same database file.
+ * Refuses two entries with the same name or the same database file: paths are compared by
+ * the file they really reach (symlinks followed; for a file that does not exist yet, the real
+ * path of its folder), and existing files by device and inode (hard links).
  *
  * @param databases The resolved entries, in config order.
  * @param file The config file's absolute path (for error messages).
@@ -102,7 +108,7 @@ function isTimeZone(zone: string): boolean {
  */
 export function checkUnique(databases: DatabaseConfig[], file: string): void {
   const names = new Map<string, number>();
-  const paths = new Map<string, number>();
+  const files = new Map<string, number>();
   databases.forEach((db, i) => {
     const sameName = names.get(db.name);
     if (sameName !== undefined) {
@@ -112,14 +118,23 @@ export function checkUnique(databases: DatabaseConfig[], file: string): void {
           'give each database its own "name"',
       );
     }
-    const samePath = paths.get(db.path);
-    if (samePath !== undefined) {
+    const real = realPath(db.path);
+    const identity = fileIdentity(real);
+    const sameFile = files.get(identity);
+    if (sameFile !== undefined) {
+      const other = databases[sameFile].path;
+      const how = other === db.path
+        ? ""
+        : realPath(other) === real
+        ? ` (both reach ${real})`
+        : ` (a hard link to ${other})`;
       throw configError(
         file,
-        `'databases[${i}].path' is the same file as databases[${samePath}].path: list each database once`,
+        `'databases[${i}].path' ${db.path} is the same file as 'databases[${sameFile}].path'` +
+          `${how}: list each database once`,
       );
     }
     names.set(db.name, i);
-    paths.set(db.path, i);
+    files.set(identity, i);
   });
 }

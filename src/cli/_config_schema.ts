@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { isIP } from "node:net";
 import * as v from "valibot";
 import { DEFAULT_HOST, DEFAULT_STOP_GRACE_MS, LOG_LEVELS } from "./_config_types.ts";
 
@@ -15,6 +16,29 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const text = (what: string) =>
   v.pipe(v.string(`a string (${what})`), v.minLength(1, `a non-empty string (${what})`));
+/** The keys whose `${NAME}` references are expanded (see `_config_paths.ts`). */
+export const EXPANDED_KEYS = "path, apiKeyFile, tokenFile and http.tokenFile";
+/** A string that is used as written: a `${NAME}` in it would be taken literally, so it is refused. */
+const literal = (what: string) =>
+  v.pipe(
+    text(what),
+    v.check(
+      (s) => !s.includes("${"),
+      `a value without \${…} (variables are expanded only in ${EXPANDED_KEYS})`,
+    ),
+  );
+/** A JSON object: valibot's objects take lists too (`"http": []` would pass as `{}`). */
+const object = <const E extends v.ObjectEntries>(entries: E, message: string) =>
+  v.pipe(
+    v.custom<Record<string, unknown>>(
+      (x) => typeof x === "object" && x !== null && !Array.isArray(x),
+      message,
+    ),
+    v.strictObject(entries, message),
+  );
+/** A host name: labels of letters, digits and `-`, dot-separated. */
+const HOST_NAME =
+  /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9][A-Za-z0-9-]{0,62})*\.?$/;
 const int = (what: string, min: number, max: number) =>
   v.pipe(
     v.number(`an integer from ${min} to ${max} (${what})`),
@@ -36,10 +60,10 @@ export const DATABASE_KEYS = {
     ),
   ),
   path: text("the path of the database file"),
-  databaseId: text("the SQLite Cloud managed database id"),
+  databaseId: literal("the SQLite Cloud managed database id"),
   address: v.optional(
     v.pipe(
-      text("an http(s) URL"),
+      literal("an http(s) URL"),
       v.check((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), "an http(s) URL"),
     ),
   ),
@@ -49,7 +73,7 @@ export const DATABASE_KEYS = {
   tokenEnv: v.optional(envName),
   tables: v.optional(
     v.array(
-      text("a table name"),
+      literal("a table name"),
       'a list of table names such as ["readings"]',
     ),
   ),
@@ -63,9 +87,20 @@ export const DATABASE_KEYS = {
 
 /** The keys of `http`. */
 export const HTTP_KEYS = {
-  host: v.optional(text('a host address such as "127.0.0.1"'), DEFAULT_HOST),
+  host: v.optional(
+    v.pipe(
+      text('a host address such as "127.0.0.1"'),
+      v.check(
+        (s) => isIP(s) !== 0 || HOST_NAME.test(s),
+        'an IP address or a host name such as "127.0.0.1", "::1" or "localhost" ' +
+          "(no brackets, no port: the port is 'http.port')",
+      ),
+    ),
+    DEFAULT_HOST,
+  ),
   port: v.optional(int("port", 0, 65535), 0),
   tokenFile: v.optional(text("a path to a file holding the bearer token")),
+  public: v.optional(v.boolean("true or false"), false),
 };
 
 /** The keys of `executors` (the process's executor pool; see `configureExecutors()`). */
@@ -80,15 +115,15 @@ export const EXECUTORS_KEYS = {
 export const CONFIG_KEYS = {
   $schema: v.optional(v.string()),
   databases: v.pipe(
-    v.array(v.strictObject(DATABASE_KEYS, "an object { path, databaseId, … }"), "a list"),
+    v.array(object(DATABASE_KEYS, "an object { path, databaseId, … }"), "a list"),
     v.minLength(1, "a non-empty list of { path, databaseId, … }"),
   ),
-  http: v.optional(v.strictObject(HTTP_KEYS, "an object { host, port, tokenFile? }"), {}),
+  http: v.optional(object(HTTP_KEYS, "an object { host, port, tokenFile?, public? }"), {}),
   logLevel: v.optional(v.picklist(LOG_LEVELS, `one of ${LOG_LEVELS.join(", ")}`), "info"),
   stopGraceMs: v.optional(int("milliseconds", 0, 600_000), DEFAULT_STOP_GRACE_MS),
   executors: v.optional(
     v.pipe(
-      v.strictObject(EXECUTORS_KEYS, "an object { kind?, size?, maxSize?, blockedAfterMs? }"),
+      object(EXECUTORS_KEYS, "an object { kind?, size?, maxSize?, blockedAfterMs? }"),
       v.check(
         (e) => e.maxSize === undefined || e.maxSize >= (e.size ?? 2),
         "'maxSize' at least 'size' (default 2)",
@@ -99,7 +134,7 @@ export const CONFIG_KEYS = {
 };
 
 /** The whole config file (unknown keys are refused). */
-export const SCHEMA = v.strictObject(CONFIG_KEYS, "an object { databases, http?, … }");
+export const SCHEMA = object(CONFIG_KEYS, "an object { databases, http?, … }");
 
 type RawConfig = v.InferOutput<typeof SCHEMA>;
 /** One `databases[i]` entry as the schema outputs it (paths and secrets not yet resolved). */

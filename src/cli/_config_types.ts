@@ -52,8 +52,14 @@ export interface DaemonConfig {
   file: string;
   databases: DatabaseConfig[];
   http: {
+    /** An IP address or a host name (validated; a non-loopback one needs `tokenFile` or `public`). */
     host: string;
     port: number;
+    /**
+     * `"public": true`: the status app is served on a non-loopback `host` without a token on
+     * purpose (default false; without it such a host needs `tokenFile`).
+     */
+    public: boolean;
     /** Absolute path of the bearer-token file for POST /sync. */
     tokenFile?: string;
     /** Its content (memory only). */
@@ -69,6 +75,9 @@ export interface DaemonConfig {
     blockedAfterMs?: number;
   };
 }
+
+/** The deepest nesting of brackets a config file may have (a valid one needs 4). */
+export const MAX_DEPTH = 32;
 
 /** Default `http.host`. */
 export const DEFAULT_HOST = "127.0.0.1";

@@ -6,7 +6,8 @@
  * @module
  */
 import { createApp, type StatusApp } from "../http/app.ts";
-import { type Served, serveFetch } from "../http/_serve.ts";
+import { loopbackAllowedHosts } from "../http/_guards.ts";
+import { serve, type Served } from "../http/serve.ts";
 import { type DaemonConfig, loadConfig } from "./config.ts";
 import { configureExecutors } from "../scheduler/executor.ts";
 import { daemonExecutors, DatabaseSlot, restartKey } from "./_daemon_slot.ts";
@@ -38,10 +39,14 @@ export class Daemon {
   #ops: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
   #notifier: DaemonNotifier | undefined;
+  /** On a loopback bind, the `Host` names the app answers (DNS rebinding); else no check. */
+  #allowedHosts: string[] | undefined;
 
   private constructor(config: DaemonConfig, log: Logger) {
     this.#config = config;
     this.#log = log;
+    // From the config it starts with: http.host applies at start, a reload does not move it.
+    this.#allowedHosts = loopbackAllowedHosts(config.http.host);
   }
 
   /**
@@ -61,7 +66,7 @@ export class Daemon {
     log.setSecrets(daemon.#secrets(config));
     daemon.#app = daemon.#buildApp(config);
     try {
-      daemon.#served = await serveFetch((req) => daemon.#app.fetch(req), config.http);
+      daemon.#served = await serve((req) => daemon.#app.fetch(req), config.http);
     } catch (err) {
       const code = (err as { code?: string }).code ?? "error";
       throw new BindError(
@@ -114,7 +119,13 @@ export class Daemon {
 
   #buildApp(config: DaemonConfig): StatusApp {
     const services = [...this.#slots.values()].map((s) => ({ name: s.name, service: s.view }));
-    return createApp(services, config.http.token === undefined ? {} : { token: config.http.token });
+    const allowedHosts = this.#allowedHosts;
+    return createApp(services, {
+      ...(config.http.token === undefined ? {} : { token: config.http.token }),
+      ...(allowedHosts === undefined ? {} : { allowedHosts }),
+      // A GET answer is at most 1 s old: a flood of page loads renders once a second.
+      cacheMs: 1000,
+    });
   }
 
   #addSlot(db: DaemonConfig["databases"][number]): void {

@@ -7,6 +7,7 @@
  * @module
  */
 import process from "node:process";
+import { redact } from "../../common/redact.ts";
 import { LOG_LEVELS, type LogLevel } from "./config.ts";
 
 /** Where lines go (stdout by default; tests pass a collector). */
@@ -57,14 +58,11 @@ export class Logger {
   /** Writes a line at `level`. */
   write(level: LogLevel, event: string, fields: Record<string, unknown> = {}): void {
     if (LOG_LEVELS.indexOf(level) < this.#rank) return;
-    let line = JSON.stringify({ time: new Date().toISOString(), level, event, ...fields });
-    for (const secret of this.#secrets) {
-      for (
-        const form of [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)]
-      ) {
-        if (line.includes(form)) line = line.replaceAll(form, "[redacted]");
-      }
-    }
+    // The one redaction (every encoding of the config's secrets, and credential shapes).
+    const line = redact(
+      JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }),
+      [...this.#secrets],
+    );
     this.#sink(line + "\n");
   }
 

@@ -17,6 +17,7 @@
  *       "cron": "* * * * *", "timezone": "UTC" // or intervalMs; default: adaptive polling
  *     }
  *   ],
+ *   // host: 127.0.0.1 by default; a non-loopback one needs tokenFile, or "public": true
  *   "http": { "host": "127.0.0.1", "port": 8787, "tokenFile": "/etc/sqlite-sync/http-token" },
  *   "logLevel": "info",
  *   "stopGraceMs": 5000,
@@ -29,14 +30,19 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
-import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc-parser";
+import {
+  createScanner,
+  parse as parseJsonc,
+  type ParseError,
+  printParseErrorCode,
+  type SyntaxKind,
+} from "jsonc-parser";
 import * as v from "valibot";
-import { secretPath } from "./_config_credentials.ts";
 import { checkUnique, databaseConfig } from "./_config_database.ts";
+import { httpConfig } from "./_config_http.ts";
 import { configError, issueMessage, shown } from "./_config_messages.ts";
 import { SCHEMA } from "./_config_schema.ts";
-import type { DaemonConfig } from "./_config_types.ts";
-import { readSecretFile } from "./_secret_file.ts";
+import { type DaemonConfig, MAX_DEPTH } from "./_config_types.ts";
 import { UsageError } from "./_usage.ts";
 
 export {
@@ -45,6 +51,7 @@ export {
   DEFAULT_STOP_GRACE_MS,
   DEFAULT_TOKEN_ENV,
   LOG_LEVELS,
+  MAX_DEPTH,
 } from "./_config_types.ts";
 export type { CredentialSource, DaemonConfig, DatabaseConfig, LogLevel } from "./_config_types.ts";
 export { shown } from "./_config_messages.ts";
@@ -117,12 +124,15 @@ export function loadConfig(file: string, options: LoadOptions = {}): DaemonConfi
  */
 export function parseConfig(source: string, file: string, options: LoadOptions = {}): DaemonConfig {
   const env = options.env ?? process.env;
+  // Editors on Windows save UTF-8 with a byte order mark; readFileSync keeps it.
+  if (source.startsWith("\uFEFF")) source = source.slice(1);
   if (source.trim() === "") {
     throw configError(
       file,
       'is empty: it needs at least { "databases": [{ "path", "databaseId" }] }',
     );
   }
+  checkDepth(source, file);
   const errors: ParseError[] = [];
   const json: unknown = parseJsonc(source, errors, { allowTrailingComma: true });
   if (errors.length > 0) {
@@ -145,24 +155,44 @@ export function parseConfig(source: string, file: string, options: LoadOptions =
   const folder = dirname(file);
   const databases = raw.databases.map((db, i) => databaseConfig(db, i, folder, file, env));
   checkUnique(databases, file);
-  const tokenFile = raw.http.tokenFile === undefined
-    ? undefined
-    : secretPath(raw.http.tokenFile, "http.tokenFile", folder, file, env);
   return {
     file,
     databases,
-    http: {
-      host: raw.http.host,
-      port: raw.http.port,
-      tokenFile,
-      token: tokenFile === undefined
-        ? undefined
-        : readSecretFile(tokenFile, "http.tokenFile", (m) => configError(file, m)),
-    },
+    http: httpConfig(raw.http, folder, file, env),
     logLevel: raw.logLevel,
     stopGraceMs: raw.stopGraceMs,
     executors: { ...raw.executors },
   };
+}
+
+// jsonc-parser's SyntaxKind is an ambient const enum, unusable under isolatedModules: its values.
+const OPEN_BRACE = 1 as SyntaxKind;
+const CLOSE_BRACE = 2 as SyntaxKind;
+const OPEN_BRACKET = 3 as SyntaxKind;
+const CLOSE_BRACKET = 4 as SyntaxKind;
+const EOF = 17 as SyntaxKind;
+
+/**
+ * Refuses brackets nested deeper than {@linkcode MAX_DEPTH} before the (recursive) parser
+ * sees them: a linear scan with jsonc-parser's scanner, so strings and comments do not count.
+ */
+function checkDepth(source: string, file: string): void {
+  const scanner = createScanner(source, true);
+  let depth = 0;
+  for (let token = scanner.scan(); token !== EOF; token = scanner.scan()) {
+    if (token === OPEN_BRACE || token === OPEN_BRACKET) {
+      if (++depth > MAX_DEPTH) {
+        const { line, column } = lineColumn(source, scanner.getTokenOffset());
+        throw configError(
+          file,
+          `line ${line}, column ${column}: brackets nested deeper than ${MAX_DEPTH} levels ` +
+            "(a valid config has at most 4): check the brackets",
+        );
+      }
+    } else if (token === CLOSE_BRACE || token === CLOSE_BRACKET) {
+      depth = Math.max(0, depth - 1);
+    }
+  }
 }
 
 /** `CommaExpected` → `comma expected`. */

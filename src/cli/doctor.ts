@@ -2,14 +2,23 @@
  * `sqlite-sync doctor`: what decides whether sqlite-sync loads here
  * (platform, runtime, driver, SQLite and extension versions, where the
  * binary came from and whether it was verified, the cache, the host checks,
- * the connection settings), as text or `--json`. It reads no credential.
- * Exit code 0 when everything passes, 1 when a problem was found.
+ * the connection settings), as text or `--json`. It reads no credential and
+ * writes nothing: `--database` is opened read-only, without the extension.
+ * Exit code 0 when everything passes, 1 when a problem was found; 2 for bad
+ * input (a `--database` that is missing or is not a SQLite database).
  *
  * @module
  */
 import { defineCommand } from "citty";
 import { type Diagnostics, diagnostics } from "../../ffi/diagnostics.ts";
 import { type CliArgDef, parseCli } from "./_args.ts";
+import {
+  databaseFile,
+  readOnlyPath,
+  syncedTablesOf,
+  withReadOnlyConnection,
+} from "./_database_file.ts";
+import { UsageError } from "./_usage.ts";
 import { labelled, type Output, printJson, printLines, processOutput } from "./_output.ts";
 
 const args = {
@@ -63,13 +72,35 @@ export interface DoctorOptions {
  * @param options What to print and where to look.
  * @param out The streams.
  * @returns The exit code: 0 when `ok`, 1 otherwise.
+ * @throws {UsageError} for a `database` that is missing or that SQLite cannot read as a database.
  */
 export async function doctor(options: DoctorOptions, out: Output = processOutput): Promise<number> {
+  // A missing file, or one SQLite cannot read as a database, is bad input: refused first.
+  const file = options.database === undefined
+    ? undefined
+    : databaseFile(options.database, "doctor");
+  if (file !== undefined) {
+    try {
+      await withReadOnlyConnection(file, syncedTablesOf);
+    } catch (err) {
+      // Another failure (permissions, locks) is the report's to name.
+      if (err instanceof UsageError) throw err;
+    }
+  }
+  const databasePath = file === undefined ? undefined : readOnlyPath(file);
   const report = await diagnostics({
     cacheDir: options.cacheDir,
     offline: options.offline || undefined,
-    databasePath: options.database,
+    // Read-only, without the extension; as immutable when no connection has it open.
+    databasePath,
   });
+  if (report.database && file) {
+    // SQLite reads an immutable WAL file as if it had no journal: the header tells its mode.
+    if (databasePath !== file.path && file.wal && report.database.journalMode !== null) {
+      report.database.journalMode = "wal";
+    }
+    report.database.path = file.path;
+  }
   if (options.json) printJson(report, out);
   else printLines(describeReport(report), out);
   return report.ok ? 0 : 1;

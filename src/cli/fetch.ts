@@ -13,12 +13,16 @@
  * integrity as the `integrity` option (printed here); as a cache directory
  * nothing more is needed. Downloads come from the npm registry (`--registry`,
  * else `SQLITE_SYNC_NPM_REGISTRY`), then GitHub, or from `--mirror`.
- * A progress bar is drawn on a terminal, plain lines otherwise.
+ * A progress bar is drawn on a terminal, plain lines otherwise. A failed
+ * fetch removes the folders it created and left empty.
  *
  * @module
  */
+import { existsSync, rmdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { SqliteSyncError } from "../../common/errors.ts";
+import { EXTENSION_VERSION } from "../../ffi/pins.ts";
 import { isPlatformId, PLATFORM_IDS, type PlatformId } from "../../ffi/platform.ts";
 import { type PrefetchedExtension, prefetchExtension } from "../../ffi/prefetch.ts";
 import { createProgressReporter, type ProgressStream } from "../../ffi/progress.ts";
@@ -138,6 +142,10 @@ export async function fetchPlatforms(
   }
   const onProgress = progressReporter(out.stderr);
   const fetched: PrefetchedExtension[] = [];
+  // The folders a failed fetch would leave empty: those that do not exist yet.
+  const created = missingFolders([
+    ...platforms.map((p) => join(options.out, EXTENSION_VERSION, p)),
+  ]);
   for (const platform of platforms) {
     let got: PrefetchedExtension;
     try {
@@ -149,6 +157,7 @@ export async function fetchPlatforms(
         onProgress,
       });
     } catch (err) {
+      removeEmptyFolders(created);
       // Malformed --registry/--mirror values: the library names the option, never the value.
       if (err instanceof TypeError) throw new UsageError(flagNames(err.message));
       if (err instanceof SqliteSyncError) {
@@ -162,6 +171,34 @@ export async function fetchPlatforms(
   }
   if (options.json) printJson({ out: options.out, platforms: fetched }, out);
   return 0;
+}
+
+/**
+ * The folders among `leaves` and their parents that do not exist, deepest first.
+ *
+ * @param leaves The deepest folders a fetch may create.
+ * @returns Absolute paths.
+ */
+function missingFolders(leaves: readonly string[]): string[] {
+  const missing = new Set<string>();
+  for (const leaf of leaves) {
+    for (let dir = resolve(leaf); !existsSync(dir); dir = dirname(dir)) {
+      if (dirname(dir) === dir) break;
+      missing.add(dir);
+    }
+  }
+  return [...missing].sort((a, b) => b.length - a.length);
+}
+
+/** Removes those of `folders` (deepest first) that are empty; a folder with files stays. */
+function removeEmptyFolders(folders: readonly string[]): void {
+  for (const dir of folders) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // Not empty (an earlier platform's files, another process's), or already gone.
+    }
+  }
 }
 
 function flagNames(message: string): string {

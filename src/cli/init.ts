@@ -4,13 +4,25 @@
  * enabled together or not at all. A table that is missing, reserved or
  * cannot be synced as it is exits with code 2 and the preflight's fix.
  *
+ * The preflight runs first on a read-only connection, before the database is
+ * opened for writing (which switches it to WAL): a refused table, a file that
+ * is not a SQLite database or cannot be written leave the file as it was.
+ *
  * @module
  */
 import { defineCommand } from "citty";
 import { SqliteSyncError } from "../../common/errors.ts";
+import type { Driver } from "../../ffi/drivers/driver.ts";
 import { SyncDatabase } from "../database.ts";
+import { assertIdentifier, preflightTable, storedTableName, userTables } from "../schema.ts";
 import { type CliArgDef, parseCli } from "./_args.ts";
-import { existingDatabase } from "./_database_file.ts";
+import {
+  assertWritable,
+  databaseFile,
+  notDatabase,
+  notWritable,
+  withReadOnlyConnection,
+} from "./_database_file.ts";
 import { labelled, type Output, printJson, printLines, processOutput } from "./_output.ts";
 import { UsageError } from "./_usage.ts";
 
@@ -65,56 +77,91 @@ export interface InitTablesOptions {
 }
 
 /**
- * Enables sync on the tables in one transaction and prints the synced tables and site id.
+ * Checks the tables on a read-only connection, then enables sync on them in
+ * one transaction and prints the synced tables and site id.
  *
  * @param options The database, tables and output format.
  * @param out The streams.
  * @returns The exit code (0).
- * @throws {UsageError} for a missing database or a table the preflight refuses.
+ * @throws {UsageError} for a missing, read-only or non-SQLite database, or a table the
+ *   preflight refuses: before anything is written.
  * @throws {SqliteSyncError} when the extension cannot load or SQLite fails.
  */
 export async function initTables(
   options: InitTablesOptions,
   out: Output = processOutput,
 ): Promise<number> {
-  const path = existingDatabase(options.database, "init");
+  const file = databaseFile(options.database, "init");
+  const path = file.path;
   const checks = {
     allowIntegerPrimaryKey: options.allowIntegerPrimaryKey === true,
     allowNotNullWithoutDefault: options.allowNotNullWithoutDefault === true,
   };
-  const db = await SyncDatabase.open(path);
+  await refused(() =>
+    withReadOnlyConnection(file, (driver) => preflight(driver, options.tables, checks))
+  );
+  await assertWritable(file, "init");
+  let db: SyncDatabase;
+  try {
+    db = await SyncDatabase.open(path);
+  } catch (err) {
+    throw notDatabase(path, err) ?? notWritable(file, "init", err) ?? err;
+  }
+  let result: { database: string; enabled: string[]; syncedTables: string[]; siteId: string };
   try {
     let siteId = "";
-    try {
+    await refused(() =>
       db.transaction(() => {
         for (const table of options.tables) siteId = db.init(table, checks);
-      });
-    } catch (err) {
-      // What the user typed is wrong (a missing or reserved table, a schema to fix): bad input.
-      if (err instanceof TypeError || (err instanceof SqliteSyncError && err.kind === "schema")) {
-        throw new UsageError(`${cliFix(err.message)} (nothing was enabled)`);
-      }
-      throw err;
-    }
-    const result = {
-      database: path,
-      enabled: options.tables,
-      syncedTables: db.syncedTables(),
-      siteId,
-    };
-    if (options.json) printJson(result, out);
-    else {
-      printLines([
-        `enabled sync on ${options.tables.join(", ")}`,
-        ...labelled([
-          ["synced tables", result.syncedTables.join(", ")],
-          ["site id", siteId],
-        ]),
-      ], out);
-    }
-    return 0;
+      })
+    );
+    result = { database: path, enabled: options.tables, syncedTables: db.syncedTables(), siteId };
   } finally {
     db.close();
+  }
+  // After closing: nothing can fail once the result is printed.
+  if (options.json) printJson(result, out);
+  else {
+    printLines([
+      `enabled sync on ${options.tables.join(", ")}`,
+      ...labelled([
+        ["synced tables", result.syncedTables.join(", ")],
+        ["site id", result.siteId],
+      ]),
+    ], out);
+  }
+  return 0;
+}
+
+/** The checks `SyncDatabase.init()` runs before it writes, on a connection that cannot write. */
+function preflight(
+  driver: Driver,
+  tables: readonly string[],
+  checks: { allowIntegerPrimaryKey: boolean; allowNotNullWithoutDefault: boolean },
+): void {
+  for (const table of tables) {
+    const names = table === "*"
+      ? userTables(driver)
+      : [storedTableName(driver, assertIdentifier(table, "table")) ?? table];
+    if (names.length === 0) {
+      throw new SqliteSyncError(
+        "schema",
+        `Cannot init "*": the database has no user tables. Create the tables to sync first.`,
+      );
+    }
+    for (const name of names) preflightTable(driver, name, checks);
+  }
+}
+
+/** What the user typed is wrong (a missing or reserved table, a schema to fix): bad input. */
+async function refused<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof TypeError || (err instanceof SqliteSyncError && err.kind === "schema")) {
+      throw new UsageError(`${cliFix(err.message)} (nothing was enabled)`);
+    }
+    throw err;
   }
 }
 

@@ -14,8 +14,13 @@
  *
  * Exit codes: 0 success; 1 a failure that is not the user's input (network,
  * server, host; `doctor` found a problem); 2 bad input (unknown command or
- * option, a missing value or database, an unknown platform, a hostile table
- * name), with exactly one line on stderr naming the problem and the fix.
+ * option, a missing value or credential, a missing database or a file that
+ * is not one, an unknown platform, a hostile table name), with exactly one
+ * line on stderr naming the problem and the fix. With `--json` among the
+ * arguments, stdout holds exactly one JSON document: the result, or on
+ * failure `{ "ok": false, "kind", "message", "exitCode" }` (the same line
+ * goes to stderr too). Refusals write nothing, and `status` and `doctor`
+ * only read.
  * Secrets come from environment variables or files, never from arguments.
  * The variables: `SQLITE_SYNC_API_KEY` or `SQLITE_SYNC_TOKEN` (the credential
  * of `sync`), `SQLITE_SYNC_DATABASE_ID` (`sync`'s database id when
@@ -24,14 +29,14 @@
  * @module
  */
 import process from "node:process";
-import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from "citty";
+import { type ArgsDef, type CommandDef, defineCommand, runCommand } from "citty";
 import { SqliteSyncError } from "../../common/errors.ts";
 import { redact } from "../../common/redact.ts";
 import { EXTENSION_VERSION } from "../../ffi/pins.ts";
 import { parseCli } from "./_args.ts";
 import { CommandFailure, FAILURE_EXIT_CODE } from "./_failure.ts";
 import { stripAnsi } from "./_output.ts";
-import { errorLine, USAGE_EXIT_CODE, UsageError } from "./_usage.ts";
+import { errorLine, type HelpCommand, renderHelp, USAGE_EXIT_CODE, UsageError } from "./_usage.ts";
 import { daemonCommand } from "./daemon.ts";
 import { doctorCommand } from "./doctor.ts";
 import { fetchCommand } from "./fetch.ts";
@@ -75,7 +80,8 @@ const HELP = new Set(["--help", "-h"]);
 
 /**
  * Runs the CLI on `argv` (without the runtime and script) and returns the
- * exit code. Never throws: every error becomes one line on stderr.
+ * exit code. Never throws: every error becomes one line on stderr and, when
+ * `--json` is among the arguments, one JSON document on stdout.
  *
  * @param argv The arguments, e.g. `["status", "app.db", "--json"]`.
  * @returns 0, 1 or 2 (see the module documentation).
@@ -91,10 +97,24 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await dispatch(argv);
   } catch (err) {
-    process.stderr.write(`${redact(failureLine(err))}\n`);
-    return exitCodeOf(err);
+    const failure = failureOf(err);
+    process.stderr.write(`sqlite-sync: ${failure.message}\n`);
+    if (wantsJson(argv)) {
+      process.stdout.write(`${JSON.stringify({ ok: false, ...failure }, null, 2)}\n`);
+    }
+    return failure.exitCode;
   }
 }
+
+/** `--json` (or `--json=…`, refused later) before any `--`: failures are printed as JSON too. */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) =>
+    a === "--json" || a.startsWith("--json=")
+  );
+}
+
+const HELP_COMMANDS = COMMANDS as Record<string, HelpCommand>;
 
 async function dispatch(argv: readonly string[]): Promise<number> {
   const names = Object.keys(COMMANDS).join(", ");
@@ -103,7 +123,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
     throw new UsageError(`missing command: use one of ${names} (sqlite-sync --help)`);
   }
   if (HELP.has(name) || name === "help") {
-    printUsage(await renderUsage(mainCommand));
+    printUsage(renderHelp(mainCommand as HelpCommand, HELP_COMMANDS));
     return 0;
   }
   if (name === "--version" || name === "-v") {
@@ -124,7 +144,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
   }
   const beforeTerminator = rest.indexOf("--") < 0 ? rest : rest.slice(0, rest.indexOf("--"));
   if (beforeTerminator.some((arg) => HELP.has(arg))) {
-    printUsage(await renderUsage(command, mainCommand));
+    printUsage(renderHelp(mainCommand as HelpCommand, HELP_COMMANDS, name));
     return 0;
   }
   // Strict first: citty would ignore unknown options and keep a repeated option's last value.
@@ -134,22 +154,41 @@ async function dispatch(argv: readonly string[]): Promise<number> {
 }
 
 function printUsage(text: string): void {
-  process.stdout.write(`${process.stdout.isTTY ? text : stripAnsi(text)}\n`);
+  process.stdout.write(`${text}\n`);
 }
 
-/** The one line for an error: the message of a bad-input or command failure, else its kind. */
-function failureLine(err: unknown): string {
-  if (err instanceof UsageError || err instanceof CommandFailure) return errorLine(err);
-  if (err instanceof SqliteSyncError) return errorLine(new Error(`${err.kind}: ${err.message}`));
-  if (isCittyError(err)) return errorLine(new Error(stripAnsi(err.message)));
+/** What a failure prints: its kind, its one-line message (redacted) and the exit code. */
+interface Failure {
+  /** `usage` for bad input, else the error's kind (`offline`, `auth`, `schema`…). */
+  kind: string;
+  /** One line, without the `sqlite-sync: ` prefix; never a secret. */
+  message: string;
+  /** 1 or 2. */
+  exitCode: number;
+}
+
+function failureOf(err: unknown): Failure {
+  const line = (message: string) =>
+    redact(errorLine(new Error(message))).replace(/^sqlite-sync: /, "");
+  if (err instanceof UsageError) {
+    return { kind: "usage", message: line(err.message), exitCode: USAGE_EXIT_CODE };
+  }
+  if (isCittyError(err)) {
+    return { kind: "usage", message: line(stripAnsi(err.message)), exitCode: USAGE_EXIT_CODE };
+  }
+  if (err instanceof CommandFailure) {
+    return { kind: err.kind, message: line(err.message), exitCode: FAILURE_EXIT_CODE };
+  }
+  if (err instanceof SqliteSyncError) {
+    return {
+      kind: err.kind,
+      message: line(`${err.kind}: ${err.message}`),
+      exitCode: FAILURE_EXIT_CODE,
+    };
+  }
   const name = err instanceof Error ? err.name : "error";
   const message = err instanceof Error ? err.message : String(err);
-  return errorLine(new Error(`${name}: ${message}`));
-}
-
-function exitCodeOf(err: unknown): number {
-  if (err instanceof UsageError || isCittyError(err)) return USAGE_EXIT_CODE;
-  return FAILURE_EXIT_CODE;
+  return { kind: "internal", message: line(`${name}: ${message}`), exitCode: FAILURE_EXIT_CODE };
 }
 
 /** citty's own argument errors (a missing required argument, an unknown sub-command). */

@@ -4,15 +4,31 @@
  * and, when a sync service has used it (`<db>.sync-queue` exists), the
  * queue's depth and its last finished job (outcome, time, rows, error).
  *
+ * It only reads: the database and the queue are opened read-only (the
+ * journal mode is kept, nothing is installed or written), so it works on a
+ * read-only or immutable file too. A file that is not a SQLite database is
+ * bad input (exit 2), refused before the extension is loaded on it.
+ *
  * @module
  */
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
+import { SqliteSyncError } from "../../common/errors.ts";
+import { openDriver } from "../../ffi/drivers/open_driver.ts";
 import { SyncDatabase } from "../database.ts";
 import { type JobHistoryEntry, queuePathFor, SyncQueue } from "../scheduler/queue.ts";
 import { unsentChanges } from "../unsent.ts";
 import { type CliArgDef, parseCli } from "./_args.ts";
-import { existingDatabase } from "./_database_file.ts";
+import {
+  databaseFile,
+  fileHeader,
+  notDatabase,
+  readOnlyPath,
+  shellWord,
+  syncedTablesOf,
+  withReadOnlyConnection,
+} from "./_database_file.ts";
+import { CommandFailure } from "./_failure.ts";
 import { isoTime, labelled, type Output, printJson, printLines, processOutput } from "./_output.ts";
 
 const args = {
@@ -90,32 +106,42 @@ export interface StatusOptions {
 }
 
 /**
- * Reads and prints the local status.
+ * Reads and prints the local status. Writes nothing.
  *
  * @param options The database and output format.
  * @param out The streams.
  * @returns The exit code (0).
- * @throws {UsageError} for a missing database.
+ * @throws {UsageError} for a missing database or a file that is not a SQLite database.
  * @throws {SqliteSyncError} when the extension cannot load, SQLite fails, or the queue file is foreign.
  */
 export async function showStatus(
   options: StatusOptions,
   out: Output = processOutput,
 ): Promise<number> {
-  const status = await localStatus(existingDatabase(options.database, "status"));
+  const status = await localStatus(options.database);
   if (options.json) printJson(status, out);
   else printLines(describeStatus(status), out);
   return 0;
 }
 
 /**
- * The local status of a database file.
+ * The local status of a database file, read through read-only connections.
  *
  * @param path An existing database file.
  * @returns The status.
+ * @throws As {@linkcode showStatus}.
  */
 export async function localStatus(path: string): Promise<LocalStatus> {
-  const db = await SyncDatabase.open(path);
+  const file = databaseFile(path, "status");
+  // Without the extension first: SQLite checks the file before the extension's first query,
+  // which prints its own error on stdout when it fails.
+  await withReadOnlyConnection(file, syncedTablesOf);
+  let db: SyncDatabase;
+  try {
+    db = await SyncDatabase.open(readOnlyPath(file), { readOnly: true });
+  } catch (err) {
+    throw notDatabase(path, err) ?? err;
+  }
   let status: LocalStatus;
   try {
     const syncedTables = db.syncedTables();
@@ -133,25 +159,55 @@ export async function localStatus(path: string): Promise<LocalStatus> {
     db.close();
   }
   const queuePath = queuePathFor(path);
-  if (existsSync(queuePath)) {
-    const queue = await SyncQueue.open(queuePath);
-    try {
-      const current = queue.current();
-      const history = queue.history(50);
-      const last = history[0];
-      status.service = {
-        queue: queuePath,
-        depth: queue.depth(),
-        running: current.running !== undefined,
-        nextDueAt: isoTime(current.pending?.dueAt),
-        lastJob: last ? lastJob(last) : null,
-        lastSuccessAt: isoTime(history.find((j) => j.state === "succeeded")?.finishedAt),
-      };
-    } finally {
-      queue.close();
-    }
-  }
+  if (existsSync(queuePath)) status.service = await queueStatus(queuePath);
   return status;
+}
+
+/** The service's queue, read on a read-only connection (an old queue is not migrated). */
+async function queueStatus(queuePath: string): Promise<LocalStatus["service"]> {
+  const file = fileHeader(queuePath);
+  if (file.size === 0) {
+    // Created, never written (a service stopped at once): no job yet. Opening it would write.
+    const empty = { depth: 0, running: false, nextDueAt: null, lastJob: null, lastSuccessAt: null };
+    return { queue: queuePath, ...empty };
+  }
+  let queue: SyncQueue;
+  try {
+    const driver = await openDriver(readOnlyPath(file), { readOnly: true });
+    queue = await SyncQueue.open(driver).catch((err) => {
+      if (driver.isOpen) driver.close();
+      throw err;
+    });
+  } catch (err) {
+    if (err instanceof SqliteSyncError && /readonly|read-only/i.test(err.message)) {
+      throw new CommandFailure(
+        `the sync queue '${queuePath}' needs an upgrade or repair that status does not do ` +
+          `(it only reads): start the sync service of ${shellWord(queuePathBase(queuePath))} ` +
+          `once (SyncService or sqlite-sync daemon), then run status again`,
+        "schema",
+      );
+    }
+    throw err;
+  }
+  try {
+    const current = queue.current();
+    const history = queue.history(50);
+    const last = history[0];
+    return {
+      queue: queuePath,
+      depth: queue.depth(),
+      running: current.running !== undefined,
+      nextDueAt: isoTime(current.pending?.dueAt),
+      lastJob: last ? lastJob(last) : null,
+      lastSuccessAt: isoTime(history.find((j) => j.state === "succeeded")?.finishedAt),
+    };
+  } finally {
+    queue.close();
+  }
+}
+
+function queuePathBase(queuePath: string): string {
+  return queuePath.replace(/\.sync-queue$/, "");
 }
 
 function lastJob(job: JobHistoryEntry): LastJob {
@@ -188,7 +244,7 @@ export function describeStatus(s: LocalStatus): string[] {
       "synced tables",
       initialized
         ? s.syncedTables.join(", ")
-        : `none (run: sqlite-sync init '${s.database}' --table <table>)`,
+        : `none (enable sync: sqlite-sync init ${shellWord(s.database)} --table <table>)`,
     ],
     ["site id", s.siteId],
     ["db version", s.dbVersion],

@@ -5,8 +5,14 @@
  * else from `SQLITE_SYNC_DATABASE_ID`; without either the command exits 2 with
  * one line naming both. The API key or token comes from
  * `SQLITE_SYNC_API_KEY`/`SQLITE_SYNC_TOKEN` or `--api-key-file`/`--token-file`,
- * never from the command line. A network failure prints one line with its
- * kind and exits with code 1 (it is not bad input).
+ * never from the command line; without one it exits 2 before any network
+ * access. A network failure prints one line with its kind and exits with
+ * code 1 (it is not bad input).
+ *
+ * Everything that can be refused is checked before the database is opened for
+ * writing (which switches it to WAL): the flags, the credential, that the file
+ * is a SQLite database that can be written, and that it has synced tables
+ * (read on a read-only connection). A refusal leaves the file as it was.
  *
  * @module
  */
@@ -15,9 +21,18 @@ import { defineCommand } from "citty";
 import { SqliteSyncError } from "../../common/errors.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
 import { SyncDatabase } from "../database.ts";
+import { assertAddress, assertDatabaseId, assertSecret } from "../_network_options.ts";
 import { type CliArgDef, parseCli } from "./_args.ts";
-import { readCredential, refuseUrlCredentials } from "./_credentials.ts";
-import { existingDatabase } from "./_database_file.ts";
+import { API_KEY_ENV, readCredential, refuseUrlCredentials, TOKEN_ENV } from "./_credentials.ts";
+import {
+  assertWritable,
+  databaseFile,
+  notDatabase,
+  notWritable,
+  shellWord,
+  syncedTablesOf,
+  withReadOnlyConnection,
+} from "./_database_file.ts";
 import { CommandFailure } from "./_failure.ts";
 import {
   formatBytes,
@@ -143,14 +158,14 @@ export function integerFlag(
 }
 
 /**
- * Opens the database, initializes the network from the flags and the
- * credential, syncs once, prints the result.
+ * Checks every input, then opens the database, initializes the network from
+ * the flags and the credential, syncs once, prints the result.
  *
  * @param options The database, network settings and output format.
  * @param out The streams.
  * @returns The exit code (0).
- * @throws {UsageError} for no database id, a missing database, no synced table, bad network
- *   settings.
+ * @throws {UsageError} for no database id, no credential, a missing, read-only or non-SQLite
+ *   database, no synced table, bad network settings: before anything is written or sent.
  * @throws {CommandFailure} the sync's error (`offline`, `timeout`, `http`, `auth`…) as
  *   `sync failed (<kind>): <message>`.
  * @throws {SqliteSyncError} when the extension cannot load or the database cannot be opened.
@@ -167,7 +182,8 @@ export async function syncOnce(
       `missing --database-id: sqlite-sync sync <db> --database-id <id>, or set ${DATABASE_ID_ENV}`,
     );
   }
-  const path = existingDatabase(options.database, "sync");
+  const file = databaseFile(options.database, "sync");
+  const path = file.path;
   if (options.address !== undefined) {
     refuseUrlCredentials(
       "--address",
@@ -175,17 +191,48 @@ export async function syncOnce(
       "SQLITE_SYNC_API_KEY/SQLITE_SYNC_TOKEN or --api-key-file/--token-file for the credential",
     );
   }
+  try {
+    // The library checks these again in network.init(); here nothing is opened yet.
+    assertDatabaseId(databaseId);
+    if (options.address !== undefined) assertAddress(options.address);
+  } catch (err) {
+    // The library names what is wrong without echoing the value.
+    if (err instanceof TypeError) throw new UsageError(flagNames(err.message, fromEnv));
+    throw err;
+  }
   const credential = readCredential(
     { apiKeyFile: options.apiKeyFile, tokenFile: options.tokenFile },
     env,
   );
-  const db = await SyncDatabase.open(path);
+  const secret = credential.apiKey ?? credential.token;
+  if (secret === undefined) {
+    throw new UsageError(
+      `no credential: set ${API_KEY_ENV} (an API key) or ${TOKEN_ENV} (an access token), or ` +
+        `pass --api-key-file <file> or --token-file <file> (a file readable by you only)`,
+    );
+  }
   try {
-    if (db.syncedTables().length === 0) {
-      throw new UsageError(
-        `no table of '${path}' is synced: enable sync first with sqlite-sync init '${path}' --table <table>`,
-      );
-    }
+    assertSecret(secret, credential.from);
+  } catch (err) {
+    if (err instanceof TypeError) throw new UsageError(`${err.message} (the value is not shown)`);
+    throw err;
+  }
+  const synced = await withReadOnlyConnection(file, syncedTablesOf);
+  if (synced.length === 0) {
+    throw new UsageError(
+      `no table of '${path}' is synced: enable sync first with sqlite-sync init ` +
+        `${shellWord(path)} --table <table>`,
+    );
+  }
+  await assertWritable(file, "sync");
+  let db: SyncDatabase;
+  try {
+    db = await SyncDatabase.open(path);
+  } catch (err) {
+    throw notDatabase(path, err) ?? notWritable(file, "sync", err) ?? err;
+  }
+  let result: SyncResult;
+  try {
     try {
       db.network.init({
         databaseId,
@@ -194,7 +241,6 @@ export async function syncOnce(
         token: credential.token,
       });
     } catch (err) {
-      // The library names what is wrong without echoing the value.
       if (err instanceof TypeError) throw new UsageError(flagNames(err.message, fromEnv));
       throw err;
     }
@@ -202,7 +248,6 @@ export async function syncOnce(
       db.set("network_connect_timeout", Math.min(10, options.timeoutS));
       db.set("network_request_timeout", options.timeoutS);
     });
-    let result: SyncResult;
     try {
       result = db.network.sync({ waitMs: options.waitMs, maxAttempts: options.maxAttempts });
     } catch (err) {
@@ -211,12 +256,13 @@ export async function syncOnce(
       }
       throw err;
     }
-    if (options.json) printJson(result, out);
-    else printLines(describeResult(path, result), out);
-    return 0;
   } finally {
     db.close();
   }
+  // After closing: nothing can fail once the result is printed.
+  if (options.json) printJson(result, out);
+  else printLines(describeResult(path, result), out);
+  return 0;
 }
 
 /** The library's option names in its message, as the user gave them (a flag or the variable). */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { hostName } from "../../common/hosts.ts";
 import type { NamedService } from "./_snapshot.ts";
 
 /** Options of `createApp()`. */
@@ -31,6 +32,22 @@ export interface AppOptions {
    * @default "" (served at the root)
    */
   basePath?: string;
+  /**
+   * The host names the app answers to (`Host` without its port: `localhost`, `127.0.0.1`,
+   * `[::1]`…); any other `Host` gets 421 Misdirected Request. Give it when serving on a
+   * loopback address, so that a site whose name a DNS rebinding points at 127.0.0.1 cannot
+   * read the app from a browser (the daemon does). Without it every `Host` is answered.
+   * @default undefined (no check)
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * Reuse each GET answer (200 only) for this many ms, by path and `Accept-Encoding` (a sync
+   * included: an answer is at most this old). For a server that may be hit far more often than
+   * its data changes (the daemon uses 1000): the page and `/status` render up to 150 KB per
+   * database each time.
+   * @default undefined (every request is answered afresh)
+   */
+  cacheMs?: number;
 }
 
 /** The options with their defaults. */
@@ -39,6 +56,8 @@ export interface AppSettings {
   now: () => number;
   refreshSeconds: number;
   basePath: string;
+  allowedHosts: readonly string[] | undefined;
+  cacheMs: number | undefined;
 }
 
 function fail(message: string): never {
@@ -93,6 +112,8 @@ export function appSettings(options: AppOptions | undefined): AppSettings {
     now = Date.now,
     refreshSeconds = 10,
     basePath = "",
+    allowedHosts,
+    cacheMs,
   } = options ?? {};
   if (typeof basePath !== "string" || !/^(\/[A-Za-z0-9._~-]+)*$/.test(basePath)) {
     fail(
@@ -108,5 +129,25 @@ export function appSettings(options: AppOptions | undefined): AppSettings {
   if (!Number.isInteger(refreshSeconds) || refreshSeconds < 1 || refreshSeconds > 3600) {
     fail(`'refreshSeconds' must be an integer from 1 to 3600: current value is ${refreshSeconds}`);
   }
-  return { token, now, refreshSeconds, basePath };
+  if (
+    allowedHosts !== undefined &&
+    (!Array.isArray(allowedHosts) || allowedHosts.length === 0 ||
+      !allowedHosts.every((h) => typeof h === "string" && hostName(h) !== undefined))
+  ) {
+    fail(
+      `'allowedHosts' must be a non-empty list of host names such as "localhost" or ` +
+        `"127.0.0.1": current value is ${JSON.stringify(allowedHosts)}`,
+    );
+  }
+  if (cacheMs !== undefined && (!Number.isInteger(cacheMs) || cacheMs < 1 || cacheMs > 60_000)) {
+    fail(`'cacheMs' must be an integer from 1 to 60000: current value is ${cacheMs}`);
+  }
+  return {
+    token,
+    now,
+    refreshSeconds,
+    basePath,
+    allowedHosts: allowedHosts === undefined ? undefined : [...allowedHosts],
+    cacheMs,
+  };
 }

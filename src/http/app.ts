@@ -10,8 +10,14 @@
  * | `GET /healthz` | liveness: 200 while every status can be read, 503 when one cannot; the body is the headline counts, then one line per database that is not `ok` |
  * | `GET /status` | 200 JSON {@linkcode StatusBody}: counts per health class, per database its health, `status()`, attempts of the last 24 h |
  * | `GET /metrics` | 200 Prometheus text format 0.0.4 (`sqlite_sync_health{state}` is the class) |
- * | `POST /sync` | 200 all synced, 502 one failed (JSON results); 401 bad or no bearer token; 403 no token configured; 404 unknown `?database=`; 405 other methods |
+ * | `POST /sync` | 200 all synced, 502 one failed (JSON results); 401 bad or no bearer token; 403 no token configured; 404 unknown `?database=` |
  * | `GET /` | 200 the status page (HTML, no script, reloads itself) |
+ *
+ * Before any route (`_guards.ts`), the same under every server: a method a
+ * route does not take gets 405 with `Allow` (`TRACE`, `OPTIONS`, `PUT`… on any
+ * path; `POST` on a page; `GET` on `/sync`); a body over 64 KB 413, a chunked
+ * body not received within 10 s 408; with `allowedHosts`, any other `Host` 421.
+ * With `cacheMs`, a GET answer is reused for that long (`_response_cache.ts`).
  *
  * Every route judges health with the one model of `_health.ts` (classes `ok`,
  * `degraded`, `failed`, `stopped`). `/healthz` is liveness, for systemd or a
@@ -54,7 +60,15 @@ import {
   healthCounts,
   healthHeadline,
 } from "./_health.ts";
+import {
+  BODY_TIMEOUT_MS,
+  bodyGuard,
+  hostGuard,
+  MAX_BODY_BYTES,
+  methodNotAllowed,
+} from "./_guards.ts";
 import { type AppOptions, appSettings, checkServices } from "./_options.ts";
+import { responseCache } from "./_response_cache.ts";
 import {
   type DatabaseSnapshot,
   type NamedService,
@@ -185,11 +199,19 @@ export function createApp(
   const auth = settings.token === undefined ? undefined : new BearerCheck(settings.token);
 
   const app = settings.basePath ? new Hono().basePath(settings.basePath) : new Hono();
+  // Set before the route runs, so every response built with `c.*` carries them. Setting them
+  // after (or letting compress() add Vary after) makes hono rebuild the finished Response from
+  // its body as a stream: per request that multiplied the heap of a daemon under load (Deno
+  // 75 MB more for /healthz alone; bench/soak_bench.ts).
   app.use(async (c, next) => {
-    await next();
     c.header("Cache-Control", "no-store");
     c.header("X-Content-Type-Options", "nosniff");
+    c.header("Vary", "Accept-Encoding");
+    await next();
   });
+  if (settings.allowedHosts !== undefined) app.use(hostGuard(settings.allowedHosts));
+  app.use(bodyGuard(MAX_BODY_BYTES, BODY_TIMEOUT_MS));
+  if (settings.cacheMs !== undefined) app.use(responseCache(settings.cacheMs, settings.now));
   // The page and /status grow with databases × attempts (150 KB and 78 KB per database with 500
   // attempts): gzip takes them to a fraction for a client that accepts it (bench/status_app_bench).
   app.use(compress({ threshold: 4096 }));
@@ -286,10 +308,17 @@ export function createApp(
     return c.json({ results }, results.every((r) => r.ok) ? 200 : 502);
   });
 
-  app.on(["GET", "PUT", "PATCH", "DELETE"], "/sync", (c) => {
-    c.header("Allow", "POST");
-    return c.json({ error: "Use POST /sync." }, 405);
-  });
+  // Every other method: 405 with the route's methods, or with the app's on a path that is no
+  // route (CONNECT, TRACE…); GET, HEAD and POST there are a plain 404.
+  for (const path of ["/healthz", "/status", "/metrics", "/"]) {
+    app.all(path, methodNotAllowed("GET, HEAD"));
+  }
+  app.all("/sync", methodNotAllowed("POST"));
+  const anyRoute = methodNotAllowed("GET, HEAD, POST");
+  app.all(
+    "*",
+    (c) => (["GET", "HEAD", "POST"].includes(c.req.method) ? c.notFound() : anyRoute(c)),
+  );
 
   return app;
 }

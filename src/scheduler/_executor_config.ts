@@ -9,6 +9,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { SqliteSyncError } from "../../common/errors.ts";
+import { redact } from "../../common/redact.ts";
 import { detectRuntime, type RuntimeName } from "../../ffi/runtime.ts";
 import { Pool } from "./_executor_pool.ts";
 import type { DriverName } from "../../ffi/drivers/driver.ts";
@@ -293,9 +294,7 @@ export class DatabaseSetup {
 
   /** `text` with every credential kept replaced by `***`. */
   redact(text: string): string {
-    let out = text;
-    for (const secret of this.#secrets) out = out.split(secret).join("***");
-    return out;
+    return redact(text, this.#secrets);
   }
 
   /** Forgets the credentials (the executor is closed). */

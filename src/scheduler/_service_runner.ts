@@ -5,6 +5,7 @@
  * @module
  */
 import { SqliteSyncError } from "../../common/errors.ts";
+import { rememberSecret } from "../../common/redact.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
 import type { DriverName } from "../../ffi/drivers/driver.ts";
 import { attemptOf, type FinishedJob, ServiceOutcomes, syncErrorOf } from "./_service_outcomes.ts";
@@ -180,6 +181,7 @@ export class ServiceRunner {
     if (given.length !== 1 || typeof given[0] !== "string" || given[0].length === 0) {
       throw new TypeError("setCredentials(): give exactly one non-empty 'apiKey' or 'token'");
     }
+    rememberSecret(given[0]);
     if (this.#stopping) {
       throw new SqliteSyncError("state", "setCredentials(): the sync service is stopped.");
     }

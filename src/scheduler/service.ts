@@ -9,6 +9,7 @@
  * @module
  */
 import { SqliteSyncError } from "../../common/errors.ts";
+import { rememberSecret } from "../../common/redact.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
 import type { DriverName } from "../../ffi/drivers/driver.ts";
 import { assertRuntimeSupported } from "../../ffi/drivers/open_driver.ts";
@@ -298,6 +299,9 @@ export async function startSyncService(
   parts: Partial<ServiceParts>,
 ): Promise<SyncService> {
   const settings = serviceSettings(options);
+  // Known in this process too (not only in the executor), so every redaction here removes them.
+  rememberSecret(options.apiKey);
+  rememberSecret(options.token);
   assertRuntimeSupported(detectRuntime());
   const target = await targetOf(database, settings);
   const clock = parts.clock ?? systemClock;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { rememberSecret } from "../../common/redact.ts";
 
 /** A function returning a fresh access token (SQLite Cloud access token or a JWT). */
 export type GetToken = () => string | Promise<string>;
@@ -157,6 +158,7 @@ export class TokenSource {
         }`,
       );
     }
+    rememberSecret(token);
     this.#token = token;
     this.#expiresAt = jwtExpiry(token);
   }

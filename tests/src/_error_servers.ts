@@ -81,7 +81,9 @@ export async function silentListener(): Promise<SilentListener> {
 
 /**
  * The fixed-error HTTP server in a child process (see _http_error_server.ts):
- * every request gets `status` and `body`; `{{HEADERS}}` in `body` echoes the request's headers.
+ * every request gets `status` and `body`; `{{HEADERS}}` in `body` echoes the request's headers,
+ * `{{AUTH_ENCODED}}` its Authorization value and credential in every encoding, and
+ * `{{CREDENTIAL_ENCODED}}` the credential alone.
  */
 export async function errorServer(
   status: number,

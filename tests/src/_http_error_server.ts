@@ -11,13 +11,17 @@
  *
  * Echo mode, for redaction tests: every `{{HEADERS}}` in <body> becomes the
  * request's header lines (Authorization included), JSON-escaped when the body
- * is JSON. The status stays the same fixed error whatever was asked.
+ * is JSON; every `{{AUTH_ENCODED}}` becomes the Authorization header's value
+ * and then the credential alone (without its scheme) in each encoding a server
+ * could echo it in (see _echo_encodings.ts), `{{CREDENTIAL_ENCODED}}` the
+ * credential alone. The status stays the same fixed error whatever was asked.
  *
  * Prints `PORT <n>` on stdout once listening; exits when stdin closes (the
  * parent died or closed it) or after 120 s at the latest.
  */
 import { createServer, type Socket } from "node:net";
 import process from "node:process";
+import { authorizationEncodings } from "./_echo_encodings.ts";
 
 const [statusArg, reason = "Error", body = ""] = process.argv.slice(2);
 const status = Number(statusArg);
@@ -28,14 +32,23 @@ if (!Number.isInteger(status) || status < 400 || status > 599) {
 
 const HEADER_END = "\r\n\r\n";
 const ECHO = "{{HEADERS}}";
+const ECHO_ENCODED = "{{AUTH_ENCODED}}";
+const ECHO_CREDENTIAL = "{{CREDENTIAL_ENCODED}}";
+
+/** The Authorization value (unless `credentialOnly`) and the credential alone, in every encoding. */
+function authEncoded(requestHead: string, credentialOnly: boolean): string {
+  const value = /\r\nauthorization:[ \t]*([^\r\n]*)/i.exec(requestHead)?.[1]?.trim();
+  return value ? authorizationEncodings(value, credentialOnly).join("\n") : "";
+}
 
 /** The fixed response; in echo mode the request's header lines fill the placeholder. */
 function response(requestHead: string): { head: string; payload: Uint8Array } {
   // The header lines only (not the request line), as received.
   const headers = requestHead.split("\r\n").slice(1).join("\r\n");
-  const filled = body.includes(ECHO)
-    ? body.replaceAll(ECHO, body.startsWith("{") ? JSON.stringify(headers).slice(1, -1) : headers)
-    : body;
+  const json = (text: string) => body.startsWith("{") ? JSON.stringify(text).slice(1, -1) : text;
+  const filled = body.replaceAll(ECHO, () => json(headers))
+    .replaceAll(ECHO_ENCODED, () => json(authEncoded(requestHead, false)))
+    .replaceAll(ECHO_CREDENTIAL, () => json(authEncoded(requestHead, true)));
   const payload = new TextEncoder().encode(filled);
   const head = `HTTP/1.1 ${status} ${reason}\r\n` +
     `Content-Type: application/json\r\n` +

@@ -5,8 +5,21 @@
  * every CLI test shares.
  */
 import assert from "node:assert/strict";
-import { chmodSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import process from "node:process";
+import { openDriver } from "../../../ffi/drivers/open_driver.ts";
 import { SyncDatabase } from "../../../src/database.ts";
 import { FORMS } from "../../_canary.ts";
 import {
@@ -123,4 +136,124 @@ export async function makeDatabase(
     db.close();
   }
   return path;
+}
+
+/**
+ * Creates a rollback-journal (`journal_mode=delete`) database with a `notes`
+ * table, through a plain connection (no extension): what an app that never
+ * used sqlite-sync has. With `init`, sync is enabled on `notes` (one row
+ * written) and the file kept in rollback-journal mode.
+ */
+export async function makeRollbackDatabase(
+  path: string,
+  options: { init?: boolean } = {},
+): Promise<string> {
+  if (options.init) {
+    const db = await SyncDatabase.open(path, {
+      extensionPath: await testExtensionPath(),
+      journalMode: "delete",
+    });
+    try {
+      db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
+      db.init("notes");
+      db.run("INSERT INTO notes (id, body) VALUES (?, 'n')", db.uuid());
+    } finally {
+      db.close();
+    }
+  } else {
+    const driver = await openDriver(path);
+    try {
+      driver.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
+    } finally {
+      driver.close();
+    }
+  }
+  assert.equal(journalModeOf(path), "delete");
+  return path;
+}
+
+/** The journal mode a database file's header records: `wal` or `delete` (rollback journal). */
+export function journalModeOf(path: string): "wal" | "delete" {
+  const header = readFileSync(path).subarray(0, 100);
+  return header[18] === 2 && header[19] === 2 ? "wal" : "delete";
+}
+
+/** What a database file and its folder hold: the folder's listing and the sha256 of the file and its siblings. */
+export interface FileState {
+  /** The folder's entries, sorted. */
+  listing: string[];
+  /** sha256 of the file and of its -wal, -shm and -journal siblings (`null` when absent). */
+  hashes: Record<string, string | null>;
+}
+
+/** The state of `path` and its folder, to compare before and after a command. */
+export function fileState(path: string): FileState {
+  const hashes: Record<string, string | null> = {};
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+    const file = `${path}${suffix}`;
+    hashes[basename(file)] = existsSync(file)
+      ? createHash("sha256").update(readFileSync(file)).digest("hex")
+      : null;
+  }
+  return { listing: readdirSync(dirname(path)).sort(), hashes };
+}
+
+/**
+ * Makes files and folders unwritable, and writable again: the immutable
+ * attribute for root (which ignores modes; chattr +i, ext4 and friends),
+ * modes 0444/0555 for other users. `undefined` where neither works (root
+ * without chattr support, Windows).
+ */
+export const readOnlyMaker: { set(path: string): void; unset(path: string): void } | undefined =
+  (() => {
+    if (process.platform === "win32") return undefined;
+    if (process.getuid?.() !== 0) {
+      const mode = (path: string, file: number, dir: number) =>
+        chmodSync(path, readdirSafe(path) ? dir : file);
+      return { set: (p) => mode(p, 0o444, 0o555), unset: (p) => mode(p, 0o644, 0o755) };
+    }
+    const probe = mkdtempSync(join(tmpdir(), "sqlite-sync-ro-"));
+    try {
+      if (spawnSync("chattr", ["+i", probe]).status !== 0) return undefined;
+      let writable = true;
+      try {
+        writeFileSync(join(probe, "x"), "");
+      } catch {
+        writable = false;
+      }
+      spawnSync("chattr", ["-i", probe]);
+      if (writable) return undefined;
+      return {
+        set: (p) => void spawnSync("chattr", ["+i", p]),
+        unset: (p) => void spawnSync("chattr", ["-i", p]),
+      };
+    } finally {
+      rmSync(probe, { recursive: true, force: true });
+    }
+  })();
+
+function readdirSafe(path: string): boolean {
+  try {
+    readdirSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Asserts stdout is exactly one JSON document `{ ok: false, kind, message, exitCode }` for this failure. */
+export function assertJsonFailure(
+  r: ChildResult,
+  code: number,
+  kind: string,
+  pattern: RegExp,
+): void {
+  assert.equal(r.code, code, shown(r));
+  const doc = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(doc), ["ok", "kind", "message", "exitCode"], shown(r));
+  assert.equal(doc.ok, false);
+  assert.equal(doc.kind, kind, shown(r));
+  assert.equal(doc.exitCode, code);
+  assert.match(doc.message, pattern, shown(r));
+  assert.equal(r.stderr, `sqlite-sync: ${doc.message}\n`, "stderr holds the same one line");
 }

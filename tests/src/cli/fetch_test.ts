@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { resolveExtension } from "../../../ffi/resolve.ts";
 import { platformAsset, type PlatformId } from "../../../ffi/platform.ts";
@@ -21,7 +21,7 @@ import {
   sri,
   startFixtureServer,
 } from "../../ffi/_fixture_server.ts";
-import { assertOneLineError, cli, jsonOf, shown } from "./_cli.ts";
+import { assertJsonFailure, assertOneLineError, cli, jsonOf, shown } from "./_cli.ts";
 
 const V = "1.1.4";
 
@@ -346,6 +346,42 @@ describe("sqlite-sync fetch: platforms without pins from a registry on 127.0.0.1
       /Cannot use --integrity: expected an SRI string such as 'sha512-<base64>'$/,
     );
     assert.doesNotMatch(malformed.stderr, /not-a-hash/);
+  });
+});
+
+describe("sqlite-sync fetch: a failed fetch", () => {
+  let dir: { path: string; cleanup: () => void };
+  before(() => {
+    dir = tempDir();
+  });
+  after(() => dir.cleanup());
+
+  it("a fetch from a refused mirror exits 1 and leaves none of the folders it created (<out>, its missing parents, <out>/<version>)", async () => {
+    const mirror = `http://127.0.0.1:${await refusedPort()}/m`;
+    const out = join(dir.path, "new", "nested", "out");
+    const r = await cli(["fetch", "--platform", "linux-x86_64", "--mirror", mirror, "--out", out]);
+    assertOneLineError(r, 1, /^sqlite-sync: fetch failed \(offline\): Cannot prefetch /);
+    assert.deepEqual(readdirSync(dir.path), []);
+  });
+
+  it("a fetch --json of two platforms into an existing empty folder from a refused mirror prints one JSON failure and leaves the folder empty", async () => {
+    const mirror = `http://127.0.0.1:${await refusedPort()}/m`;
+    const out = join(dir.path, "existing");
+    mkdirSync(out);
+    const r = await cli([
+      "fetch",
+      "--platform",
+      "linux-x86_64",
+      "--platform",
+      "linux-arm64",
+      "--mirror",
+      mirror,
+      "--out",
+      out,
+      "--json",
+    ]);
+    assertJsonFailure(r, 1, "offline", /^fetch failed \(offline\): Cannot prefetch /);
+    assert.deepEqual(readdirSync(out), []);
   });
 });
 

@@ -1,8 +1,10 @@
 /**
- * `sqlite-sync` (src/cli/main.ts) end to end in child processes: help and
- * version, and a table of bad inputs, each answered with exit code 2, nothing
- * on stdout and exactly one line on stderr naming the problem and the fix;
- * no value typed in the wrong place (a credential) is ever echoed.
+ * `sqlite-sync` (src/cli/main.ts) end to end in child processes: help (80
+ * columns, with examples) and version, and a table of bad inputs, each
+ * answered with exit code 2, nothing on stdout and exactly one line on stderr
+ * naming the problem and the fix (with --json among the arguments: one JSON
+ * failure on stdout instead); no value typed in the wrong place (a
+ * credential) is ever echoed.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -11,6 +13,7 @@ import { join } from "node:path";
 import { API_KEY, PASSWORD, TOKEN } from "../../_canary.ts";
 import { refusedPort, tempDir } from "../../_helpers.ts";
 import {
+  assertJsonFailure,
   assertNoCanaryOutput,
   assertOneLineError,
   cli,
@@ -36,6 +39,29 @@ describe("sqlite-sync help and version", () => {
       assert.ok(r.stdout.includes(flag), `${flag} missing:\n${r.stdout}`);
     }
     assert.doesNotMatch(r.stdout, /--(api-key|token|password)[=\s]/);
+  });
+
+  it("every help (sqlite-sync --help and each command's) fits in 80 columns and ends with an Examples section using that command", async () => {
+    for (const command of ["", ...COMMANDS]) {
+      const r = await cli(command === "" ? ["--help"] : [command, "--help"]);
+      assert.equal(r.code, 0, shown(r));
+      assert.equal(r.stderr, "", shown(r));
+      for (const line of r.stdout.split("\n")) {
+        assert.ok(line.length <= 80, `${command || "root"}: ${line.length} columns: ${line}`);
+        assert.equal(line, line.trimEnd(), `${command || "root"}: trailing spaces: '${line}'`);
+      }
+      const examples = /\nExamples:\n((?: {2}\S.*\n)+)/.exec(r.stdout);
+      assert.ok(examples, `${command || "root"} has no Examples section:\n${r.stdout}`);
+      const lines = examples[1].trimEnd().split("\n");
+      assert.ok(lines.length >= 2, r.stdout);
+      if (command !== "") {
+        assert.ok(
+          lines.every((l) => l.includes(`sqlite-sync ${command}`) || l.includes("sqlite-sync ")),
+          r.stdout,
+        );
+        assert.ok(lines.some((l) => l.includes(`sqlite-sync ${command} `)), r.stdout);
+      }
+    }
   });
 
   it("sqlite-sync --version prints the library and extension versions", async () => {
@@ -157,7 +183,7 @@ describe("sqlite-sync bad input: exit 2, one line naming the problem and the fix
     [
       "init of a missing database file",
       () => ["init", missing, "--table", "notes"],
-      /no database file '.*missing\.db': create it first .*CREATE TABLE/,
+      /no database file '.*missing\.db': check the path, or create the database first .*CREATE TABLE/,
     ],
     [
       "init of an in-memory database",
@@ -198,11 +224,6 @@ describe("sqlite-sync bad input: exit 2, one line naming the problem and the fix
       "a token inline on the command line (not echoed)",
       () => ["sync", db, "--database-id", "db_1", `--token=${TOKEN}`],
       /--token is refused: secrets never go on the command line/,
-    ],
-    [
-      "sync of a database without synced tables",
-      () => ["sync", bare, "--database-id", "db_1"],
-      /no table of '.*bare\.db' is synced: enable sync first with sqlite-sync init '.*bare\.db' --table <table>/,
     ],
     [
       "sync of a malformed database id (not echoed)",
@@ -248,9 +269,14 @@ describe("sqlite-sync bad input: exit 2, one line naming the problem and the fix
     ],
     ["status without a database", () => ["status"], /missing <db>: sqlite-sync status <db>/],
     [
-      "status of a missing database file",
+      "status of a missing database file (the hint: check the path; nothing suggests init)",
       () => ["status", missing],
-      /no database file '.*missing\.db': create it and enable sync on its tables first: sqlite-sync init/,
+      /^sqlite-sync: no database file '.*missing\.db': check the path \(sqlite-sync status reads an existing database and never creates one; your app creates it\)$/,
+    ],
+    [
+      "sync of a missing database file (the hint: check the path)",
+      () => ["sync", missing, "--database-id", "db_1"],
+      /^sqlite-sync: no database file '.*missing\.db': check the path \(sqlite-sync sync reads an existing database/,
     ],
     [
       "status of a directory",
@@ -266,8 +292,12 @@ describe("sqlite-sync bad input: exit 2, one line naming the problem and the fix
 
   for (const [what, argv, pattern] of cases) {
     it(`sqlite-sync refuses ${what} with exit 2 and one line`, async () => {
-      const r = await cli(argv());
-      assertOneLineError(r, 2, pattern);
+      const args = argv();
+      const r = await cli(args);
+      // With --json among the arguments, stdout holds the failure as JSON (tested below).
+      if (args.some((a) => a === "--json" || a.startsWith("--json="))) {
+        assertJsonFailure(r, 2, "usage", pattern);
+      } else assertOneLineError(r, 2, pattern);
       assertNoCanaryOutput(r, what);
     });
   }
@@ -280,11 +310,73 @@ describe("sqlite-sync bad input: exit 2, one line naming the problem and the fix
     assertNoCanaryOutput(r, "both variables");
   });
 
+  it("sqlite-sync refuses sync of a database without synced tables with exit 2 and one line naming init", async () => {
+    const r = await cli(["sync", bare, "--database-id", "db_1"], {
+      env: { SQLITE_SYNC_API_KEY: API_KEY },
+    });
+    assertOneLineError(
+      r,
+      2,
+      /no table of '.*bare\.db' is synced: enable sync first with sqlite-sync init .*bare\.db --table <table>$/,
+    );
+  });
+
   it("sqlite-sync refuses an empty --token-file with exit 2 and one line", async () => {
     const empty = secretFile(join(dir.path, "empty-token"), "");
     const r = await cli(["sync", db, "--database-id", "db_1", "--token-file", empty]);
     assertOneLineError(r, 2, /'--token-file' \(.*empty-token\) is empty: write the secret into it/);
   });
+});
+
+describe("sqlite-sync --json: exactly one JSON document on stdout, { ok: false, kind, message, exitCode } on failure", () => {
+  let dir: { path: string; cleanup: () => void };
+  before(() => {
+    dir = tempDir();
+  });
+  after(() => dir.cleanup());
+
+  const missing = () => join(dir.path, "missing.db");
+  const cases: [string, () => string[], RegExp][] = [
+    ["an unknown command", () => ["syncc", "--json"], /^unknown command 'syncc'/],
+    ["an option before the command", () => ["--json", "doctor"], /^unknown option '--json'/],
+    [
+      "doctor without an option's value",
+      () => ["doctor", "--json", "--cache-dir"],
+      /^--cache-dir needs a value/,
+    ],
+    ["doctor --json=yes", () => ["doctor", "--json=yes"], /^--json takes no value/],
+    [
+      "doctor --database of a missing file",
+      () => ["doctor", "--json", "--database", missing()],
+      /^no database file '.*missing\.db': check the path/,
+    ],
+    [
+      "fetch of an unknown platform",
+      () => ["fetch", "--json", "--platform", "linux-mips", "--out", dir.path],
+      /^unknown platform 'linux-mips'/,
+    ],
+    [
+      "init of a missing database file",
+      () => ["init", missing(), "--table", "notes", "--json"],
+      /^no database file /,
+    ],
+    ["sync without --database-id", () => ["sync", missing(), "--json"], /^missing --database-id: /],
+    [
+      "status of a missing database file",
+      () => ["status", missing(), "--json"],
+      /^no database file /,
+    ],
+    [
+      "daemon, which takes no --json",
+      () => ["daemon", "--json"],
+      /^unknown option '--json' for 'sqlite-sync daemon'/,
+    ],
+  ];
+  for (const [what, argv, pattern] of cases) {
+    it(`${what} prints one JSON failure (kind 'usage', exit 2) and the same line on stderr`, async () => {
+      assertJsonFailure(await cli(argv()), 2, "usage", pattern);
+    });
+  }
 });
 
 describe("sqlite-sync never shows a secret", () => {

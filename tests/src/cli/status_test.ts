@@ -1,16 +1,18 @@
 /**
  * `sqlite-sync status` end to end in child processes: the local view (synced
  * tables, site id, db version, changes not yet sent) and, when
- * `<db>.sync-queue` exists, the service's last job from the queue history.
+ * `<db>.sync-queue` exists, the service's last job from the queue history,
+ * read without writing either file (more in no_write_test.ts).
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { SyncDatabase } from "../../../src/database.ts";
 import { makeOwner, queuePathFor, SyncQueue } from "../../../src/scheduler/queue.ts";
 import { tempDir, testExtensionPath } from "../../_helpers.ts";
-import { cli, jsonOf, makeDatabase, shown } from "./_cli.ts";
+import { openDriver } from "../../../ffi/drivers/open_driver.ts";
+import { assertJsonFailure, cli, fileState, jsonOf, makeDatabase, shown } from "./_cli.ts";
 
 const T0 = Date.UTC(2025, 0, 15, 8, 0, 0);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -82,7 +84,7 @@ describe("sqlite-sync status", () => {
     assert.equal(r.code, 0, shown(r));
     assert.match(
       r.stdout,
-      /^synced tables +none \(run: sqlite-sync init '.*bare\.db' --table <table>\)$/m,
+      /^synced tables +none \(enable sync: sqlite-sync init \S*bare\.db --table <table>\)$/m,
     );
     assert.match(r.stdout, /^unsent changes +0$/m);
     const out = jsonOf(await cli(["status", db, "--json"]));
@@ -115,6 +117,49 @@ describe("sqlite-sync status", () => {
       },
       lastSuccessAt: iso(T0 + 1000),
     });
+  });
+
+  it("status reads the queue file without writing it: the file, its -wal and the folder's listing are unchanged", async () => {
+    const db = await makeDatabase(join(dir.path, "service-ro.db"), { init: true });
+    await writeQueue(db);
+    // -shm, when a closed queue left one (Bun), is SQLite's shared memory: every reader of a
+    // WAL file marks its reads there. Without one, the queue is read as immutable (see Deno).
+    const state = () => {
+      const { listing, hashes } = fileState(queuePathFor(db));
+      delete hashes[`${basename(queuePathFor(db))}-shm`];
+      return { listing, hashes };
+    };
+    const before = state();
+    const out = jsonOf(await cli(["status", db, "--json"]));
+    assert.equal((out.service as { depth: number }).depth, 1);
+    assert.deepEqual(state(), before);
+  });
+
+  it("status of a database whose queue file is empty (0 bytes) reports an empty queue and leaves the file empty", async () => {
+    const db = await makeDatabase(join(dir.path, "empty-queue.db"), { init: true });
+    writeFileSync(queuePathFor(db), "");
+    const before = fileState(queuePathFor(db));
+    const out = jsonOf(await cli(["status", db, "--json"]));
+    assert.deepEqual(out.service, {
+      queue: queuePathFor(db),
+      depth: 0,
+      running: false,
+      nextDueAt: null,
+      lastJob: null,
+      lastSuccessAt: null,
+    });
+    assert.deepEqual(fileState(queuePathFor(db)), before);
+  });
+
+  it("status --json of a database whose queue file belongs to something else prints one JSON failure (kind 'schema', exit 1) and writes nothing", async () => {
+    const db = await makeDatabase(join(dir.path, "foreign.db"), { init: true });
+    const foreign = await openDriver(queuePathFor(db));
+    foreign.exec("CREATE TABLE t (x)");
+    foreign.close();
+    const before = fileState(queuePathFor(db));
+    const r = await cli(["status", db, "--json"]);
+    assertJsonFailure(r, 1, "schema", /^schema: .*belongs to something else/);
+    assert.deepEqual(fileState(queuePathFor(db)), before);
   });
 
   it("status prints the service's last job and error as text", async () => {

@@ -6,15 +6,20 @@
  * a file) reaches the server but never the output, even when the server
  * echoes it back. The database id comes from --database-id, else from
  * SQLITE_SYNC_DATABASE_ID; without either: exit 2, one line naming both.
+ * Without a credential: exit 2 before any network access (a silent listener
+ * at --address sees no connection). With --json, a failure is one JSON
+ * document on stdout.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { API_KEY, TOKEN } from "../../_canary.ts";
-import { refusedPort, tempDir } from "../../_helpers.ts";
+import { listen, refusedPort, tempDir } from "../../_helpers.ts";
 import { errorServer } from "../_error_servers.ts";
 import { describeResult } from "../../../src/cli/sync.ts";
 import {
+  assertJsonFailure,
   assertNoCanaryOutput,
   assertOneLineError,
   cli,
@@ -30,6 +35,48 @@ const UNAUTHORIZED_ECHO =
 
 /** The echoed Authorization header: the credential reached the server, and is masked in the line. */
 const SENT_AND_MASKED = /Authorization: (Bearer )?\*\*\*/;
+
+/**
+ * A listener that accepts connections and never answers (a silent listener),
+ * recording the peer port of each. `acceptedBeforeSentinel()` connects once
+ * itself and waits until that connection is accepted: connections are
+ * accepted in the order they arrived, so any the CLI opened earlier are
+ * recorded by then, with no sleep.
+ */
+async function recordingListener() {
+  const peers: number[] = [];
+  const sockets = new Set<Socket>();
+  let wake: () => void = () => {};
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.resume();
+    peers.push(socket.remotePort ?? -1);
+    wake();
+  });
+  const port = await listen(server);
+  return {
+    port,
+    async acceptedBeforeSentinel(): Promise<number[]> {
+      const sentinel = connect(port, "127.0.0.1");
+      await new Promise<void>((resolve, reject) => {
+        sentinel.once("connect", resolve);
+        sentinel.once("error", reject);
+      });
+      const own = sentinel.localPort;
+      await new Promise<void>((resolve) => {
+        const check = () => (peers.includes(own!) ? resolve() : (wake = check));
+        check();
+      });
+      sentinel.destroy();
+      return peers.slice(0, peers.indexOf(own!));
+    },
+    close(): Promise<void> {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
 
 describe("sqlite-sync sync", () => {
   let dir: { path: string; cleanup: () => void };
@@ -69,11 +116,33 @@ describe("sqlite-sync sync", () => {
     assertNoCanaryOutput(r, "refused port");
   });
 
-  it("sync --json to a refused port prints no JSON, only the one error line (exit 1)", async () => {
+  it("sync --json to a refused port prints one JSON failure { ok: false, kind: 'offline' } on stdout and the line on stderr (exit 1)", async () => {
     const r = await cli(syncTo(await refusedPort(), "--json"), {
       env: { SQLITE_SYNC_TOKEN: TOKEN },
     });
-    assertOneLineError(r, 1, /^sqlite-sync: sync failed \(offline\): /);
+    assertJsonFailure(r, 1, "offline", /^sync failed \(offline\): /);
+    assertNoCanaryOutput(r, "--json to a refused port");
+  });
+
+  it("sync without any credential exits 2 naming both ways to give one, before any network access (a listener at --address sees no connection)", async () => {
+    const listener = await recordingListener();
+    try {
+      const address = `http://127.0.0.1:${listener.port}`;
+      for (const json of [false, true]) {
+        // A short time-out: were a request made, the silent listener would hold it that long.
+        const r = await cli(syncTo(listener.port, "--timeout", "2", ...(json ? ["--json"] : [])), {
+          env: { SQLITE_SYNC_API_KEY: undefined, SQLITE_SYNC_TOKEN: undefined },
+        });
+        const pattern =
+          /no credential: set SQLITE_SYNC_API_KEY \(an API key\) or SQLITE_SYNC_TOKEN \(an access token\), or pass --api-key-file <file> or --token-file <file>/;
+        if (json) assertJsonFailure(r, 2, "usage", pattern);
+        else assertOneLineError(r, 2, pattern);
+        assert.ok(!r.stderr.includes(address), "no address is named: nothing was tried");
+      }
+      assert.deepEqual(await listener.acceptedBeforeSentinel(), []);
+    } finally {
+      await listener.close();
+    }
   });
 
   it("sync against a server answering 503 exits 1 with one line naming its kind and status", async () => {

@@ -3,9 +3,12 @@
  * canary inside the databaseId must never show in status() (but for its
  * `databaseId` field, the option as given), attempts(), in any event
  * payload, in any error (String, stack, JSON, util.inspect at depth 10,
- * causes) or in the bytes of the queue file and its WAL, in any letter case,
- * percent-encoded or base64-encoded. Fixtures echo the request's headers
- * (Authorization included) back in their error bodies, so a leak would show.
+ * causes) or in the bytes of the queue file and its WAL, in any letter case
+ * or encoding (tests/_canary.ts: percent-encoded wholly or in part, hex,
+ * base64 and base64url at each byte offset). Fixtures echo the request's
+ * headers (Authorization included) back in their error bodies, and the
+ * Authorization value and the credential alone in every encoding, so a leak
+ * would show.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -17,14 +20,19 @@ import { queuePathFor } from "../../../src/scheduler/queue.ts";
 import { refusedPort, tempDir, testExtensionPath } from "../../_helpers.ts";
 import { errorServer } from "../_error_servers.ts";
 import { logEvents, SERVICE_EVENTS, writeDirtyNotes } from "./_service_fake.ts";
+import { canaryForms } from "../../_canary.ts";
 
 const API_KEY = "CanaryKEY9f2dQx7LmZ";
 const TOKENS = ["canary-token-5b8e1c0d9a71", "canary-token-77e0aa41c3f2"];
 const DB_CANARY = "dbCanary4d1e9b7c";
 const CANARIES = [API_KEY, ...TOKENS, DB_CANARY];
-const FORMS = CANARIES.flatMap((c) => [c, encodeURIComponent(c), btoa(c).replace(/=+$/, "")]);
-const ECHO_401 = '{"errors":[{"status":"401","code":"unauthorized","title":"{{HEADERS}}"}]}';
-const ECHO_503 = '{"errors":[{"status":"503","code":"paused","title":"{{HEADERS}}"}]}';
+const FORMS = CANARIES.flatMap(canaryForms);
+const ECHO_401 =
+  '{"errors":[{"status":"401","code":"unauthorized","title":"{{HEADERS}}\\n{{AUTH_ENCODED}}"}]}';
+const ECHO_503 =
+  '{"errors":[{"status":"503","code":"paused","title":"{{HEADERS}}\\n{{AUTH_ENCODED}}"}]}';
+/** The echo's last encodings, masked, in an error: the whole body came, redacted. */
+const ENCODED_ECHO = /\[credential base64url @2\] [^\n]*\*\*\*[\s\S]*\[credential HEX\] \*\*\*/;
 
 /** Every text a caller or logger could see of a value (an error, an event, a status). */
 function textsOf(value: unknown): string[] {
@@ -124,20 +132,21 @@ async function exercise(
 }
 
 describe("SyncService secrets canary: no secret in status, events, errors or the queue file", () => {
-  it("API key and databaseId canaries against a server echoing the request headers in a 401 (auth, permanent)", async () => {
+  it("API key and databaseId canaries against a server echoing the request headers, and the Authorization value in every encoding, in a 401 (auth, permanent)", async () => {
     const server = await errorServer(401, "Unauthorized", ECHO_401);
     try {
       const r = await exercise("401 api key", server.port, { apiKey: API_KEY });
       assert.equal(r.errors.length, 2);
       // The echo reached the error (redacted): the canary check above saw where a key would be.
       assert.match(String(r.errors[0]), /authorization/i);
+      assert.match(String(r.errors[0]), ENCODED_ECHO);
       assert.ok(r.events >= 6);
     } finally {
       await server.stop();
     }
   });
 
-  it("tokens from getToken (refreshed once after the 401) against the echoing 401", async () => {
+  it("tokens from getToken (refreshed once after the 401) against the 401 echoing them in every encoding", async () => {
     const server = await errorServer(401, "Unauthorized", ECHO_401);
     let n = 0;
     try {
@@ -153,11 +162,12 @@ describe("SyncService secrets canary: no secret in status, events, errors or the
     }
   });
 
-  it("API key against a server echoing the request headers in a 503 (http, retried), and a refused port", async () => {
+  it("API key against a server echoing the request headers, and the Authorization value in every encoding, in a 503 (http, retried), and a refused port", async () => {
     const server = await errorServer(503, "Service Unavailable", ECHO_503);
     try {
       const r = await exercise("503 api key", server.port, { apiKey: API_KEY });
       assert.equal(r.errors.length, 2);
+      assert.match(String(r.errors[0]), ENCODED_ECHO);
     } finally {
       await server.stop();
     }
