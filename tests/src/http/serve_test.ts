@@ -96,8 +96,8 @@ async function chunkedUpload(
   return { ...answer!, sent };
 }
 
-function suite(label: string, skip: SkipReason, start: () => Promise<Target>): void {
-  describeUnless(skip, `serve() on ${label}`, () => {
+function suite(label: string, missing: SkipReason, start: () => Promise<Target>): void {
+  describeUnless(missing, `serve() on ${label}`, () => {
     let target: Target | undefined;
     const open: RawConnection[] = [];
     const connect = async () => {
