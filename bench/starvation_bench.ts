@@ -33,7 +33,7 @@
  * longest stall, and a last line `RESULT {json}`. Exits 0 whatever the numbers.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,6 +41,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { SyncService, type SyncServiceOptions } from "../mod.ts";
+import { rssKb, tree } from "./_proc_tree.ts";
 import {
   extensionPath,
   median,
@@ -191,30 +192,6 @@ async function wrapper(runtimes: string[]): Promise<void> {
 
 // ---- the bench ----------------------------------------------------------------------------------
 
-/** This process and its descendants, from every /proc/<pid>/stat's ppid. */
-function ownTree(): number[] {
-  const byParent = new Map<number, number[]>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      byParent.set(ppid, [...(byParent.get(ppid) ?? []), Number(entry)]);
-    } catch { /* gone */ }
-  }
-  const out = [process.pid];
-  for (let i = 0; i < out.length; i++) out.push(...(byParent.get(out[i]) ?? []));
-  return out;
-}
-
-function rssKb(pid: number): number {
-  try {
-    return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
 /** The fixtures child: ports, and counts on demand. */
 async function startFixtures(): Promise<{
   child: ChildProcess;
@@ -267,7 +244,7 @@ async function bench(): Promise<void> {
   let probe: ReturnType<typeof setInterval> | undefined;
   const onSignal = () => {
     fixtures?.child.kill("SIGKILL");
-    for (const pid of ownTree().slice(1)) {
+    for (const pid of tree(process.pid).slice(1)) {
       try {
         process.kill(pid, "SIGKILL");
       } catch { /* gone */ }
@@ -338,7 +315,7 @@ async function bench(): Promise<void> {
     const t1 = performance.now();
     const counts1 = await fixtures.counts();
     const stallMs = gap;
-    const pids = ownTree();
+    const pids = tree(process.pid);
     const rssMb = pids.reduce((n, pid) => n + rssKb(pid), 0) / 1024;
     clearInterval(probe);
     probe = undefined;
@@ -416,7 +393,7 @@ async function bench(): Promise<void> {
     await Promise.all(services.map((s) => s.stop({ graceMs: 0 }).catch(() => {})));
     fixtures?.child.stdin?.end();
     fixtures?.child.kill("SIGKILL");
-    for (const pid of ownTree().slice(1)) {
+    for (const pid of tree(process.pid).slice(1)) {
       try {
         process.kill(pid, "SIGKILL");
       } catch { /* gone */ }

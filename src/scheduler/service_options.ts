@@ -377,8 +377,8 @@ export function serviceSettings(options: SyncServiceOptions): ServiceSettings {
  * @example Usage
  * ```ts
  * import { scheduleOf, serviceSettings } from "./service_options.ts";
- * console.log(scheduleOf(serviceSettings({ databaseId: "db1", apiKey: "key" })));
- * // { kind: "adaptive", baseMs: 5000, maxMs: 300000 }
+ * const settings = serviceSettings({ databaseId: "db1", intervalMs: 60_000, apiKey: "key" });
+ * console.log(scheduleOf(settings)); // { kind: "interval", intervalMs: 60000 }
  * ```
  */
 export function scheduleOf(settings: ServiceSettings): SyncSchedule {
