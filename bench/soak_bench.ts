@@ -13,8 +13,12 @@
  * `--main` runs another daemon entry (say an older checkout's src/cli/main.ts)
  * to compare; `--only status,page,metrics,healthz,sync-401,sync` sends only
  * those routes, in turn (to find which one costs memory); `--deno-v8-flags`
- * sets `DENO_V8_FLAGS` for the daemon (`--max-semi-space-size=1`: V8's young
- * generation otherwise grows to 64 MB under a request flood).
+ * sets `DENO_V8_FLAGS` for a Deno daemon, by default the documented
+ * `--max-semi-space-size=2` (docs/daemon.md: V8 otherwise grows the main
+ * isolate's young generation past 50 MB under a request flood; `''` measures
+ * that); `--prefill N` sends N authorised syncs before the idle reading, so
+ * the history (at most 500 attempts listed) is full before the first
+ * checkpoint and growth between the checkpoints is not data.
  *
  * Reports per runtime: requests answered, unanswered within 20 s (the
  * connection is then replaced) and closed by the server before an answer; the
@@ -64,7 +68,8 @@ const { values: flags } = parseArgs({
     "timeout-s": { type: "string", default: "20" },
     main: { type: "string", default: join(ROOT, "src", "cli", "main.ts") },
     only: { type: "string" },
-    "deno-v8-flags": { type: "string" },
+    "deno-v8-flags": { type: "string", default: "--max-semi-space-size=2" },
+    prefill: { type: "string", default: "0" },
   },
 });
 const REQUESTS = Number(flags.requests);
@@ -73,6 +78,7 @@ const SETTLE_S = Number(flags["settle-s"]);
 const TIMEOUT_MS = Number(flags["timeout-s"]) * 1000;
 const MAIN = resolve(flags.main!);
 const CHECKPOINT = Math.min(5000, REQUESTS);
+const PREFILL = Number(flags.prefill);
 const GROWTH_GOAL_MB = 10;
 const PEAK_GOAL_MB = 60;
 const TOKEN = "soak-bench-token-0123456789";
@@ -157,6 +163,22 @@ async function attemptsListed(port: number): Promise<number> {
   }
 }
 
+/** `--prefill N`: N authorised syncs before the idle reading, so the history is full from the start. */
+async function prefill(port: number): Promise<void> {
+  if (PREFILL <= 0) return;
+  const conn = await RawConnection.open(port);
+  try {
+    for (let i = 0; i < PREFILL; i++) {
+      await conn.request("POST", "/sync", {
+        headers: { authorization: `Bearer ${TOKEN}`, "content-length": "0" },
+        timeoutMs: TIMEOUT_MS,
+      });
+    }
+  } finally {
+    conn.close();
+  }
+}
+
 // ---- one runtime --------------------------------------------------------------------------------
 
 /** The daemon child, its JSON log followed until the port and the service's start. */
@@ -235,7 +257,9 @@ async function soak(): Promise<Result> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   const r: Result = {
-    runtime: `${runtime.name} ${runtime.version}`,
+    runtime: `${runtime.name} ${runtime.version}${
+      runtime.name === "deno" && flags["deno-v8-flags"] ? ` (${flags["deno-v8-flags"]})` : ""
+    }${PREFILL > 0 ? `, prefill ${PREFILL}` : ""}`,
     main: MAIN,
     requests: REQUESTS,
     answered: 0,
@@ -258,6 +282,7 @@ async function soak(): Promise<Result> {
   let sampler: ReturnType<typeof setInterval> | undefined;
   try {
     const port = await daemon.ready;
+    await prefill(port);
     await sleep(SETTLE_S * 1000);
     const pid = daemon.child.pid!;
     r.rssIdleMb = r.rssPeakMb = treeRssMb(pid);

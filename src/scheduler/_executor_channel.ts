@@ -22,6 +22,7 @@ import {
   PROTOCOL_VERSION,
   type Reply,
   type Request,
+  WORKER_RESOURCE_LIMITS,
 } from "./_executor_protocol.ts";
 
 /** How a slot ended. */
@@ -106,7 +107,7 @@ export function defaultRuntimeArgs(runtime: RuntimeName): string[] {
 export function startWorkerSlot(entry: URL, handlers: SlotHandlers): SlotTransport {
   const exit = once(handlers);
   let error = "";
-  const worker = new Worker(entry);
+  const worker = new Worker(entry, { resourceLimits: WORKER_RESOURCE_LIMITS });
   worker.on("message", (message: Reply) => handlers.onMessage(message));
   worker.on("error", (err: unknown) => {
     error = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(-TAIL);
@@ -234,7 +235,7 @@ export class HostProcess {
   }
 
   #startWorker(entry: URL): Worker {
-    const worker = new Worker(entry);
+    const worker = new Worker(entry, { resourceLimits: WORKER_RESOURCE_LIMITS });
     worker.on("message", (event: HostEvent) => this.#onEvent(event));
     worker.on("error", (err: unknown) => {
       this.#tail += `\n${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;

@@ -14,7 +14,12 @@
  */
 import process from "node:process";
 import { parentPort, Worker } from "node:worker_threads";
-import { type HostCommand, type HostEvent, PROTOCOL_VERSION } from "./_executor_protocol.ts";
+import {
+  type HostCommand,
+  type HostEvent,
+  PROTOCOL_VERSION,
+  WORKER_RESOURCE_LIMITS,
+} from "./_executor_protocol.ts";
 
 /** How often the parent pid is compared with the one at start, in ms. */
 export const PARENT_CHECK_MS = 1000;
@@ -28,7 +33,9 @@ function relay(emit: (event: HostEvent) => void): (command: HostCommand) => void
     switch (command.t) {
       case "spawn": {
         let error = "";
-        const worker = new Worker(new URL(command.entry));
+        const worker = new Worker(new URL(command.entry), {
+          resourceLimits: WORKER_RESOURCE_LIMITS,
+        });
         worker.on("message", (m) => emit({ t: "from", slot: command.slot, m }));
         worker.on("error", (err: unknown) => {
           error = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(-TAIL);
