@@ -14,7 +14,8 @@
  * @module
  */
 export { SyncDatabase } from "./src/database.ts";
-export type { Algorithm, CleanupOptions, EncodeOptions, InitOptions } from "./src/database.ts";
+export type { EncodeOptions } from "./src/_payload.ts";
+export type { Algorithm, CleanupOptions, InitOptions } from "./src/_tables.ts";
 export type {
   CloudSyncNetwork,
   NetworkInitOptions,

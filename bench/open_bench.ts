@@ -32,7 +32,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { closeConnection, openDatabase, openWithExtension } from "../ffi/open.ts";
 import { resolveExtension } from "../ffi/resolve.ts";
-import { hashMemo } from "../ffi/cache.ts";
+import { hashMemo } from "../ffi/_file_integrity.ts";
 import { detectRuntime } from "../ffi/runtime.ts";
 import { SyncDatabase } from "../src/database.ts";
 import { BENCH_CACHE as cacheDir, measureColdStart } from "./cold_start_bench.ts";

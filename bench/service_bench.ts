@@ -41,7 +41,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { SyncDatabase } from "../src/database.ts";
 import { SyncService, type SyncServiceOptions } from "../src/scheduler/service.ts";
-import { queuePathFor } from "../src/scheduler/queue.ts";
+import { queuePathFor } from "../src/scheduler/_queue_path.ts";
 import type { ExecutorKind } from "../src/scheduler/executor.ts";
 import {
   errorServer503,

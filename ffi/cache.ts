@@ -13,9 +13,6 @@ import { SqliteSyncError } from "../common/errors.ts";
 import { fileIntegrity, fileMatches } from "./_file_integrity.ts";
 import { isPermissionError, permissionError } from "./_permission.ts";
 
-export { fileIntegrity, fileMatches, hashMemo } from "./_file_integrity.ts";
-export type { HashMemoStats } from "./_file_integrity.ts";
-
 /** What `meta.json` records about a cached binary. */
 export interface CacheMeta {
   /** The extension version. */

@@ -54,12 +54,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export const DEFAULT_MAX_BYTES = 200 * 1024 * 1024;
 
 /**
- * @deprecated Use `redact` from `common/redact.ts`, the library's one redaction (kept as an
- * alias for existing imports).
- */
-export { redact as redactUrl } from "../common/redact.ts";
-
-/**
  * Downloads a URL into memory. `http:`/`https:` go through `fetch` (redirects
  * followed, credentials in the URL sent as Basic auth); `file:` URLs are read
  * from disk, so a mirror may be a plain directory.

@@ -17,11 +17,10 @@ import {
   checkCacheEntry,
   defaultCacheDir,
   ensureCacheDir,
-  fileIntegrity,
-  fileMatches,
   installCacheEntry,
   removeCacheEntry,
 } from "./cache.ts";
+import { fileIntegrity, fileMatches } from "./_file_integrity.ts";
 import { type ResolveSettings as Settings, settingsOf } from "./_settings.ts";
 import { isPermissionError, permissionError } from "./_permission.ts";
 // Types only: download.ts (node:crypto), lock.ts and _sources.ts (archive.ts: fflate, nanotar)

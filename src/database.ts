@@ -20,9 +20,6 @@ import type { CloudSyncNetwork } from "./network.ts";
 import type { SettingKey } from "./settings.ts";
 import { toHex } from "./site_id.ts";
 
-export type { EncodeOptions } from "./_payload.ts";
-export type { Algorithm, CleanupOptions, InitOptions } from "./_tables.ts";
-
 /**
  * A SQLite database synced by sqlite-sync. Methods taking a table or column
  * name find it as SQLite does, ASCII letters ignoring case (`enable("NOTES")`

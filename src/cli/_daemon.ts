@@ -8,7 +8,8 @@
 import { createApp, type StatusApp } from "../http/app.ts";
 import { loopbackAllowedHosts } from "../http/_guards.ts";
 import { serve, type Served } from "../http/serve.ts";
-import { type DaemonConfig, loadConfig } from "./config.ts";
+import { loadConfig } from "./config.ts";
+import type { DaemonConfig } from "./_config_types.ts";
 import { configureExecutors } from "../scheduler/executor.ts";
 import { daemonExecutors, DatabaseSlot, restartKey } from "./_daemon_slot.ts";
 import { errorField, type Logger } from "./_log.ts";

@@ -25,7 +25,7 @@ import type {
   SyncServiceStatus,
 } from "../scheduler/status.ts";
 import type { SyncServiceLike } from "../http/app.ts";
-import type { DaemonConfig, DatabaseConfig } from "./config.ts";
+import type { DaemonConfig, DatabaseConfig } from "./_config_types.ts";
 import { errorField, type Logger } from "./_log.ts";
 
 /**

@@ -8,7 +8,7 @@
  */
 import process from "node:process";
 import { redact } from "../../common/redact.ts";
-import { LOG_LEVELS, type LogLevel } from "./config.ts";
+import { LOG_LEVELS, type LogLevel } from "./_config_types.ts";
 
 /** Where lines go (stdout by default; tests pass a collector). */
 export type LogSink = (line: string) => void;

@@ -53,8 +53,6 @@ export {
   LOG_LEVELS,
   MAX_DEPTH,
 } from "./_config_types.ts";
-export type { CredentialSource, DaemonConfig, DatabaseConfig, LogLevel } from "./_config_types.ts";
-export { shown } from "./_config_messages.ts";
 
 /** Where the config's paths and secrets are read from (the environment, for tests). */
 export interface LoadOptions {

@@ -16,7 +16,8 @@ import { defineCommand } from "citty";
 import { SqliteSyncError } from "../../common/errors.ts";
 import { openDriver } from "../../ffi/drivers/open_driver.ts";
 import { SyncDatabase } from "../database.ts";
-import { type JobHistoryEntry, queuePathFor, SyncQueue } from "../scheduler/queue.ts";
+import { queuePathFor } from "../scheduler/_queue_path.ts";
+import { type JobHistoryEntry, SyncQueue } from "../scheduler/queue.ts";
 import { unsentChanges } from "../unsent.ts";
 import { type CliArgDef, parseCli } from "./_args.ts";
 import {

@@ -28,7 +28,7 @@ import { parentPort } from "node:worker_threads";
 import { SqliteSyncError } from "../../common/errors.ts";
 import { SyncDatabase } from "../database.ts";
 import { unsentChanges } from "../unsent.ts";
-import type { ConnectionInfo, InitReply } from "./executor.ts";
+import type { ConnectionInfo, InitReply } from "./_executor_options.ts";
 import {
   type OpenRequest,
   PROTOCOL_VERSION,

@@ -29,16 +29,9 @@ import { SqliteSyncError } from "../../common/errors.ts";
 import process from "node:process";
 
 import type { DatabaseRequest, PoolConfig, PoolSnapshot, Reply } from "./_executor_protocol.ts";
-import {
-  type Answer,
-  type Call,
-  Seat,
-  type SeatListener,
-  type Slot,
-  Slots,
-  unref,
-  worstCaseMs,
-} from "./_executor_slot.ts";
+import { worstCaseMs } from "./_executor_crash.ts";
+import { type Call, Seat, type SeatListener, type Slot } from "./_executor_seat.ts";
+import { type Answer, Slots, unref } from "./_executor_slot.ts";
 
 /** The process's executor pool of one kind; see the module comment for its rules. */
 export class Pool {

@@ -1,9 +1,10 @@
 /**
  * The executor pool's slots (Workers, through the channel), from start to
  * end: their start and `ready` handshake, the requests no caller waits for
- * (chores), retiring, ending one the hard way, and supervision: what a
- * slot's end means for its databases and their calls. Which database runs
- * where is the pool's (`_executor_pool.ts`, with the rules).
+ * (chores), retiring, and ending one the hard way. What a slot's end means
+ * for its databases and their calls (supervision) is in `_executor_crash.ts`;
+ * which database runs where is the pool's (`_executor_pool.ts`, with the
+ * rules).
  *
  * @module
  */
@@ -14,106 +15,14 @@ import {
   type SlotTransport,
   startWorkerSlot,
 } from "./_executor_channel.ts";
+import { report, settleExit, worstCaseMs } from "./_executor_crash.ts";
 import {
-  type CrashReport,
-  type DatabaseRequest,
   fromErrorData,
-  type OpenRequest,
   type PoolConfig,
   PROTOCOL_VERSION,
   type Reply,
-  type WorkerKind,
 } from "./_executor_protocol.ts";
-
-/** What a seat hears besides its calls' answers. */
-export interface SeatListener {
-  /** Another connection committed to a synced table. */
-  onChange?(dbVersion: number, previous: number): void;
-  /** Its call was ended by a crash or a deadline. */
-  onCrash?(crash: CrashReport): void;
-  /** Removes this database's credentials from a message. */
-  redact(text: string): string;
-}
-
-/** One call waiting for, or running in, a slot. */
-export interface Call {
-  seat: Seat;
-  request: DatabaseRequest;
-  operation: string;
-  resolve(value: unknown): void;
-  reject(err: Error): void;
-  jobId?: number;
-  deadlineMs?: number;
-  /** A reopen the pool issued itself (no caller waits). */
-  internal?: boolean;
-}
-
-/** The pool's record of one database. */
-export class Seat {
-  readonly key: number;
-  readonly listener: SeatListener;
-  /** The last successful `open`, replayed wherever the database moves (kept in memory). */
-  open: OpenRequest | undefined;
-  home: Slot | undefined;
-  opened = false;
-  queue: Call[] = [];
-  running: Call | undefined;
-  restarts = 0;
-  closed = false;
-  /** No call runs before this time (a native call it abandoned may still be in a request). */
-  notBefore = 0;
-  /** When its executor crashed lately. */
-  crashes: number[] = [];
-  /** The database version its Worker last reported (open, change): the baseline of a reopen. */
-  dbVersion: number | undefined;
-
-  constructor(key: number, listener: SeatListener) {
-    this.key = key;
-    this.listener = listener;
-  }
-
-  /** Reopens the database on its next slot now, not at its next call (change detection). */
-  reopenSoon(): void {
-    // An empty queue with `open` set: #run issues the reopen before the next call; to run it now,
-    // queue an internal no-op the reopen precedes.
-    this.queue.push({
-      seat: this,
-      request: { t: "dbVersion" },
-      operation: "dbVersion()",
-      internal: true,
-      resolve: () => {},
-      reject: () => {},
-    });
-  }
-}
-
-/** One Worker of the pool. */
-export interface Slot {
-  id: number;
-  transport: SlotTransport;
-  /** Whether it ever said `ready`. */
-  wasReady?: boolean;
-  /** `ending`: the pool is ending it; no call goes there any more. */
-  state: "starting" | "ready" | "ending" | "dead";
-  seats: Set<Seat>;
-  running?: { call: Call; id: number; since: number; deadline?: ReturnType<typeof setTimeout> };
-  /** Replies the pool waits for that no caller does (detach, close). */
-  chores: Map<number, () => void>;
-  idleSince: number;
-  startTimer?: ReturnType<typeof setTimeout>;
-  /** Why the pool ended it; unset while it lives or when it crashed by itself. */
-  ending?: Ending;
-}
-
-/**
- * Why the pool ended a slot: `quiet` (retired, shut down: its databases live
- * on elsewhere), `killed` (a call ended the hard way: its call, if still
- * running, rejects with `message`), `start` (it never became ready).
- */
-export type Ending =
-  | { kind: "quiet" }
-  | { kind: "killed"; message: string }
-  | { kind: "start"; message: string };
+import type { Ending, Slot } from "./_executor_seat.ts";
 
 /** An answer to a call. */
 export type Answer = { ok: true; value: unknown } | { ok: false; error: Error };
@@ -129,10 +38,6 @@ export interface SlotEvents {
   /** Removes every database's credentials from a message (the host's stderr). */
   redact(text: string): string;
 }
-
-/** How many crashes of its executor within {@linkcode CRASH_WINDOW_MS} stop a database's eager reopen. */
-const CRASH_LIMIT = 3;
-const CRASH_WINDOW_MS = 60_000;
 
 /** The pool's slots and, for the `"process"` kind, its host process. */
 export class Slots {
@@ -376,9 +281,6 @@ export class Slots {
     this.#slots.delete(slot);
     for (const chore of slot.chores.values()) chore();
     slot.chores.clear();
-    const how = `${
-      exit.signal ? `(signal ${exit.signal})` : exit.code !== null ? `(exit code ${exit.code})` : ""
-    }${exit.error ? `: ${exit.error}` : ""}`;
     const running = slot.running;
     slot.running = undefined;
     if (running?.deadline !== undefined) clearTimeout(running.deadline);
@@ -390,60 +292,16 @@ export class Slots {
       seat.home = undefined;
       seat.opened = false;
     }
-    if (crashed) {
-      this.restarts++;
-      const now = Date.now();
-      for (const seat of seats) {
-        if (seat.closed) continue;
-        seat.restarts++;
-        seat.crashes = [...seat.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
-      }
-    }
-    if (running) {
-      const { call } = running;
-      call.seat.running = undefined;
-      const message = ending?.kind === "killed"
-        ? ending.message
-        : wasStarting
-        ? startFailure(this.#config.kind, ending, how)
-        : `executor exited during ${call.operation} ${how}; the pool started another`;
-      const error = new SqliteSyncError("interrupted", call.seat.listener.redact(message));
-      if (call.internal) call.seat.queue.shift()?.reject(error);
-      else call.reject(error);
-    }
-    if (crashed) {
-      // Idle or busy, every database it served hears of it at once.
-      for (const seat of seats) {
-        if (seat.closed) continue;
-        const mine = running?.call.seat === seat && !running.call.internal;
-        report(seat, {
-          reason: "exited",
-          code: exit.code,
-          signal: exit.signal,
-          ...(mine && running.call.jobId !== undefined ? { jobId: running.call.jobId } : {}),
-          message: seat.listener.redact(
-            `executor (${this.#config.kind}) exited unexpectedly ${how}; the pool started another`,
-          ),
-        });
-      }
-    }
-    if (wasStarting) {
-      // A slot that cannot start: its databases' next calls say why, instead of a retry loop.
-      const message = startFailure(this.#config.kind, ending, how);
-      for (const seat of seats) {
-        if (seat.running) continue;
-        seat.queue.shift()?.reject(
-          new SqliteSyncError("interrupted", seat.listener.redact(message)),
-        );
-      }
-    }
-    for (const seat of seats) {
-      // Change detection lives with the connection: reopen now, unless it keeps crashing.
-      if (
-        !seat.closed && seat.open?.watch && seat.queue.length === 0 && !seat.running &&
-        seat.crashes.length < CRASH_LIMIT
-      ) seat.reopenSoon();
-    }
+    if (crashed) this.restarts++;
+    settleExit({
+      kind: this.#config.kind,
+      exit,
+      ending,
+      wasStarting,
+      crashed,
+      call: running?.call,
+      seats,
+    });
     this.#events.onFree();
   }
 }
@@ -451,31 +309,4 @@ export class Slots {
 /** Lets the process exit while `timer` is pending. */
 export function unref(timer: ReturnType<typeof setTimeout>): void {
   (timer as unknown as { unref?: () => void }).unref?.();
-}
-
-/**
- * The longest a sync's native call can take, in ms (0 for anything else):
- * every request it may make (status, upload, each receive attempt, the
- * diagnosis) at its connect plus request time-out. A terminated Worker's
- * native call may run this long.
- */
-export function worstCaseMs(request: DatabaseRequest): number {
-  if (request.t !== "sync") return 0;
-  const o = request.options;
-  return (o.maxAttempts + 3) * (o.connectTimeoutS + o.requestTimeoutS) * 1000;
-}
-
-function startFailure(kind: WorkerKind, ending: Ending | undefined, how: string): string {
-  if (ending?.kind === "start") return `${ending.message} ${how}`.trim();
-  return `executor (${kind}) exited before it was ready ${how}`;
-}
-
-function report(seat: Seat, crash: CrashReport): void {
-  try {
-    seat.listener.onCrash?.(crash);
-  } catch (err) {
-    queueMicrotask(() => {
-      throw err;
-    });
-  }
 }

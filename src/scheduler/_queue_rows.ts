@@ -1,7 +1,7 @@
 /**
  * The sync queue's rows as records (jobs, runs, the lease, stored errors and
  * reason sets). No SQL runs here; the checks on what callers pass in are
- * `_queue_calls.ts`'s.
+ * `_queue_checks.ts`'s.
  *
  * @module
  */

@@ -1,31 +1,22 @@
 /**
- * The sync queue's SQL: every state change in one `BEGIN IMMEDIATE`
- * transaction, pruning, and the reads. Arguments arrive checked (by
- * `_queue_calls.ts`); whether a job used its attempts is `retry.ts`'s decision.
+ * The sync queue's state changes, each in one `BEGIN IMMEDIATE` transaction,
+ * and pruning. Arguments arrive checked (by `_queue_checks.ts`); whether a job
+ * used its attempts is `retry.ts`'s decision; the reads are `_queue_reads.ts`'s.
  *
  * @module
  */
 import { SqliteSyncError } from "../../common/errors.ts";
 import type { Row } from "../../ffi/drivers/driver.ts";
-import type {
-  CheckedReport,
-  ClaimResult,
-  FailResult,
-  RequestResult,
-  StoreLimits,
-} from "./_queue_calls.ts";
-import { type LeaseInfo, mergeReasons, storeError, toJob, toLease, toRun } from "./_queue_rows.ts";
+import type { ClaimResult, FailResult, RequestResult } from "./_queue_calls.ts";
+import type { CheckedReport, StoreLimits } from "./_queue_checks.ts";
+import { pidOf } from "./_queue_owner.ts";
+import { FINISHED } from "./_queue_reads.ts";
+import { mergeReasons, storeError, toJob } from "./_queue_rows.ts";
 import type { QueueStatements } from "./_queue_schema.ts";
-import type { JobHistoryEntry, JobRun, QueueJob } from "./queue.ts";
 import { deadLetterReason } from "./retry.ts";
 
 /** How many runs of one job are kept. */
 const RUNS_PER_JOB = 20;
-const FINISHED = "state IN ('succeeded','dead')";
-
-/** The runs that started at or after `?1`, the latest `?2`: a search of `runs_by_start`. */
-export const RUNS_SINCE_SQL =
-  "SELECT * FROM runs WHERE started_at >= ?1 ORDER BY started_at DESC, fence DESC LIMIT ?2";
 
 /** The queue's state changes on one connection. */
 export class QueueStore {
@@ -249,65 +240,6 @@ export class QueueStore {
     return deleted;
   }
 
-  /** A job by id, a merged request resolved to the job it merged into. */
-  get(jobId: number): QueueJob | undefined {
-    return this.#sql.guard(() => {
-      let row = this.#job(jobId);
-      for (let hops = 0; row !== undefined && row.state === "merged" && hops < 8; hops++) {
-        row = this.#job(Number(row.merged_into));
-      }
-      return row === undefined || row.state === "merged" ? undefined : toJob(row);
-    });
-  }
-
-  /** The runs of a job, oldest first. */
-  runs(jobId: number): JobRun[] {
-    return this.#sql.guard(() =>
-      this.#sql.q("SELECT * FROM runs WHERE job_id = ? ORDER BY fence").all(jobId).map(toRun)
-    );
-  }
-
-  /**
-   * The latest `limit` runs that started at or after `since`, oldest first: one query on
-   * `runs_by_start`.
-   */
-  runsSince(since: number, limit: number): JobRun[] {
-    return this.#sql.guard(() =>
-      this.#sql.q(RUNS_SINCE_SQL).all(since, limit).map(toRun).reverse()
-    );
-  }
-
-  /** The running and the pending job. */
-  current(): { running?: QueueJob; pending?: QueueJob } {
-    return this.#sql.guard(() => {
-      const out: { running?: QueueJob; pending?: QueueJob } = {};
-      const rows = this.#sql.q("SELECT * FROM jobs WHERE state IN ('pending','running')").all();
-      for (const row of rows) out[row.state as "pending" | "running"] = toJob(row);
-      return out;
-    });
-  }
-
-  /** The lease, when held. */
-  lease(): LeaseInfo | undefined {
-    return this.#sql.guard(() => toLease(this.#lease()));
-  }
-
-  /** Jobs pending or running. */
-  depth(): number {
-    const sql = "SELECT count(*) AS n FROM jobs WHERE state IN ('pending','running')";
-    return this.#sql.guard(() => Number(this.#sql.q(sql).get()!.n));
-  }
-
-  /** Finished jobs (`dead` only, or all) with their runs, latest finished first. */
-  finished(deadOnly: boolean, limit: number): JobHistoryEntry[] {
-    const where = deadOnly ? "state = 'dead'" : FINISHED;
-    return this.#sql.guard(() =>
-      this.#sql.q(`SELECT * FROM jobs WHERE ${where} ORDER BY finished_at DESC, id DESC LIMIT ?`)
-        .all(limit)
-        .map((row) => ({ ...toJob(row), runs: this.runs(Number(row.id)) }))
-    );
-  }
-
   #job(id: number): Row | undefined {
     return this.#sql.q("SELECT * FROM jobs WHERE id = ?").get(id);
   }
@@ -416,10 +348,4 @@ export class QueueStore {
   #finishedCount(): number {
     return Number(this.#sql.q(`SELECT count(*) AS n FROM jobs WHERE ${FINISHED}`).get()!.n);
   }
-}
-
-/** The pid in a `<host>:<pid>:<random>` owner string, if any. */
-function pidOf(owner: string): number | undefined {
-  const match = /:(\d+):[^:]*$/.exec(owner);
-  return match === null ? undefined : Number(match[1]);
 }

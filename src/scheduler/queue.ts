@@ -36,9 +36,19 @@
  *
  * @module
  */
-import process from "node:process";
-import type { Driver, DriverName } from "../../ffi/drivers/driver.ts";
-import { isProcessAlive } from "../../ffi/lock.ts";
+import type { Driver } from "../../ffi/drivers/driver.ts";
+import type {
+  ClaimOptions,
+  ClaimResult,
+  FailDisposition,
+  FailResult,
+  ReleaseOptions,
+  RequestOptions,
+  RequestResult,
+  RunReport,
+  RunsOptions,
+  SyncQueueOptions,
+} from "./_queue_calls.ts";
 import {
   checkClaim,
   checkFail,
@@ -48,16 +58,8 @@ import {
   checkReport,
   checkRequest,
   checkTime,
-  type ClaimOptions,
-  type ClaimResult,
-  type FailDisposition,
-  type FailResult,
-  localHostName,
-  type ReleaseOptions,
-  type RequestOptions,
-  type RequestResult,
-  type RunReport,
-} from "./_queue_calls.ts";
+} from "./_queue_checks.ts";
+import { QueueReads } from "./_queue_reads.ts";
 import type { LeaseInfo } from "./_queue_rows.ts";
 import { openQueueFile, queueFileSizes, type QueueStatements } from "./_queue_schema.ts";
 import { QueueStore } from "./_queue_store.ts";
@@ -152,102 +154,10 @@ export interface JobRun {
   readonly error?: JobError;
 }
 
-/** Options of {@linkcode SyncQueue.runs} across jobs. */
-export interface RunsOptions {
-  /** Only runs that started at or after this time (ms since the epoch). */
-  since: number;
-  /** At most this many, the latest started (≥ 1). @default 500 */
-  limit?: number;
-}
-
 /** A finished job with its runs, oldest run first. */
 export interface JobHistoryEntry extends QueueJob {
   /** Its runs (the last 20 are kept). */
   readonly runs: readonly JobRun[];
-}
-
-/** Options of {@linkcode SyncQueue.open}. */
-export interface SyncQueueOptions {
-  /** The driver that opens a path (use the synced database's). @default the runtime's default */
-  driver?: DriverName;
-  /** Whether {@linkcode SyncQueue.close} closes a connection passed to `open`. @default true */
-  closeDriver?: boolean;
-  /** How long a statement waits for another process' write lock, in ms. @default 5000 */
-  busyTimeoutMs?: number;
-  /** Claims per job before it is dead-lettered as `max_attempts_exceeded`. @default 10 */
-  maxAttempts?: number;
-  /** Finished jobs (succeeded or dead) kept for history. @default 500 */
-  historyLimit?: number;
-  /** Dead jobs kept in any case, however many jobs finished since. @default 100 */
-  deadLetterLimit?: number;
-  /**
-   * Tells whether the lease holder `owner` and its executor (`executorPid`,
-   * unset in a lease written by an older version) are certainly gone, so its
-   * job is recovered before its lease expires.
-   * @default isOwnerGone
-   */
-  isHolderGone?: (owner: string, executorPid?: number) => boolean;
-}
-
-/**
- * The sidecar path of a database's queue.
- *
- * @param databasePath The synced database's path.
- * @returns `<databasePath>.sync-queue`, or `:memory:` for an in-memory database (not durable).
- *
- * @example Usage
- * ```ts
- * import { queuePathFor } from "./queue.ts";
- * console.log(queuePathFor("data/app.db")); // "data/app.db.sync-queue"
- * ```
- */
-export function queuePathFor(databasePath: string): string {
-  return databasePath === "" || databasePath === ":memory:"
-    ? ":memory:"
-    : `${databasePath}.sync-queue`;
-}
-
-/**
- * A fresh lease owner for this process: `<host>:<pid>:<random>`.
- *
- * @returns The owner string.
- *
- * @example Usage
- * ```ts
- * import { makeOwner } from "./queue.ts";
- * console.log(makeOwner()); // e.g. "edge-7:4242:9f3c01ab"
- * ```
- */
-export function makeOwner(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(4));
-  const random = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${localHostName() || "unknown-host"}:${process.pid}:${random}`;
-}
-
-/**
- * Tells whether a lease owner, and its executor when given, are certainly
- * gone: the owner names this host and neither its pid nor `executorPid`
- * exists. Unknown hosts, live or unreadable pids (EPERM, no permission) count
- * as alive: their lease must expire instead.
- *
- * @param owner A {@linkcode makeOwner} string.
- * @param executorPid The pid of the owner's executor, on the owner's host.
- * @returns `true` only when those processes certainly do not exist.
- *
- * @example Usage
- * ```ts
- * import process from "node:process";
- * import { isOwnerGone, makeOwner } from "./queue.ts";
- * console.log(isOwnerGone(makeOwner()), isOwnerGone(makeOwner(), process.pid)); // false false
- * ```
- */
-export function isOwnerGone(owner: string, executorPid?: number): boolean {
-  const match = /^(.*):(\d+):[^:]*$/.exec(owner);
-  if (match === null) return false;
-  const host = localHostName();
-  const gone = (pid: number) => isProcessAlive(pid) === false;
-  return host !== "" && match[1] === host && gone(Number(match[2])) &&
-    (executorPid === undefined || gone(executorPid));
 }
 
 /**
@@ -257,7 +167,8 @@ export function isOwnerGone(owner: string, executorPid?: number): boolean {
  *
  * @example Usage
  * ```ts
- * import { makeOwner, SyncQueue } from "./queue.ts";
+ * import { makeOwner } from "./_queue_owner.ts";
+ * import { SyncQueue } from "./queue.ts";
  * using queue = await SyncQueue.open(":memory:");
  * const now = 1_700_000_000_000;
  * queue.request("cron", { now });
@@ -270,11 +181,13 @@ export function isOwnerGone(owner: string, executorPid?: number): boolean {
 export class SyncQueue {
   #sql: QueueStatements;
   #store: QueueStore;
+  #reads: QueueReads;
   #closeDriver: boolean;
 
   private constructor(sql: QueueStatements, store: QueueStore, closeDriver: boolean) {
     this.#sql = sql;
     this.#store = store;
+    this.#reads = new QueueReads(sql);
     this.#closeDriver = closeDriver;
   }
 
@@ -289,7 +202,7 @@ export class SyncQueue {
    * @throws {TypeError} For an invalid option.
    */
   static async open(target: string | Driver, options: SyncQueueOptions = {}): Promise<SyncQueue> {
-    const limits = checkLimits(options, isOwnerGone);
+    const limits = checkLimits(options);
     const { sql, closeDriver } = await openQueueFile(target, options);
     return new SyncQueue(sql, new QueueStore(sql, limits), closeDriver);
   }
@@ -383,7 +296,7 @@ export class SyncQueue {
    * @returns The job, or `undefined` when unknown or pruned.
    */
   get(jobId: number): QueueJob | undefined {
-    return this.#store.get(jobId);
+    return this.#reads.get(jobId);
   }
 
   /**
@@ -405,25 +318,25 @@ export class SyncQueue {
    */
   runs(options: RunsOptions): JobRun[];
   runs(arg: number | RunsOptions): JobRun[] {
-    if (typeof arg === "number") return this.#store.runs(arg);
+    if (typeof arg === "number") return this.#reads.runs(arg);
     const since = checkTime("since", arg?.since);
     const limit = checkPositive("limit", arg.limit ?? 500);
-    return this.#store.runsSince(since, limit);
+    return this.#reads.runsSince(since, limit);
   }
 
   /** The running and the pending job: either, both or neither. */
   current(): { running?: QueueJob; pending?: QueueJob } {
-    return this.#store.current();
+    return this.#reads.current();
   }
 
   /** The file's lease (holder, job, fence, expiry, executor pid); `undefined` when free. */
   lease(): LeaseInfo | undefined {
-    return this.#store.lease();
+    return this.#reads.lease();
   }
 
   /** Jobs pending or running: 0, 1 or 2. */
   depth(): number {
-    return this.#store.depth();
+    return this.#reads.depth();
   }
 
   /**
@@ -433,13 +346,7 @@ export class SyncQueue {
    * @returns `depth` (0, 1 or 2), `oldestCreatedAt` (`null` when none) and `pending`.
    */
   backlog(): { depth: number; oldestCreatedAt: number | null; pending?: QueueJob } {
-    const { running, pending } = this.#store.current();
-    const jobs = [running, pending].filter((j): j is QueueJob => j !== undefined);
-    return {
-      depth: jobs.length,
-      oldestCreatedAt: jobs.length === 0 ? null : Math.min(...jobs.map((j) => j.createdAt)),
-      ...(pending ? { pending } : {}),
-    };
+    return this.#reads.backlog();
   }
 
   /**
@@ -449,7 +356,7 @@ export class SyncQueue {
    * @returns The jobs.
    */
   history(limit = 50): JobHistoryEntry[] {
-    return this.#store.finished(false, checkPositive("limit", limit));
+    return this.#reads.finished(false, checkPositive("limit", limit));
   }
 
   /**
@@ -459,7 +366,7 @@ export class SyncQueue {
    * @returns The jobs.
    */
   deadLetters(limit = 50): JobHistoryEntry[] {
-    return this.#store.finished(true, checkPositive("limit", limit));
+    return this.#reads.finished(true, checkPositive("limit", limit));
   }
 
   /** The sizes of the queue file and its WAL, in bytes (0 in memory or when absent). */

@@ -18,8 +18,11 @@ import { resolveExtension } from "../../ffi/resolve.ts";
 import { detectRuntime } from "../../ffi/runtime.ts";
 import type { SyncDatabase } from "../database.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { createExecutor, type Executor, executorStatus } from "./executor.ts";
-import { type JobHistoryEntry, makeOwner, queuePathFor, SyncQueue } from "./queue.ts";
+import { createExecutor, type Executor } from "./_executor_connection.ts";
+import { executorStatus } from "./executor.ts";
+import { makeOwner } from "./_queue_owner.ts";
+import { queuePathFor } from "./_queue_path.ts";
+import { type JobHistoryEntry, SyncQueue } from "./queue.ts";
 import {
   type AttemptsOptions,
   ServiceEvents,

@@ -19,12 +19,10 @@ import {
   cacheEntry,
   checkCacheEntry,
   defaultCacheDir,
-  fileIntegrity,
-  fileMatches,
-  hashMemo,
   installCacheEntry,
   readCacheMeta,
 } from "../../ffi/cache.ts";
+import { fileIntegrity, fileMatches, hashMemo } from "../../ffi/_file_integrity.ts";
 import { resolveExtension } from "../../ffi/resolve.ts";
 import { PINS } from "../../ffi/pins.ts";
 import { platformAsset } from "../../ffi/platform.ts";

@@ -10,8 +10,8 @@ import {
   integrityOf,
   matchesIntegrity,
   parseIntegrity,
-  redactUrl,
 } from "../../ffi/download.ts";
+import { redact } from "../../common/redact.ts";
 import { SqliteSyncError } from "../../common/errors.ts";
 import { isKind, refusedPort, tempDir } from "../_helpers.ts";
 import {
@@ -162,14 +162,14 @@ describe("fetchBytes()", () => {
   });
 });
 
-describe("redactUrl()", () => {
-  it("redactUrl() drops user, password and query string", () => {
+describe("redact() of a URL", () => {
+  it("redact() drops user, password and query string", () => {
     assert.equal(
-      redactUrl("https://user:tok@registry.example.com/a/b?sig=1&x=2"),
+      redact("https://user:tok@registry.example.com/a/b?sig=1&x=2"),
       "https://registry.example.com/a/b?…",
     );
-    assert.equal(redactUrl("http://127.0.0.1:9/x"), "http://127.0.0.1:9/x");
-    assert.equal(redactUrl("not a url"), "not a url");
+    assert.equal(redact("http://127.0.0.1:9/x"), "http://127.0.0.1:9/x");
+    assert.equal(redact("not a url"), "not a url");
   });
 });
 

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { API_KEY, FORMS, TOKEN } from "../../_canary.ts";
 import { tempDir, testExtensionPath } from "../../_helpers.ts";
 import { errorServer } from "../_error_servers.ts";
-import { queuePathFor } from "../../../src/scheduler/queue.ts";
+import { queuePathFor } from "../../../src/scheduler/_queue_path.ts";
 import {
   assertJsonFailure,
   assertNoCanaryOutput,

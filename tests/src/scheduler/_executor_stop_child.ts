@@ -17,7 +17,8 @@
  * the sync settles (`hung`).
  */
 import process from "node:process";
-import { createExecutor, type ExecutorKind } from "../../../src/scheduler/executor.ts";
+import { createExecutor } from "../../../src/scheduler/_executor_connection.ts";
+import type { ExecutorKind } from "../../../src/scheduler/executor.ts";
 
 const [path, extensionPath, port, kind, mode] = process.argv.slice(2);
 

@@ -12,7 +12,8 @@
  */
 import process from "node:process";
 import { openDriver } from "../../../ffi/drivers/open_driver.ts";
-import { makeOwner, SyncQueue } from "../../../src/scheduler/queue.ts";
+import { makeOwner } from "../../../src/scheduler/_queue_owner.ts";
+import { SyncQueue } from "../../../src/scheduler/queue.ts";
 import { seededRandom } from "./_seeded_random.ts";
 
 const [mode, queuePath, arg2, arg3] = process.argv.slice(2);

@@ -21,14 +21,15 @@ import type {
   ExecutorInitOptions,
   ExecutorOptions,
   ExecutorSyncOptions,
-} from "../../../src/scheduler/executor.ts";
+} from "../../../src/scheduler/_executor_options.ts";
 import {
   startSyncService,
   type SyncService,
   type SyncServiceOptions,
 } from "../../../src/scheduler/service.ts";
 import type { SyncServiceEvents } from "../../../src/scheduler/status.ts";
-import { queuePathFor, SyncQueue } from "../../../src/scheduler/queue.ts";
+import { queuePathFor } from "../../../src/scheduler/_queue_path.ts";
+import { SyncQueue } from "../../../src/scheduler/queue.ts";
 import { listen, tempDir, testExtensionPath } from "../../_helpers.ts";
 import { FakeClock } from "./_fake_clock.ts";
 import { seededRandom } from "./_seeded_random.ts";

@@ -28,15 +28,16 @@ import {
 import { errorServer, silentListener } from "../_error_servers.ts";
 import { exitAfterLine, writeDirtyNotes } from "./_service_fake.ts";
 import { SyncDatabase } from "../../../src/database.ts";
+import { createExecutor, type Executor } from "../../../src/scheduler/_executor_connection.ts";
+import type {
+  DataVersionChange,
+  ExecutorCrash,
+  ExecutorOptions,
+} from "../../../src/scheduler/_executor_options.ts";
 import {
   configureExecutors,
-  createExecutor,
-  type DataVersionChange,
   defaultExecutorKind,
-  type Executor,
-  type ExecutorCrash,
   type ExecutorKind,
-  type ExecutorOptions,
   ExecutorPool,
   executorStatus,
 } from "../../../src/scheduler/executor.ts";

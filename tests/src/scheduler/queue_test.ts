@@ -11,19 +11,15 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { openDriver } from "../../../ffi/drivers/open_driver.ts";
-import {
-  isOwnerGone,
-  type JobHistoryEntry,
-  makeOwner,
-  queuePathFor,
-  SyncQueue,
-  type SyncQueueOptions,
-} from "../../../src/scheduler/queue.ts";
+import type { SyncQueueOptions } from "../../../src/scheduler/_queue_calls.ts";
+import { isOwnerGone, makeOwner } from "../../../src/scheduler/_queue_owner.ts";
+import { queuePathFor } from "../../../src/scheduler/_queue_path.ts";
+import { type JobHistoryEntry, SyncQueue } from "../../../src/scheduler/queue.ts";
 import {
   QUEUE_APPLICATION_ID,
   QUEUE_SCHEMA_VERSION,
 } from "../../../src/scheduler/_queue_schema.ts";
-import { RUNS_SINCE_SQL } from "../../../src/scheduler/_queue_store.ts";
+import { RUNS_SINCE_SQL } from "../../../src/scheduler/_queue_reads.ts";
 import { MAX_ATTEMPTS_EXCEEDED } from "../../../src/scheduler/retry.ts";
 import { isKind, ROOT, run, RUNTIME, runtimeArgv, tempDir } from "../../_helpers.ts";
 import { seededRandom } from "./_seeded_random.ts";

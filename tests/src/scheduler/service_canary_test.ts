@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { SyncService, type SyncServiceOptions } from "../../../src/scheduler/service.ts";
-import { queuePathFor } from "../../../src/scheduler/queue.ts";
+import { queuePathFor } from "../../../src/scheduler/_queue_path.ts";
 import { refusedPort, tempDir, testExtensionPath } from "../../_helpers.ts";
 import { errorServer } from "../_error_servers.ts";
 import { logEvents, SERVICE_EVENTS, writeDirtyNotes } from "./_service_fake.ts";

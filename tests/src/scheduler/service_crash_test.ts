@@ -15,7 +15,8 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { openDriver } from "../../../ffi/drivers/open_driver.ts";
 import { SyncDatabase } from "../../../src/database.ts";
-import { queuePathFor, SyncQueue } from "../../../src/scheduler/queue.ts";
+import { queuePathFor } from "../../../src/scheduler/_queue_path.ts";
+import { SyncQueue } from "../../../src/scheduler/queue.ts";
 import { attemptOf } from "../../../src/scheduler/_service_outcomes.ts";
 import {
   refusedPort,

@@ -21,7 +21,8 @@ import {
   SyncService,
   type SyncServiceOptions,
 } from "../../../src/scheduler/service.ts";
-import { queuePathFor, SyncQueue } from "../../../src/scheduler/queue.ts";
+import { queuePathFor } from "../../../src/scheduler/_queue_path.ts";
+import { SyncQueue } from "../../../src/scheduler/queue.ts";
 import {
   refusedPort,
   ROOT,

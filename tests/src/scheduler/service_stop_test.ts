@@ -10,7 +10,9 @@
 import { describe } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makeOwner, queuePathFor, SyncQueue } from "../../../src/scheduler/queue.ts";
+import { makeOwner } from "../../../src/scheduler/_queue_owner.ts";
+import { queuePathFor } from "../../../src/scheduler/_queue_path.ts";
+import { SyncQueue } from "../../../src/scheduler/queue.ts";
 import {
   itUnless,
   node22Missing,

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openDriver } from "../../../ffi/drivers/open_driver.ts";
 import { SyncDatabase } from "../../../src/database.ts";
-import { queuePathFor } from "../../../src/scheduler/queue.ts";
+import { queuePathFor } from "../../../src/scheduler/_queue_path.ts";
 import { ROOT, RUNTIME, runtimeArgv, tempDir, testExtensionPath } from "../../_helpers.ts";
 import { silentListener } from "../_error_servers.ts";
 import { guard, type LineChild, spawnLines } from "./_service_fake.ts";
