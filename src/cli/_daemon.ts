@@ -124,6 +124,9 @@ export class Daemon {
     return createApp(services, {
       ...(config.http.token === undefined ? {} : { token: config.http.token }),
       ...(allowedHosts === undefined ? {} : { allowedHosts }),
+      // Off loopback (no Host allowlist) the token guards reads too, unless the app is public.
+      readsNeedToken: config.http.token !== undefined && !config.http.public &&
+        allowedHosts === undefined,
       // A GET answer is at most 1 s old: a flood of page loads renders once a second.
       cacheMs: 1000,
     });

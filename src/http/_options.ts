@@ -48,6 +48,15 @@ export interface AppOptions {
    * @default undefined (every request is answered afresh)
    */
   cacheMs?: number;
+  /**
+   * Whether reading needs the token too: `GET /status`, `/metrics` and the page then answer 401
+   * without `Authorization: Bearer <token>` or HTTP Basic with the token as the password (what a
+   * browser prompts for; any user name). `/healthz` stays open for liveness probes, and
+   * `POST /sync` takes the bearer form only. Requires `token`. The daemon sets it on a bind
+   * that is not loopback, unless its config says `"public": true`.
+   * @default false
+   */
+  readsNeedToken?: boolean;
 }
 
 /** The options with their defaults. */
@@ -58,6 +67,7 @@ export interface AppSettings {
   basePath: string;
   allowedHosts: readonly string[] | undefined;
   cacheMs: number | undefined;
+  readsNeedToken: boolean;
 }
 
 function fail(message: string): never {
@@ -114,6 +124,7 @@ export function appSettings(options: AppOptions | undefined): AppSettings {
     basePath = "",
     allowedHosts,
     cacheMs,
+    readsNeedToken = false,
   } = options ?? {};
   if (typeof basePath !== "string" || !/^(\/[A-Za-z0-9._~-]+)*$/.test(basePath)) {
     fail(
@@ -142,6 +153,12 @@ export function appSettings(options: AppOptions | undefined): AppSettings {
   if (cacheMs !== undefined && (!Number.isInteger(cacheMs) || cacheMs < 1 || cacheMs > 60_000)) {
     fail(`'cacheMs' must be an integer from 1 to 60000: current value is ${cacheMs}`);
   }
+  if (typeof readsNeedToken !== "boolean") {
+    fail(`'readsNeedToken' must be true or false: current value is ${typeof readsNeedToken}`);
+  }
+  if (readsNeedToken && token === undefined) {
+    fail("'readsNeedToken' needs 'token': without one nothing could read the app");
+  }
   return {
     token,
     now,
@@ -149,5 +166,6 @@ export function appSettings(options: AppOptions | undefined): AppSettings {
     basePath,
     allowedHosts: allowedHosts === undefined ? undefined : [...allowedHosts],
     cacheMs,
+    readsNeedToken,
   };
 }

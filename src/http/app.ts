@@ -51,7 +51,7 @@ import { SqliteSyncError } from "../../common/errors.ts";
 import { redact } from "../../common/redact.ts";
 import type { SyncResult } from "../../common/sync_result.ts";
 import type { SyncAttempt, SyncServiceStatus } from "../scheduler/status.ts";
-import { BearerCheck } from "./_auth.ts";
+import { BearerCheck, readGuard } from "./_auth.ts";
 import {
   errorText,
   type Health,
@@ -211,6 +211,7 @@ export function createApp(
   });
   if (settings.allowedHosts !== undefined) app.use(hostGuard(settings.allowedHosts));
   app.use(bodyGuard(MAX_BODY_BYTES, BODY_TIMEOUT_MS));
+  if (settings.readsNeedToken) app.use(readGuard(auth!, `${settings.basePath}/healthz`));
   if (settings.cacheMs !== undefined) app.use(responseCache(settings.cacheMs, settings.now));
   // The page and /status grow with databases × attempts (150 KB and 78 KB per database with 500
   // attempts): gzip takes them to a fraction for a client that accepts it (bench/status_app_bench).
