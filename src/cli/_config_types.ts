@@ -57,10 +57,11 @@ export interface DaemonConfig {
     port: number;
     /**
      * `"public": true`: the status app is served on a non-loopback `host` without a token on
-     * purpose (default false; without it such a host needs `tokenFile`).
+     * purpose (default false; without it such a host needs `tokenFile`, and the token then
+     * guards the reads too, all but `/healthz`).
      */
     public: boolean;
-    /** Absolute path of the bearer-token file for POST /sync. */
+    /** Absolute path of the token file: POST /sync, and off loopback (not public) the reads. */
     tokenFile?: string;
     /** Its content (memory only). */
     token?: string;
