@@ -16,6 +16,24 @@ export function daemonArgv(config: string): string[] {
   return runtimeArgv(DAEMON_MAIN, ["daemon", "--config", config]);
 }
 
+/**
+ * The environment of a test daemon: the test's extension binary, and none of the credential or
+ * systemd variables the runner may have (a test that wants one passes it in `extra`).
+ */
+export function daemonEnv(
+  extension: string,
+  extra: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
+  return {
+    SQLITE_SYNC_EXTENSION_PATH: extension,
+    SQLITE_SYNC_API_KEY: undefined,
+    SQLITE_SYNC_TOKEN: undefined,
+    NOTIFY_SOCKET: undefined,
+    WATCHDOG_USEC: undefined,
+    ...extra,
+  };
+}
+
 /** One parsed log line. */
 export type LogLine = Record<string, unknown> & { event: string; level: string };
 

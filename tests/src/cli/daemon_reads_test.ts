@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { refusedPort, tempDir, testExtensionPath } from "../../_helpers.ts";
 import { API_KEY, TOKEN } from "../../_canary.ts";
-import { createTable, daemonArgv, DaemonChild, writeSecret } from "./_daemon_harness.ts";
+import { createTable, daemonArgv, DaemonChild, daemonEnv, writeSecret } from "./_daemon_harness.ts";
 
 let extension = "";
 let dir: ReturnType<typeof tempDir>;
@@ -47,13 +47,7 @@ async function daemonOnTheNetwork(http: Record<string, unknown>): Promise<number
       http: { host: "0.0.0.0", port: 0, ...http },
     }),
   );
-  const child = new DaemonChild(daemonArgv(config), {
-    SQLITE_SYNC_EXTENSION_PATH: extension,
-    SQLITE_SYNC_API_KEY: undefined,
-    SQLITE_SYNC_TOKEN: undefined,
-    NOTIFY_SOCKET: undefined,
-    WATCHDOG_USEC: undefined,
-  });
+  const child = new DaemonChild(daemonArgv(config), daemonEnv(extension));
   children.push(child);
   return await child.port();
 }

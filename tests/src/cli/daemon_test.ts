@@ -30,6 +30,7 @@ import {
   createTable,
   daemonArgv,
   DaemonChild,
+  daemonEnv,
   get,
   guard,
   type LogLine,
@@ -79,14 +80,7 @@ function writeConfig(file: string, config: Record<string, unknown>): string {
 }
 
 function startDaemon(config: string, env: Record<string, string | undefined> = {}): DaemonChild {
-  const child = new DaemonChild(daemonArgv(config), {
-    SQLITE_SYNC_EXTENSION_PATH: extension,
-    SQLITE_SYNC_API_KEY: undefined,
-    SQLITE_SYNC_TOKEN: undefined,
-    NOTIFY_SOCKET: undefined,
-    WATCHDOG_USEC: undefined,
-    ...env,
-  });
+  const child = new DaemonChild(daemonArgv(config), daemonEnv(extension, env));
   children.push(child);
   return child;
 }

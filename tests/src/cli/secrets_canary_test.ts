@@ -26,7 +26,14 @@ import {
   secretFile,
   shown,
 } from "./_cli.ts";
-import { createTable, daemonArgv, DaemonChild, get, writeSecret } from "./_daemon_harness.ts";
+import {
+  createTable,
+  daemonArgv,
+  DaemonChild,
+  daemonEnv,
+  get,
+  writeSecret,
+} from "./_daemon_harness.ts";
 
 /** A 401 and a 503 that echo the credential in every encoding (no `Authorization:` line first). */
 const ECHO_401 =
@@ -141,13 +148,7 @@ describe("sqlite-sync daemon secrets canary: servers echoing the credential in e
           stopGraceMs: 1500,
         }),
       );
-      const daemon = new DaemonChild(daemonArgv(config), {
-        SQLITE_SYNC_EXTENSION_PATH: await testExtensionPath(),
-        SQLITE_SYNC_API_KEY: undefined,
-        SQLITE_SYNC_TOKEN: undefined,
-        NOTIFY_SOCKET: undefined,
-        WATCHDOG_USEC: undefined,
-      });
+      const daemon = new DaemonChild(daemonArgv(config), daemonEnv(await testExtensionPath()));
       try {
         const port = await daemon.port();
         for (const d of databases) {
