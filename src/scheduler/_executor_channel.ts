@@ -19,7 +19,9 @@ import type { RuntimeName } from "../../ffi/runtime.ts";
 import {
   type HostCommand,
   type HostEvent,
+  postText,
   PROTOCOL_VERSION,
+  readText,
   type Reply,
   type Request,
   WORKER_RESOURCE_LIMITS,
@@ -108,7 +110,7 @@ export function startWorkerSlot(entry: URL, handlers: SlotHandlers): SlotTranspo
   const exit = once(handlers);
   let error = "";
   const worker = new Worker(entry, { resourceLimits: WORKER_RESOURCE_LIMITS });
-  worker.on("message", (message: Reply) => handlers.onMessage(message));
+  worker.on("message", (data: string) => handlers.onMessage(readText<Reply>(data)));
   worker.on("error", (err: unknown) => {
     error = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(-TAIL);
   });
@@ -116,7 +118,7 @@ export function startWorkerSlot(entry: URL, handlers: SlotHandlers): SlotTranspo
   worker.unref();
   return {
     pid: process.pid,
-    send: (message) => worker.postMessage(message),
+    send: (message) => postText(worker, message),
     // Resolves at once in Deno; Node's promise stays pending while the thread is in native code.
     kill: () => void worker.terminate().catch(() => {}),
   };
@@ -229,14 +231,14 @@ export class HostProcess {
   }
 
   #send(command: HostCommand): void {
-    if (this.#worker) return this.#worker.postMessage(command);
+    if (this.#worker) return postText(this.#worker, command);
     const stdin = this.#child?.stdin;
     if (stdin && !stdin.destroyed && stdin.writable) stdin.write(JSON.stringify(command) + "\n");
   }
 
   #startWorker(entry: URL): Worker {
     const worker = new Worker(entry, { resourceLimits: WORKER_RESOURCE_LIMITS });
-    worker.on("message", (event: HostEvent) => this.#onEvent(event));
+    worker.on("message", (data: string) => this.#onEvent(readText<HostEvent>(data)));
     worker.on("error", (err: unknown) => {
       this.#tail += `\n${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
     });

@@ -31,7 +31,9 @@ import { unsentChanges } from "../unsent.ts";
 import type { ConnectionInfo, InitReply } from "./_executor_options.ts";
 import {
   type OpenRequest,
+  postText,
   PROTOCOL_VERSION,
+  readText,
   type Reply,
   type Request,
   type SyncRequest,
@@ -324,19 +326,20 @@ function main(): void {
   if (!port) {
     throw new Error("_executor_entry runs only as a Worker started by the executor pool");
   }
-  const host = new WorkerHost((message) => port.postMessage(message));
+  const host = new WorkerHost((message) => postText(port, message));
   let queue: Promise<void> = Promise.resolve();
-  port.on("message", (request: Request) => {
+  port.on("message", (data: string) => {
+    const request = readText<Request>(data);
     queue = queue.then(async () => {
       try {
         const value = await host.handle(request);
-        port.postMessage({ t: "ok", id: request.id, value: value ?? null });
+        postText(port, { t: "ok", id: request.id, value: value ?? null });
       } catch (err) {
-        port.postMessage({ t: "err", id: request.id, error: toErrorData(err) });
+        postText(port, { t: "err", id: request.id, error: toErrorData(err) });
       }
     });
   });
-  port.postMessage({ t: "ready", protocol: PROTOCOL_VERSION });
+  postText(port, { t: "ready", protocol: PROTOCOL_VERSION });
 }
 
 main();

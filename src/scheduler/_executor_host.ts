@@ -17,7 +17,10 @@ import { parentPort, Worker } from "node:worker_threads";
 import {
   type HostCommand,
   type HostEvent,
+  postText,
   PROTOCOL_VERSION,
+  readText,
+  type Reply,
   WORKER_RESOURCE_LIMITS,
 } from "./_executor_protocol.ts";
 
@@ -36,7 +39,9 @@ function relay(emit: (event: HostEvent) => void): (command: HostCommand) => void
         const worker = new Worker(new URL(command.entry), {
           resourceLimits: WORKER_RESOURCE_LIMITS,
         });
-        worker.on("message", (m) => emit({ t: "from", slot: command.slot, m }));
+        worker.on("message", (data: string) => {
+          emit({ t: "from", slot: command.slot, m: readText<Reply>(data) });
+        });
         worker.on("error", (err: unknown) => {
           error = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(-TAIL);
         });
@@ -48,7 +53,10 @@ function relay(emit: (event: HostEvent) => void): (command: HostCommand) => void
         return;
       }
       case "send":
-        workers.get(command.slot)?.postMessage(command.m);
+        {
+          const worker = workers.get(command.slot);
+          if (worker) postText(worker, command.m);
+        }
         return;
       case "kill":
         workers.get(command.slot)?.terminate().catch(() => {});
@@ -62,9 +70,9 @@ function main(): void {
     // A host Worker of the "worker" kind (Deno): creating a Worker blocks the creating thread
     // for 30–50 ms there, so the pool's own thread never does it.
     const port = parentPort;
-    const run = relay((event) => port.postMessage(event));
-    port.on("message", (command: HostCommand) => run(command));
-    port.postMessage({ t: "hello", pid: process.pid, protocol: PROTOCOL_VERSION });
+    const run = relay((event) => postText(port, event));
+    port.on("message", (data: string) => run(readText<HostCommand>(data)));
+    postText(port, { t: "hello", pid: process.pid, protocol: PROTOCOL_VERSION });
     return;
   }
   // stdout is the channel: keep stray output off it.

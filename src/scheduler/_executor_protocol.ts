@@ -187,6 +187,47 @@ export type HostEvent =
   | { t: "from"; slot: number; m: Reply }
   | { t: "exit"; slot: number; code: number | null; error?: string };
 
+/** A port a message can be posted to (a `Worker`, `parentPort`). */
+export interface MessageTarget {
+  postMessage(data: unknown): void;
+}
+
+/**
+ * Posts `message` as JSON text. Every port of the pool carries text, not
+ * objects: Deno keeps ~130 bytes of each structured-cloned object for good
+ * (a `MessageChannel` echo: +8 MB per 60,000 round trips as objects, +2 MB as
+ * text), which a long-running daemon paid on every sync. The messages are
+ * JSON-safe anyway (the host process sends them as JSON lines).
+ *
+ * @param port Where to post.
+ * @param message The message.
+ *
+ * @example Usage
+ * ```ts
+ * import { postText, readText } from "./_executor_protocol.ts";
+ * const { port1, port2 } = new MessageChannel();
+ * port2.onmessage = (e) => {
+ *   console.log(readText<{ t: string }>(e.data).t); // "ready"
+ *   port1.close();
+ *   port2.close();
+ * };
+ * postText(port1, { t: "ready" });
+ * ```
+ */
+export function postText(port: MessageTarget, message: unknown): void {
+  port.postMessage(JSON.stringify(message));
+}
+
+/**
+ * Reads a message {@linkcode postText} sent.
+ *
+ * @param data The message event's data.
+ * @returns The message.
+ */
+export function readText<T>(data: unknown): T {
+  return JSON.parse(data as string) as T;
+}
+
 /**
  * Turns what an executor call threw into plain data.
  *

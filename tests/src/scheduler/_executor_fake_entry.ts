@@ -13,6 +13,7 @@
 import { existsSync, unlinkSync } from "node:fs";
 import process from "node:process";
 import { parentPort } from "node:worker_threads";
+import { postText, readText } from "../../../src/scheduler/_executor_protocol.ts";
 
 const mode = process.env.EXECUTOR_FAKE_MODE;
 const armed = process.env.EXECUTOR_FAKE_ARMED;
@@ -36,7 +37,8 @@ if (mode === "exit-before-ready") {
   throw new Error("fake executor: cannot start");
 }
 
-port.on("message", (request: Message) => {
+port.on("message", (data: string) => {
+  const request = readText<Message>(data);
   if (request.t === "sync" && takeArm()) {
     setTimeout(() => {
       throw new Error("fake executor: crashing on purpose");
@@ -48,6 +50,6 @@ port.on("message", (request: Message) => {
     : request.t === "open"
     ? { dbVersion: 0, syncedTables: [] }
     : null;
-  port.postMessage({ t: "ok", id: request.id, value });
+  postText(port, { t: "ok", id: request.id, value });
 });
-port.postMessage({ t: "ready", protocol: mode === "old-protocol" ? 0 : 2 });
+postText(port, { t: "ready", protocol: mode === "old-protocol" ? 0 : 2 });
