@@ -27,9 +27,8 @@ import {
   initFlags,
   preflightTable,
   quoteIdentifier,
-  storedTableName,
   tableColumns,
-  userTables,
+  tablesToInit,
 } from "./schema.ts";
 
 /** CRDT algorithms that work in sqlite-sync 1.1.4 (`dws`/`aws` are documented but rejected). */
@@ -181,17 +180,7 @@ export class Tables {
       );
     }
     const driver = this.#host.driver;
-    // cloudsync_init('*') answers "Table * does not exist" in 1.1.4: expand it here. A named
-    // table goes to the extension as created: it would store "NOTES" for table notes as is.
-    const tables = table === "*"
-      ? userTables(driver)
-      : [storedTableName(driver, assertIdentifier(table, "table")) ?? table];
-    if (tables.length === 0) {
-      throw new SqliteSyncError(
-        "schema",
-        `Cannot init "*": the database has no user tables. Create the tables to sync first.`,
-      );
-    }
+    const tables = tablesToInit(driver, table);
     for (const t of tables) preflightTable(driver, t, checks);
     const flags = initFlags(checks);
     // One transaction: with '*' either every table is synced or none is.

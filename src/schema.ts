@@ -176,6 +176,32 @@ export function userTables(driver: Driver): string[] {
 }
 
 /**
+ * The tables an `init(table)` covers, as they were created: `*` is every user
+ * table (`cloudsync_init('*')` answers "Table * does not exist" in 1.1.4), a
+ * name is matched as SQLite does (the extension would store "NOTES" for table
+ * notes as typed), or kept as typed when no such table exists (the preflight
+ * names it then).
+ *
+ * @param driver The connection.
+ * @param table A table name or `*`.
+ * @returns The names, at least one.
+ * @throws {SqliteSyncError} `schema` for `*` on a database without user tables.
+ * @throws {TypeError} for a name that is not an identifier.
+ */
+export function tablesToInit(driver: Driver, table: string): string[] {
+  const tables = table === "*"
+    ? userTables(driver)
+    : [storedTableName(driver, assertIdentifier(table, "table")) ?? table];
+  if (tables.length === 0) {
+    throw new SqliteSyncError(
+      "schema",
+      `Cannot init "*": the database has no user tables. Create the tables to sync first.`,
+    );
+  }
+  return tables;
+}
+
+/**
  * Runs one query and finalizes its statement at once: a statement left to
  * the garbage collector keeps a bun:sqlite connection (its file descriptors
  * and WAL) alive after close().

@@ -14,7 +14,7 @@ import { defineCommand } from "citty";
 import { SqliteSyncError } from "../../common/errors.ts";
 import type { Driver } from "../../ffi/drivers/driver.ts";
 import { SyncDatabase } from "../database.ts";
-import { assertIdentifier, preflightTable, storedTableName, userTables } from "../schema.ts";
+import { preflightTable, tablesToInit } from "../schema.ts";
 import { type CliArgDef, parseCli } from "./_args.ts";
 import {
   assertWritable,
@@ -140,15 +140,7 @@ function preflight(
   checks: { allowIntegerPrimaryKey: boolean; allowNotNullWithoutDefault: boolean },
 ): void {
   for (const table of tables) {
-    const names = table === "*"
-      ? userTables(driver)
-      : [storedTableName(driver, assertIdentifier(table, "table")) ?? table];
-    if (names.length === 0) {
-      throw new SqliteSyncError(
-        "schema",
-        `Cannot init "*": the database has no user tables. Create the tables to sync first.`,
-      );
-    }
+    const names = tablesToInit(driver, table);
     for (const name of names) preflightTable(driver, name, checks);
   }
 }
