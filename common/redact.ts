@@ -268,7 +268,9 @@ export function redactValue<T>(value: T, depth = 0): T {
  * Returns an error (and its whole cause chain, `AggregateError.errors`
  * included) with every message, stack and string property redacted: the
  * error itself when nothing needed it, otherwise a copy keeping names, codes
- * and the chain's shape. Used by `SqliteSyncError` for its `cause`.
+ * and the chain's shape. Used by `SqliteSyncError` for its `cause`. A stack
+ * that V8 has not formatted yet stays unformatted: it is redacted when read
+ * (the error's own `stack` is redefined for that).
  *
  * @param value An error, or any thrown value.
  * @returns The same value, or its redacted copy.
@@ -285,7 +287,8 @@ export function redactError(value: unknown, depth = 0): unknown {
   if (depth > MAX_DEPTH) return new Error("(cause chain truncated)");
   const e = value as Error & { errors?: unknown };
   const message = redact(e.message);
-  const stack = typeof e.stack === "string" ? redact(e.stack) : e.stack;
+  const lazy = redactsStackOnRead(e);
+  const stack = lazy ? undefined : typeof e.stack === "string" ? redact(e.stack) : e.stack;
   const hasCause = "cause" in e;
   const cause = hasCause ? redactError(e.cause, depth + 1) : undefined;
   const errors = Array.isArray(e.errors)
@@ -293,18 +296,64 @@ export function redactError(value: unknown, depth = 0): unknown {
     : undefined;
   const props = Object.keys(e).filter((k) => !["cause", "errors", "message", "stack"].includes(k))
     .map((k) => [k, redactValue((e as unknown as Record<string, unknown>)[k], depth + 1)] as const);
-  const changed = message !== e.message || stack !== e.stack || cause !== e.cause ||
+  const changed = message !== e.message || (!lazy && stack !== e.stack) || cause !== e.cause ||
     errors?.some((x, i) => x !== (e.errors as unknown[])[i]) ||
     props.some(([k, v]) => v !== (e as unknown as Record<string, unknown>)[k]);
   if (!changed) return e;
   const copy: Error = errors ? new AggregateError(errors, message) : new Error(message);
   Object.defineProperty(copy, "name", { value: e.name, writable: true, configurable: true });
   for (const [k, v] of props) (copy as unknown as Record<string, unknown>)[k] = v;
-  Object.defineProperty(copy, "stack", { value: stack, writable: true, configurable: true });
+  Object.defineProperty(
+    copy,
+    "stack",
+    lazy
+      ? { get: sourceStack, set: assignCopyStack, configurable: true }
+      : { value: stack, writable: true, configurable: true },
+  );
+  if (lazy) stackSources.set(copy, e);
   if (hasCause) {
     Object.defineProperty(copy, "cause", { value: cause, writable: true, configurable: true });
   }
   return copy;
+}
+
+/** V8's own accessor of an error's `stack` (one per realm), taken from the first error seen. */
+let v8Stack: { get: () => unknown; set: (value: unknown) => void } | undefined;
+/** The error whose stack each redacted copy shows. */
+const stackSources = new WeakMap<Error, Error>();
+
+// One getter and setter for every error: a new pair per error left Deno ~1.3 KB a sync for good.
+function redactedStack(this: Error): unknown {
+  const text = v8Stack!.get.call(this);
+  return typeof text === "string" ? redact(text) : text;
+}
+function assignStack(this: Error, value: unknown): void {
+  v8Stack!.set.call(this, value);
+}
+function sourceStack(this: Error): unknown {
+  return stackSources.get(this)?.stack;
+}
+function assignCopyStack(this: Error, value: unknown): void {
+  Object.defineProperty(this, "stack", { value, writable: true, configurable: true });
+}
+
+/**
+ * Makes `e.stack` redact itself when read, instead of reading it now, where
+ * the stack is still V8's accessor (Deno, Node): formatting a stack costs
+ * time and, in Deno, about 1 KB of native memory that stays (a daemon
+ * formatted one per failed sync: bench/soak_bench.ts). Where the stack is
+ * plain data (Bun's), or cannot be redefined, the caller redacts it now.
+ *
+ * @returns Whether `e.stack` now redacts itself.
+ */
+function redactsStackOnRead(e: Error): boolean {
+  const own = Object.getOwnPropertyDescriptor(e, "stack");
+  if (own?.get === redactedStack) return true;
+  if (own?.get === undefined || own.set === undefined || own.configurable !== true) return false;
+  v8Stack ??= { get: own.get, set: own.set };
+  if (own.get !== v8Stack.get) return false;
+  Object.defineProperty(e, "stack", { get: redactedStack, set: assignStack, configurable: true });
+  return true;
 }
 
 /**
