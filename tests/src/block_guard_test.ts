@@ -1,9 +1,10 @@
 /**
- * Block-column tables in 1.1.4: which table names setColumn() accepts, the
- * primary-key guard trigger it installs (every connection, never a merge,
- * removed by cleanup(), kept by alter()), and on two local replicas that
- * UPDATE, upserts and REPLACE reach the peer intact (recursive_triggers is
- * on). The full REPLACE matrix is in replace_matrix_test.ts.
+ * The primary-key guard trigger setColumn() installs on block-column tables
+ * in 1.1.4: a key change is refused on every connection (never during a
+ * merge), cleanup() removes it, alter() keeps it, and open() installs it on a
+ * writable file whose block table lacks it. Which table names setColumn()
+ * accepts is in block_guard_names_test.ts; UPDATE, upserts and REPLACE on
+ * replicas in block_guard_replicas_test.ts.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -11,131 +12,10 @@ import { join } from "node:path";
 import { isKind, RUNTIME, tempDir, testExtensionPath } from "../_helpers.ts";
 import { openDriver } from "../../ffi/drivers/open_driver.ts";
 import { SyncDatabase } from "../../src/database.ts";
+import { guardCount, NOTES, replicaPair } from "./_block_guard_fixtures.ts";
 
 const REFUSED =
   /cannot change the primary key of a row in table "notes": it has block-level LWW columns.*Insert a row with the new key and delete the old row instead\./;
-const NOTES = "CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT, title TEXT)";
-
-/** Two file replicas of `notes` with `schema`; `ship()` exchanges all changes both ways, twice. */
-async function replicaPair(schema = NOTES, block = true) {
-  const dir = tempDir();
-  const extensionPath = await testExtensionPath();
-  const open = async (name: string) => {
-    const db = await SyncDatabase.open(join(dir.path, name), { extensionPath });
-    db.exec(schema);
-    db.init("notes");
-    if (block) db.setColumn("notes", "body", { algorithm: "block" });
-    return db;
-  };
-  const a = await open("a.db");
-  const b = await open("b.db");
-  const send = (from: SyncDatabase, to: SyncDatabase) => {
-    const payload = from.encodeChanges();
-    if (payload !== null) to.applyChanges(payload);
-  };
-  return {
-    a,
-    b,
-    dir: dir.path,
-    extensionPath,
-    ship: () => {
-      for (let i = 0; i < 2; i++) {
-        send(a, b);
-        send(b, a);
-      }
-    },
-    rows: (db: SyncDatabase) => db.all("SELECT * FROM notes ORDER BY 1, 2"),
-    done: () => {
-      a.close();
-      b.close();
-      dir.cleanup();
-    },
-  };
-}
-
-const guardCount = (db: SyncDatabase, table = "notes") =>
-  Number(
-    db.get(
-      "SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name = ?",
-      `cloudsync_sdk_block_pk_guard_${table}`,
-    )?.n,
-  );
-
-describe("setColumn() table names", () => {
-  // Each fails inside 1.1.4's cloudsync_set_column: it does not quote the name.
-  const BAD = [
-    "we'ird",
-    "a;b",
-    "sp ace",
-    "a-b",
-    "1abc",
-    "$x",
-    "a.b",
-    'dq"x',
-    "a`b",
-    "a[b]",
-    "a\tb",
-  ];
-  const GOOD = ["ünï", "日本", "order", "select", "x$", "_x", "Notes2"];
-  const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
-  async function withTable(name: string, fn: (db: SyncDatabase) => void): Promise<void> {
-    const db = await SyncDatabase.open(":memory:", { extensionPath: await testExtensionPath() });
-    try {
-      db.exec(`CREATE TABLE ${q(name)} (id TEXT PRIMARY KEY NOT NULL, body TEXT)`);
-      db.init(name);
-      fn(db);
-    } finally {
-      db.close();
-    }
-  }
-
-  it("setColumn() refuses every table name that is not a plain SQL identifier with a schema error naming it", async () => {
-    for (const name of BAD) {
-      await withTable(name, (db) => {
-        assert.throws(
-          () => db.setColumn(name, "body", { algorithm: "block" }),
-          isKind("schema", /is not a plain SQL identifier/, /does not quote it/),
-          name,
-        );
-        assert.throws(() => db.setColumn(name, "body", { algorithm: "block" }), (err) => {
-          assert.ok((err as Error).message.includes(`table ${JSON.stringify(name)}`), name);
-          return true;
-        });
-        assert.equal(
-          db.get("SELECT count(*) AS n FROM cloudsync_table_settings WHERE col_name = 'body'")?.n,
-          0,
-        );
-      });
-    }
-  });
-
-  it("1.1.4's own cloudsync_set_column fails on every name setColumn() refuses (remove the check when this fails)", async () => {
-    for (const name of BAD) {
-      await withTable(name, (db) => {
-        assert.throws(
-          () =>
-            db.driver.prepare("SELECT cloudsync_set_column(?, 'body', 'algo', 'block')").get(name),
-          /Unable to create blocks table/,
-          name,
-        );
-      });
-    }
-  });
-
-  it("setColumn() accepts keywords, non-ASCII and a later '$', and their block columns work", async () => {
-    for (const name of GOOD) {
-      await withTable(name, (db) => {
-        db.setColumn(name, "body", { algorithm: "block" });
-        db.exec(
-          `INSERT INTO ${q(name)} VALUES ('x', 'l1\nl2'); UPDATE ${q(name)} SET body = 'l1\nl3'`,
-        );
-        assert.equal(db.get(`SELECT body FROM ${q(name)}`)?.body, "l1\nl3", name);
-        assert.equal(guardCount(db, name.toLowerCase()), 1, name);
-      });
-    }
-  });
-});
 
 describe("primary-key guard on block tables", () => {
   it("a key change through exec, run, get and all is refused with a schema error and changes nothing", async () => {
@@ -404,78 +284,6 @@ describe("primary-key guard installed on open", () => {
       }
     } finally {
       dir.cleanup();
-    }
-  });
-});
-
-describe("block tables on replicas", () => {
-  it("UPDATE and ON CONFLICT DO UPDATE on a block table keep the peer correct", async () => {
-    const r = await replicaPair();
-    try {
-      r.a.run("INSERT INTO notes (id, body, title) VALUES ('n', ?, 't')", "AAA\nBBB\nCCC");
-      r.a.run("UPDATE notes SET body = ? WHERE id = 'n'", "AAA\nXXX\nCCC");
-      r.ship();
-      assert.deepEqual(r.b.get("SELECT body, title FROM notes WHERE id = 'n'"), {
-        body: "AAA\nXXX\nCCC",
-        title: "t",
-      });
-      // A shorter value: stale trailing blocks must not come back.
-      r.a.run(
-        "INSERT INTO notes (id, body) VALUES ('n', ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-        "ZZZ",
-      );
-      // An upsert that inserts a new row.
-      r.a.run(
-        "INSERT INTO notes (id, body) VALUES ('m', ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-        "one\ntwo",
-      );
-      r.ship();
-      assert.deepEqual(r.rows(r.b), [
-        { id: "m", body: "one\ntwo", title: null },
-        { id: "n", body: "ZZZ", title: "t" },
-      ]);
-    } finally {
-      r.done();
-    }
-  });
-
-  it("INSERT OR REPLACE and REPLACE INTO with a shorter value on a block table reach the peer intact", async () => {
-    const r = await replicaPair();
-    try {
-      r.a.run("INSERT INTO notes (id, body, title) VALUES ('n', ?, 't')", "AAA\nBBB\nCCC");
-      r.ship();
-      r.a.run("INSERT OR REPLACE INTO notes (id, body, title) VALUES ('n', 'ZZZ', 't2')");
-      r.ship();
-      assert.deepEqual(r.rows(r.b), [{ id: "n", body: "ZZZ", title: "t2" }]);
-      r.a.exec("REPLACE INTO main.\"notes\" (id, body) VALUES ('n', 'Y\nZZZ')");
-      r.ship();
-      assert.deepEqual(r.rows(r.a), [{ id: "n", body: "Y\nZZZ", title: null }]);
-      assert.deepEqual(r.rows(r.b), [{ id: "n", body: "Y\nZZZ", title: null }]);
-    } finally {
-      r.done();
-    }
-  });
-
-  it("setColumn() accepts a table declaring ON CONFLICT REPLACE; a plain INSERT that replaces reaches the peer intact", async () => {
-    const r = await replicaPair(
-      "CREATE TABLE notes (id TEXT PRIMARY KEY ON CONFLICT REPLACE NOT NULL, body TEXT, " +
-        "slug TEXT UNIQUE ON CONFLICT REPLACE)",
-    );
-    try {
-      r.a.run("INSERT INTO notes (id, body, slug) VALUES ('n', 'AAA\nBBB\nCCC', 's')");
-      r.a.run("INSERT INTO notes (id, body, slug) VALUES ('m', 'x', 'm')");
-      r.ship();
-      r.a.run("INSERT INTO notes (id, body, slug) VALUES ('n', 'ZZZ', 's')");
-      r.a.run("INSERT INTO notes (id, body, slug) VALUES ('k', 'new', 'm')");
-      r.ship();
-      const expected = [
-        { id: "k", body: "new", slug: "m" },
-        { id: "n", body: "ZZZ", slug: "s" },
-      ];
-      assert.deepEqual(r.rows(r.a), expected);
-      assert.deepEqual(r.rows(r.b), expected);
-    } finally {
-      r.done();
     }
   });
 });

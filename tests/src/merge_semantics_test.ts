@@ -53,10 +53,12 @@ describe("cls merge semantics (1.1.4)", () => {
     }));
 
   it("the column written more often wins, not the later wall-clock write", () =>
-    withReplicas(async (a, b) => {
+    withReplicas((a, b) => {
       a.run("UPDATE t SET x = 'a1'");
       a.run("UPDATE t SET x = 'a2'");
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // b writes after a's writes have committed: later by any clock. 1.1.4 records no time with
+      // a change (its metadata: col_version, db_version, site_id, seq, cl), so a pause here would
+      // change nothing the merge sees; the versions alone decide.
       b.run("UPDATE t SET x = 'b, written later'");
       const [ra, rb] = exchange(a, b);
       assert.deepEqual(ra, [{ id: "r", x: "a2", y: "y0" }]);
