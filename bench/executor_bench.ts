@@ -26,7 +26,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { createExecutor, type Executor } from "../src/scheduler/_executor_connection.ts";
+import { createExecutor, type Executor } from "../src/scheduler/executor.ts";
 import type { ExecutorKind } from "../src/scheduler/executor.ts";
 import {
   errorServer503,

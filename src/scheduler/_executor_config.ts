@@ -114,7 +114,7 @@ export function poolConfig(o: PoolOptions, where: string): PoolConfig {
 }
 
 function entryUrl(entry: string | URL | undefined, where: string): URL {
-  if (entry === undefined) return sibling("_executor_entry"); // executorEntry()
+  if (entry === undefined) return sibling("_executor_entry");
   if (entry instanceof URL) return entry;
   if (typeof entry !== "string" || entry === "") {
     throw new TypeError(`${where}: 'entry' must be a URL or a file path`);
@@ -145,7 +145,7 @@ export class PoolSetup {
     this.#config = poolConfig(options, where);
   }
 
-  /** See `ExecutorPool.status()`. */
+  /** A snapshot: Workers, busy and blocked ones, databases, restarts. */
   status(): PoolSnapshot {
     return this.#pool?.snapshot() ?? {
       kind: this.#config.kind,
@@ -195,6 +195,18 @@ export class PoolSetup {
       entry: c.entry,
       runtimeArgs: c.runtimeArgs,
     };
+  }
+}
+
+/**
+ * A pool of its own, apart from the process's (one per kind, shared by every
+ * `SyncService`): to isolate databases, and in tests. Pass it as
+ * `createExecutor({ pool })`; nothing starts before its first database.
+ */
+export class ExecutorPool extends PoolSetup {
+  /** @throws {TypeError} {RangeError} For a bad option. */
+  constructor(options: PoolOptions = {}) {
+    super(options, "ExecutorPool");
   }
 }
 

@@ -2,13 +2,14 @@
  * What a database's executor is given and answers: the options of
  * `createExecutor()` and of its calls, what its callbacks receive, and the
  * replies of `init()` and `connectionInfo()` (the Worker entry builds those).
- * The handle itself is in `_executor_connection.ts`.
+ * The handle itself is in `executor.ts`.
  *
  * @module
  */
 import type { DriverName } from "../../ffi/drivers/driver.ts";
 import type { TableSpec } from "../_tables.ts";
-import type { ExecutorKind, ExecutorPool } from "./executor.ts";
+import type { ExecutorPool } from "./_executor_config.ts";
+import type { ExecutorKind } from "./executor.ts";
 
 /** What {@linkcode Executor.init} answers. */
 export interface InitReply {

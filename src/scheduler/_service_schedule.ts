@@ -23,7 +23,7 @@ import type { AdaptivePolling, AdaptivePollingOptions } from "./adaptive.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import { cronTrigger } from "./cron.ts";
 import { debounce, type Debouncer } from "./debounce.ts";
-import type { createExecutor, Executor } from "./_executor_connection.ts";
+import type { createExecutor, Executor } from "./executor.ts";
 import type { ExecutorKind } from "./executor.ts";
 import type { SyncQueue } from "./queue.ts";
 import type { ServiceSettings } from "./service_options.ts";

@@ -18,7 +18,7 @@ import { resolveExtension } from "../../ffi/resolve.ts";
 import { detectRuntime } from "../../ffi/runtime.ts";
 import type { SyncDatabase } from "../database.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { createExecutor, type Executor } from "./_executor_connection.ts";
+import { createExecutor, type Executor } from "./executor.ts";
 import { executorStatus } from "./executor.ts";
 import { makeOwner } from "./_queue_owner.ts";
 import { queuePathFor } from "./_queue_path.ts";

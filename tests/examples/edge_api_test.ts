@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { ROOT, run, runtimeArgv, SKIP_LOG_ENV, tempDir, testExtensionPath } from "../_helpers.ts";
+import { guard, Wakeups } from "../src/cli/_daemon_harness.ts";
 
 const SCRIPT = join(ROOT, "examples", "edge_api.ts");
 
@@ -20,6 +21,8 @@ let exited: Promise<{ code: number | null; signal: string | null }>;
 let base = "";
 let firstLine = "";
 let todoId = "";
+/** Woken each time the example prints that a sync failed: the service has just recorded it. */
+const syncFailed = new Wakeups();
 
 async function request(
   method: string,
@@ -35,15 +38,17 @@ async function request(
   return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) };
 }
 
+/**
+ * What `probe` (a read of /ops/status) returns once it is not undefined: tried now, then each
+ * time the example prints that a sync failed (the service is then offline until its retry, and
+ * each retry's failure comes after the previous sync's count of unsent changes), never on a
+ * timer. Fails naming `what` when the example exits first, or after `ms` (a failure guard).
+ */
 async function until<T>(probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}\n${stdout}\n${stderr}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    return await syncFailed.until(probe, ms, what);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${stdout}\n${stderr}`);
   }
 }
 
@@ -71,15 +76,29 @@ before(async () => {
     env: env as Record<string, string>,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  let partial = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+    const lines = (partial + d).split("\n");
+    partial = lines.pop()!;
+    if (lines.some((line) => /^sync #\d+ failed: /.test(line))) syncFailed.notify();
+  });
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
   exited = new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
-  firstLine = await until(
-    () =>
-      Promise.resolve(stdout.includes("\n") ? stdout.slice(0, stdout.indexOf("\n")) : undefined),
-    60_000,
-    "the first line",
-  );
+  child.once("close", () => syncFailed.end("the example exited"));
+  const listening = new Promise<string>((resolve, reject) => {
+    const onData = () => {
+      if (!stdout.includes("\n")) return;
+      child.stdout!.off("data", onData);
+      resolve(stdout.slice(0, stdout.indexOf("\n")));
+    };
+    child.stdout!.on("data", onData);
+    child.once(
+      "close",
+      () => reject(new Error(`exited before its first line\n${stdout}\n${stderr}`)),
+    );
+  });
+  firstLine = await guard(listening, "the first line", 60_000);
   const m = /^listening on (http:\/\/127\.0\.0\.1:(\d+))$/.exec(firstLine);
   base = m ? m[1] : "";
 });

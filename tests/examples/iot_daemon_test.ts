@@ -26,7 +26,7 @@ import {
   tempDir,
   testExtensionPath,
 } from "../_helpers.ts";
-import { daemonArgv, DaemonChild, get, until, writeSecret } from "../src/cli/_daemon_harness.ts";
+import { daemonArgv, DaemonChild, get, writeSecret } from "../src/cli/_daemon_harness.ts";
 
 const EXAMPLE = join(ROOT, "examples", "iot_daemon");
 const GRACE_MS = 2000;
@@ -130,7 +130,7 @@ describe("examples/iot_daemon", () => {
 
       const health = await get(port, "/healthz");
       assert.equal(health.status, 200, health.text);
-      const status = await until(
+      const status = await daemon.until(
         async () => {
           const s = JSON.parse((await get(port, "/status")).text).databases[0];
           return s.status?.unsentChanges > 0 ? s : undefined;

@@ -39,7 +39,11 @@ async function request(
   return { status: response.status, text, json: () => JSON.parse(text) };
 }
 
-/** Polls `probe` (a cheap read) until it returns a value, or fails naming `what`. */
+/**
+ * Polls `probe` (a cheap read) until it returns a value, or fails naming `what`. A poll with a
+ * deadline, not an event: the example prints nothing when a tenant's sync fails, so /ops/status
+ * is the only place that shows it.
+ */
 async function until<T>(probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {

@@ -1,6 +1,7 @@
 /**
  * Runs `sqlite-sync daemon` in a child process of the current runtime (or
  * any argv, e.g. a compiled binary under qemu) and follows its JSON log.
+ * Every wait is on an event (a log line, the exit), never on a timer.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, writeFileSync } from "node:fs";
@@ -37,6 +38,56 @@ export function daemonEnv(
 /** One parsed log line. */
 export type LogLine = Record<string, unknown> & { event: string; level: string };
 
+/**
+ * Wakes whoever waits each time something happens (a line on a child's output, a message it
+ * receives), so a test re-checks its condition then and never on a timer. A time-out is only
+ * a failure guard (the test fails instead of hanging), never a claim about speed.
+ */
+export class Wakeups {
+  #waiters: (() => void)[] = [];
+  #ended: string | undefined;
+
+  /** Something happened: every wait re-checks its condition. */
+  notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Nothing more will happen (`why`: the child exited): a wait not met by now fails. */
+  end(why: string): void {
+    this.#ended ??= why;
+    this.notify();
+  }
+
+  /**
+   * `probe()`'s first truthy value: tried now, then after each `notify()` (a probe that throws
+   * counts as not yet; its error is shown on failure). Rejects naming `what` once ended, or
+   * after `timeoutMs`.
+   */
+  async until<T>(
+    probe: () => Promise<T | undefined | false> | T | undefined | false,
+    timeoutMs = 30_000,
+    what = "condition",
+  ): Promise<T> {
+    const deadline = performance.now() + timeoutMs;
+    let last: unknown;
+    for (;;) {
+      // Armed before the probe runs: whatever happens while an async probe waits wakes the next.
+      const next = new Promise<void>((resolve) => this.#waiters.push(resolve));
+      try {
+        const value = await probe();
+        if (value) return value;
+      } catch (err) {
+        last = err;
+      }
+      const shown = `${what}${last ? ` (last error: ${last})` : ""}`;
+      if (this.#ended !== undefined) throw new Error(`${this.#ended} before ${shown}`);
+      await guard(next, shown, Math.max(0, deadline - performance.now()));
+    }
+  }
+}
+
 /** A running daemon child. */
 export class DaemonChild {
   readonly child: ChildProcess;
@@ -44,7 +95,7 @@ export class DaemonChild {
   stderr = "";
   lines: LogLine[] = [];
   exited: Promise<{ code: number | null; signal: string | null; at: number }>;
-  #waiters: (() => void)[] = [];
+  readonly #events = new Wakeups();
 
   constructor(argv: string[], env: Record<string, string | undefined> = {}, cwd = ROOT) {
     const full: Record<string, string | undefined> = {
@@ -73,54 +124,44 @@ export class DaemonChild {
           this.lines.push({ event: "unparsed", level: "?", text: line });
         }
       }
-      this.#wake();
+      this.#events.notify();
     });
     this.child.stderr!.setEncoding("utf8");
     this.child.stderr!.on("data", (chunk: string) => (this.stderr += chunk));
     this.exited = new Promise((resolve) => {
       this.child.on("close", (code, signal) => {
         resolve({ code, signal, at: performance.now() });
-        this.#wake();
+        this.#events.end("the daemon exited");
       });
     });
     this.exited.then(() => {});
   }
 
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w();
-  }
-
   /** Waits for a log line matching `match` (searching from index `from`). */
-  async waitFor(
+  waitFor(
     match: (line: LogLine) => boolean,
     options: { timeoutMs?: number; from?: number } = {},
   ): Promise<LogLine> {
-    const deadline = performance.now() + (options.timeoutMs ?? 30_000);
-    let exited = false;
-    this.exited.then(() => (exited = true));
-    for (;;) {
-      const found = this.lines.slice(options.from ?? 0).find(match);
-      if (found) return found;
-      if (exited) {
-        throw new Error(
-          `daemon exited before the line; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
-        );
-      }
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        throw new Error(
-          `no matching log line in time; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
-        );
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 200));
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+    const from = options.from ?? 0;
+    return this.until(() => this.lines.slice(from).find(match), options.timeoutMs, "the log line");
+  }
+
+  /**
+   * `probe()`'s first truthy value, for a condition on what the daemon serves (its `/status`):
+   * tried now, then again after each line it logs (its state changes as it does what it logs),
+   * never on a timer. Fails when the daemon exits first or after `timeoutMs`, with its output.
+   */
+  async until<T>(
+    probe: () => Promise<T | undefined | false> | T | undefined | false,
+    timeoutMs = 30_000,
+    what = "condition",
+  ): Promise<T> {
+    try {
+      return await this.#events.until(probe, timeoutMs, what);
+    } catch (err) {
+      throw new Error(
+        `${(err as Error).message}; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
+      );
     }
   }
 
@@ -177,28 +218,6 @@ export function guard<T>(promise: Promise<T>, what: string, timeoutMs = 30_000):
     timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
   });
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
-}
-
-/** Polls `fn` until it returns a truthy value (a condition, checked every 100 ms). */
-export async function until<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 30_000,
-  what = "condition",
-): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (performance.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Creates a SQLite database file with a table ready for sync (plain SQLite, no extension). */

@@ -1,89 +1,34 @@
-// `sqlite-sync daemon` in child processes of the running runtime (Deno and
-// Bun each run this file): start → /healthz → SIGHUP reloads (added database,
-// then a bad config that keeps the old one) → SIGTERM stops every service and
-// exits 0 without the forced exit, also while a sync is blocked on a listener
-// that never answers (how long that takes: bench/latency_bench.ts); a
-// database whose extension cannot be resolved is reported, not fatal; systemd
-// readiness and watchdog over a real Unix datagram socket (python3 receiver).
-// Network fixtures: a refused port and a listener that never answers only.
-import { after, before, describe, it } from "node:test";
+/**
+ * `sqlite-sync daemon` in child processes of the running runtime (Deno and Bun each run this
+ * file): start → /healthz → SIGHUP reloads (added database, then a bad config that keeps the
+ * old one) → SIGTERM stops every service and exits 0 without the forced exit, also while a sync
+ * is blocked on a listener that never answers (how long that takes: bench/latency_bench.ts); a
+ * database whose extension cannot be resolved is reported, not fatal; a taken port is one
+ * line; the daemon's helpers (its logger, restart key, watchdog). Network fixtures: a refused
+ * port and a listener that never answers only. systemd's notify protocol is
+ * daemon_systemd_test.ts's part, the compiled ARM64 binary daemon_arm64_test.ts's.
+ */
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, openSync, readSync, statSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
-import process from "node:process";
 import { Logger } from "../../../src/cli/_log.ts";
 import { restartKey } from "../../../src/cli/_daemon_slot.ts";
 import { watchdogUsec } from "../../../src/cli/_notify.ts";
-import { API_KEY, FORMS, TOKEN } from "../../_canary.ts";
-import {
-  itUnless,
-  listen,
-  refusedPort,
-  ROOT,
-  RUNTIME,
-  tempDir,
-  testExtensionPath,
-} from "../../_helpers.ts";
+import { API_KEY, TOKEN } from "../../_canary.ts";
+import { listen } from "../../_helpers.ts";
 import {
   createTable,
-  daemonArgv,
-  DaemonChild,
-  daemonEnv,
+  type DaemonChild,
   get,
   guard,
   type LogLine,
-  until,
   writeSecret,
 } from "./_daemon_harness.ts";
-import { ARM64_MISSING, buildDaemon, QEMU } from "./_daemon_arm64.ts";
+import { assertNoSecret, daemonSuite, GRACE_MS, TABLE } from "./_daemon_fixtures.ts";
 
-const TABLE =
-  "CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL DEFAULT '')";
-const GRACE_MS = 1500;
-
-let extension = "";
-let dir: ReturnType<typeof tempDir>;
-let refused = 0;
-const children: DaemonChild[] = [];
-
-before(async () => {
-  extension = await testExtensionPath();
-  dir = tempDir("sqlite-sync-daemon-");
-  refused = await refusedPort();
-  writeSecret(join(dir.path, "api-key"), API_KEY);
-  writeSecret(join(dir.path, "http-token"), TOKEN);
-});
-after(() => {
-  for (const c of children) c.kill();
-  dir?.cleanup();
-});
-
-function database(name: string, extra: Record<string, unknown> = {}) {
-  return {
-    name,
-    path: `${name}.db`,
-    databaseId: "db_daemon_test",
-    address: `http://127.0.0.1:${refused}`,
-    apiKeyFile: "api-key",
-    tables: ["notes"],
-    intervalMs: 60_000,
-    ...extra,
-  };
-}
-
-function writeConfig(file: string, config: Record<string, unknown>): string {
-  const path = join(dir.path, file);
-  writeFileSync(path, `// written by daemon_test\n${JSON.stringify(config, null, 2)}\n`);
-  return path;
-}
-
-function startDaemon(config: string, env: Record<string, string | undefined> = {}): DaemonChild {
-  const child = new DaemonChild(daemonArgv(config), daemonEnv(extension, env));
-  children.push(child);
-  return child;
-}
+const { dir, database, writeConfig, startDaemon } = daemonSuite();
 
 /**
  * The daemon's stop after a signal sent when its log had `mark` lines: `daemon.stopping`,
@@ -109,13 +54,6 @@ function assertStoppedInOrder(child: DaemonChild, mark: number, databases: strin
   assert.equal(after.find((l) => l.event === "daemon.stop-forced"), undefined, child.stdout);
 }
 
-function assertNoSecret(child: DaemonChild): void {
-  const all = (child.stdout + child.stderr).toLowerCase();
-  for (const form of FORMS) {
-    assert.ok(!all.includes(form.toLowerCase()), `a secret leaked:\n${child.stdout}`);
-  }
-}
-
 describe("sqlite-sync daemon", () => {
   it(
     "starts, answers /healthz, reloads on SIGHUP (and keeps the old config when the new one is bad), on SIGTERM stops its service and exits 0 (no forced exit)",
@@ -131,7 +69,7 @@ describe("sqlite-sync daemon", () => {
       const daemon = startDaemon(file);
       const port = await daemon.port();
       await daemon.waitFor((l) => l.event === "service.started" && l.database === "alpha");
-      const health = await until<{ status: number; text: string }>(
+      const health = await daemon.until<{ status: number; text: string }>(
         async () => {
           const r = await get(port, "/healthz");
           return r.status === 200 ? r : undefined;
@@ -349,196 +287,3 @@ describe("daemon helpers", () => {
     assert.equal(watchdogUsec({}, 10), 0);
   });
 });
-
-const python = spawnSync("python3", ["-c", "import socket; socket.AF_UNIX"]).status === 0;
-const noPython = python ? undefined : "python3 (the Unix datagram receiver) is not installed";
-const RECEIVER = join(ROOT, "tests", "src", "cli", "_daemon_notify_receiver.py");
-
-/** A python3 Unix datagram socket that prints each message as a JSON line. */
-async function receiver(
-  address: string,
-): Promise<{ messages: string[]; stop(): void; proc: ChildProcess }> {
-  const proc = spawn("python3", [RECEIVER, address], { stdio: ["pipe", "pipe", "inherit"] });
-  const messages: string[] = [];
-  let buffer = "";
-  let ready: () => void;
-  const bound = new Promise<void>((r) => (ready = r));
-  proc.stdout!.setEncoding("utf8");
-  proc.stdout!.on("data", (chunk: string) => {
-    buffer += chunk;
-    let i;
-    while ((i = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, i);
-      buffer = buffer.slice(i + 1);
-      if (line === "BOUND") ready();
-      else messages.push(JSON.parse(line));
-    }
-  });
-  await bound;
-  return { messages, proc, stop: () => proc.kill("SIGKILL") };
-}
-
-describe("sqlite-sync daemon under systemd's notify protocol", () => {
-  for (const [label, address] of [["a socket path", "path"], ["an abstract address", "abstract"]]) {
-    itUnless(
-      noPython,
-      `sends READY=1, feeds the watchdog at half WATCHDOG_USEC and sends STOPPING=1 (${label})`,
-      { timeout: 120_000 },
-      async () => {
-        const socket = address === "path"
-          ? join(dir.path, "notify.sock")
-          : `@sqlite-sync-test-${process.pid}-${Date.now()}`;
-        const rx = await receiver(socket);
-        try {
-          await createTable(join(dir.path, `notify-${address}.db`), TABLE);
-          const file = writeConfig(`notify-${address}.jsonc`, {
-            databases: [database(`notify-${address}`)],
-            stopGraceMs: GRACE_MS,
-          });
-          const daemon = startDaemon(file, { NOTIFY_SOCKET: socket, WATCHDOG_USEC: "600000" });
-          await daemon.waitFor((l) => l.event === "systemd.ready");
-          await until(
-            () => rx.messages.filter((m) => m === "WATCHDOG=1").length >= 3,
-            10_000,
-            "3 WATCHDOG=1",
-          );
-          const exit = await daemon.signal("SIGTERM");
-          assert.equal(exit.code, 0, daemon.stderr);
-          await until(
-            () => rx.messages.some((m) => m.startsWith("STOPPING=1")),
-            5_000,
-            "STOPPING=1",
-          );
-          assert.equal(rx.messages[0], "STATUS=starting");
-          const ready = rx.messages.findIndex((m) => m.startsWith("READY=1\nSTATUS="));
-          assert.ok(ready > 0, JSON.stringify(rx.messages));
-          assert.match(
-            rx.messages[ready],
-            /STATUS=1 of 1 database\(s\) running; http 127\.0\.0\.1:\d+/,
-          );
-          assert.ok(rx.messages.indexOf("WATCHDOG=1") > ready, "the watchdog is fed after READY=1");
-        } finally {
-          rx.stop();
-        }
-      },
-    );
-  }
-
-  it(
-    "exits 1 at start with one line when a watchdog is configured and NOTIFY_SOCKET cannot be used",
-    {
-      timeout: 60_000,
-    },
-    async () => {
-      const file = writeConfig("no-notify.jsonc", { databases: [database("nonotify")] });
-      const daemon = startDaemon(file, {
-        NOTIFY_SOCKET: join(dir.path, "nobody-listens.sock"),
-        WATCHDOG_USEC: "2000000",
-      });
-      const exit = await daemon.exited;
-      assert.equal(exit.code, 1, daemon.stdout + daemon.stderr);
-      const lines = daemon.stderr.trim().split("\n");
-      assert.equal(lines.length, 1, daemon.stderr);
-      assert.match(
-        lines[0],
-        /^sqlite-sync: systemd watchdog configured \(WATCHDOG_USEC=2000000\) but NOTIFY_SOCKET cannot be used: .*ENOENT/,
-      );
-    },
-  );
-});
-
-/** The ELF machine of a file (183 = aarch64, 62 = x86-64). */
-function elfMachine(path: string): number {
-  const fd = openSync(path, "r");
-  const head = new Uint8Array(20);
-  readSync(fd, head, 0, 20, 0);
-  closeSync(fd);
-  return head[18] | (head[19] << 8);
-}
-
-// The compiled binary is the same whichever runtime runs the tests: built and run once, from Bun.
-if (RUNTIME === "bun") {
-  describe("the single-file ARM64 daemon (bun build --compile --target=bun-linux-arm64) under qemu", () => {
-    const binary = () => join(dir.path, "sqlite-sync-arm64");
-
-    itUnless(ARM64_MISSING, "builds an aarch64 executable that prints its version", {
-      timeout: 300_000,
-    }, async () => {
-      await buildDaemon(binary(), "bun-linux-arm64");
-      assert.equal(elfMachine(binary()), 183, "ELF machine aarch64");
-      console.log(`arm64 binary: ${(statSync(binary()).size / 1e6).toFixed(1)} MB`);
-      const daemon = new DaemonChild([QEMU!, binary(), "--version"]);
-      children.push(daemon);
-      const exit = await daemon.exited;
-      assert.equal(exit.code, 0, daemon.stderr);
-      assert.match(daemon.stdout, /^sqlite-sync \d+\.\d+\.\d+ \(cloudsync 1\.1\.4\)/);
-    });
-
-    // No arm64 extension binary is reachable here: each case ends where that binary is needed,
-    // and the daemon must report it and keep serving.
-    const cases: [string, Record<string, string>, RegExp][] = [
-      [
-        "offline with an empty cache: resolution for linux-arm64 fails",
-        { SQLITE_SYNC_OFFLINE: "1", SQLITE_SYNC_CACHE_DIR: "@cache" },
-        /not-found: the service could not start .*linux-arm64/,
-      ],
-      [
-        "given the x86-64 extension: the executor Worker (embedded entry) opens the database and SQLite refuses the load",
-        { SQLITE_SYNC_EXTENSION_PATH: "@x64" },
-        /load: the service could not start .*SQLite refused to load the sqlite-sync extension/,
-      ],
-    ];
-    for (const [what, env, pattern] of cases) {
-      itUnless(
-        ARM64_MISSING,
-        `serves /healthz (200, naming the database as degraded, its start failing) and exits 0 on SIGTERM (daemon.stopped, no forced exit): ${what}`,
-        {
-          timeout: 300_000,
-        },
-        async () => {
-          if (!existsSync(binary())) await buildDaemon(binary(), "bun-linux-arm64");
-          await createTable(join(dir.path, "pi.db"), TABLE);
-          const file = writeConfig("arm64.jsonc", {
-            databases: [database("pi", { cron: "* * * * *", intervalMs: undefined })],
-            stopGraceMs: GRACE_MS,
-          });
-          const resolved: Record<string, string> = {};
-          for (const [k, v] of Object.entries(env)) {
-            resolved[k] = v === "@cache"
-              ? join(dir.path, "empty-cache")
-              : v === "@x64"
-              ? extension
-              : v;
-          }
-          const started = performance.now();
-          const daemon = new DaemonChild([QEMU!, binary(), "daemon", "--config", file], {
-            SQLITE_SYNC_EXTENSION_PATH: undefined,
-            ...resolved,
-          });
-          children.push(daemon);
-          const port = await daemon.port(120_000);
-          const failed = await daemon.waitFor((l) => l.event === "service.start-failed", {
-            timeoutMs: 120_000,
-          });
-          assert.equal(failed.database, "pi");
-          const health = await get(port, "/healthz");
-          console.log(
-            `arm64 under qemu: /healthz after ${(performance.now() - started).toFixed(0)} ms: ${
-              health.text.split("\n")[1]?.slice(0, 160)
-            }`,
-          );
-          assert.equal(health.status, 200);
-          assert.match(health.text, /"pi": degraded: /);
-          assert.match(health.text, pattern);
-          const mark = daemon.lines.length;
-          const exit = await daemon.signal("SIGTERM");
-          console.log(`arm64 under qemu: SIGTERM → exit ${exit.code} in ${exit.ms.toFixed(0)} ms`);
-          assert.equal(exit.code, 0, daemon.stderr);
-          assert.ok(daemon.lines.slice(mark).some((l) => l.event === "daemon.stopped"));
-          assert.ok(!daemon.lines.some((l) => l.event === "daemon.stop-forced"), daemon.stdout);
-          assertNoSecret(daemon);
-        },
-      );
-    }
-  });
-}

@@ -14,7 +14,8 @@ import { SyncDatabase } from "../../../src/database.ts";
 import { SyncService } from "../../../src/scheduler/service.ts";
 import { tempDir, testExtensionPath } from "../../_helpers.ts";
 import { errorServer } from "../_error_servers.ts";
-import { type Harness, logEvents, result, settle, startFake } from "../scheduler/_service_fake.ts";
+import { logEvents } from "../scheduler/_service_events.ts";
+import { type Harness, result, settle, startFake } from "../scheduler/_service_fake.ts";
 import { TOKEN } from "./_fakes.ts";
 import { parseMetrics, sampleOf } from "./_prom.ts";
 

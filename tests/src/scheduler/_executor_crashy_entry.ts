@@ -1,5 +1,5 @@
 /**
- * The real executor entry, plus a way for executor_test.ts to kill its
+ * The real executor entry, plus a way for executor_pool_test.ts to kill its
  * Worker while it is idle: when the file named by EXECUTOR_CRASH_FILE
  * appears, the first Worker to delete it dies of an uncaught error (in this
  * process, or in the pool's host process).

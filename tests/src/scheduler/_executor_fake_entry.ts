@@ -1,5 +1,5 @@
 /**
- * A stand-in for `_executor_entry.ts` (a pool `entry` in executor_test.ts)
+ * A stand-in for `_executor_entry.ts` (a pool `entry` in executor_pool_test.ts)
  * that misbehaves on purpose, as a Worker in this process or in the pool's
  * host process. No database, no network. The mode comes from
  * EXECUTOR_FAKE_MODE:

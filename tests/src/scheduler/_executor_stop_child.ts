@@ -1,14 +1,16 @@
 /**
- * Child script of executor_test.ts: a "user script" that runs an executor
- * and then has nothing left to do. The test times how long the process takes
+ * Child script of executor_close_test.ts: a "user script" that runs an
+ * executor and then has nothing left to do. The test waits for the process
  * to exit on its own.
  *
  *   <runtime> _executor_stop_child.ts <db> <extension> <port> <kind> <mode>
  *
  * Modes:
  * - `hung`: starts a sync against `port` (a listener that never answers)
- *   with a 300 s request time-out (the extension's default), calls
- *   `close({ graceMs: 200 })` 500 ms later, prints `CLOSED` and does nothing more;
+ *   with a 300 s request time-out (the extension's default); when its stdin
+ *   closes (the test closes it once its listener holds the sync's
+ *   connection), calls `close({ graceMs: 200 })`, prints `CLOSED` and does
+ *   nothing more;
  * - `idle`: init, `close()`, prints `CLOSED`;
  * - `forget`: init, prints `CLOSED`, never closes (an idle executor must not
  *   keep the process alive).
@@ -17,10 +19,20 @@
  * the sync settles (`hung`).
  */
 import process from "node:process";
-import { createExecutor } from "../../../src/scheduler/_executor_connection.ts";
+import { createExecutor } from "../../../src/scheduler/executor.ts";
 import type { ExecutorKind } from "../../../src/scheduler/executor.ts";
 
 const [path, extensionPath, port, kind, mode] = process.argv.slice(2);
+
+/** Resolves when this process' stdin closes: the test's "the call hangs now". */
+function inputClosed(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdin.once("end", () => resolve());
+    process.stdin.once("close", () => resolve());
+    process.stdin.on("data", () => {});
+    process.stdin.resume();
+  });
+}
 
 const executor = await createExecutor({
   kind: kind as ExecutorKind,
@@ -36,7 +48,7 @@ if (mode === "hung") {
     () => console.log("SYNC ok"),
     (err) => console.log(`SYNC ${err?.kind ?? err}`),
   );
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await inputClosed();
   await executor.close({ graceMs: 200 });
 } else if (mode === "idle") {
   await executor.close();

@@ -1,23 +1,36 @@
 /**
- * A child process of queue_test.ts: a queue worker in its own process, on a real file.
+ * A child process of queue_processes_test.ts and queue_recovery_test.ts: a
+ * queue worker in its own process, on a real file.
  *
  *   loop  <queue> <jobs> <seed>         request → claim → work 5–20 ms → complete, until it
  *                                       completed <jobs>; prints `done <jobId> <fence>`
- *   crash <queue> <data>                request → claim → write rows to <data> (each committed,
- *                                       then printed `row <id>`) → complete, forever (killed)
+ *   crash <queue> <data>                request → claim → write 4–8 rows to <data> (each
+ *                                       committed, then printed `row <id>`) → complete,
+ *                                       forever (killed)
  *   drain <queue> <data>                like crash, but exits once the queue is empty
  *   hold  <queue>                       request → claim with a long lease → print the claim
  *                                       as JSON → exit without completing
  *   pid                                 print `pid <pid>` and exit (a pid that is then gone)
+ *
+ * Waiting for the other process' lease (loop) and the pauses between a job's rows (crash)
+ * are a seeded random number of event-loop turns, not timers. A loop job's work alone takes
+ * real time: its test compares the runs' wall-clock start and finish (ms), so a job must last
+ * a few ms for an overlap of two jobs to show.
  */
 import process from "node:process";
+import { setImmediate } from "node:timers";
 import { openDriver } from "../../../ffi/drivers/open_driver.ts";
 import { makeOwner } from "../../../src/scheduler/_queue_owner.ts";
 import { SyncQueue } from "../../../src/scheduler/queue.ts";
 import { seededRandom } from "./_seeded_random.ts";
 
 const [mode, queuePath, arg2, arg3] = process.argv.slice(2);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A loop job's work: it lasts `ms` of the wall clock (see the header). */
+const work = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Lets `n` turns of the event loop pass: another process gets the files meanwhile. */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+}
 const write = (line: string) => process.stdout.write(`${line}\n`);
 
 if (mode === "pid") {
@@ -44,11 +57,11 @@ if (mode === "loop") {
     queue.request(`loop:${process.pid}`, { now: Date.now() });
     const claim = queue.claim({ owner, now: Date.now(), leaseMs: 10_000 });
     if (!claim.claimed) {
-      await sleep(1 + Math.floor(random() * 3));
+      await turns(1 + Math.floor(random() * 3));
       continue;
     }
     const startedAt = Date.now();
-    await sleep(5 + Math.floor(random() * 16));
+    await work(5 + Math.floor(random() * 16));
     const finishedAt = Date.now();
     const ok = queue.complete(claim.job.id, claim.fence, {
       now: Date.now(),
@@ -79,16 +92,16 @@ for (;;) {
   if (!claim.claimed) {
     if (mode === "drain" && claim.reason === "empty") break;
     if (claim.reason === "leased") throw new Error(`lease still held by ${claim.holder}`);
-    await sleep(1);
+    await turns(1);
     continue;
   }
   const { job, fence } = claim;
   const startedAt = Date.now();
-  const batches = 2 + Math.floor(random() * 3);
+  const batches = 4 + Math.floor(random() * 5);
   for (let i = 0; i < batches; i++) {
     const id = data.transaction(() => insert.run(job.id, fence).lastInsertRowid);
     write(`row ${id}`);
-    await sleep(Math.floor(random() * 4));
+    await turns(Math.floor(random() * 4));
   }
   const ok = queue.complete(job.id, fence, { now: Date.now(), startedAt, rowsSent: batches });
   write(`${ok ? "done" : "fenced"} ${job.id} ${fence}`);

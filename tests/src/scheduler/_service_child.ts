@@ -2,12 +2,20 @@
  * Child processes of the SyncService tests. Against non-protocol fixtures
  * only (a refused port, a listener that never answers).
  *
- *   write <db> <ext> <rows> <gapMs>
+ *   write <db> <ext> <rows>
  *       Commits <rows> rows to `notes` through its own SyncDatabase, one
- *       transaction each, printing `COMMITTED <id> <epoch ms>` after each.
+ *       transaction each, back to back, printing `COMMITTED <id> <epoch ms>`
+ *       after each. (A further argument is ignored: service_network_test.ts
+ *       still passes the 0 ms gap this mode once had.)
  *   crash <db> <ext> <port> <requestTimeoutS> <seed>
  *       Runs a service (short retries, change trigger, polling) and writes rows
- *       to `notes` forever, printing `ROW <id>` after each commit; killed by the test.
+ *       to `notes` forever, printing `ROW <id>` after each commit, 0–29 ms
+ *       apart (seeded); killed by the test after a number of rows. The pause
+ *       is real time on purpose: the service runs on the wall clock (its
+ *       debounce, polling, retries, request time-out, the executor's start),
+ *       and the rows must be spread over its life for the kills to meet jobs
+ *       in every phase. Without it the rows outrun the service: in Bun the
+ *       kills then met fewer jobs than service_crash_test.ts requires.
  *   drain <db> <ext> <port>
  *       Runs a service with no trigger until the queue is empty (every job
  *       final; checked after each of its events, given up after 30 s), stops
@@ -29,7 +37,8 @@ import { seededRandom } from "./_seeded_random.ts";
 
 const [mode, path, extensionPath, arg3, arg4, arg5] = process.argv.slice(2);
 const out = (line: string) => process.stdout.write(`${line}\n`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The crash mode's pause between two rows (see the header: real time on purpose). */
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const address = () => `http://127.0.0.1:${arg3}`;
 
@@ -49,7 +58,6 @@ if (mode === "write") {
     const id = db.uuid();
     db.run("INSERT INTO notes (id, body) VALUES (?, ?)", id, `from pid ${process.pid}`);
     out(`COMMITTED ${id} ${Date.now()}`);
-    await sleep(Number(arg4));
   }
   db.close();
 } else if (mode === "crash") {
@@ -72,7 +80,7 @@ if (mode === "write") {
     const id = db.uuid();
     db.run("INSERT INTO notes (id, body) VALUES (?, ?)", id, "row");
     out(`ROW ${id}`);
-    await sleep(Math.floor(random() * 30));
+    await pause(Math.floor(random() * 30));
   }
 } else if (mode === "drain") {
   const service = await SyncService.start(path, {

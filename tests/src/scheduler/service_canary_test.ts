@@ -19,7 +19,8 @@ import { SyncService, type SyncServiceOptions } from "../../../src/scheduler/ser
 import { queuePathFor } from "../../../src/scheduler/_queue_path.ts";
 import { refusedPort, tempDir, testExtensionPath } from "../../_helpers.ts";
 import { errorServer } from "../_error_servers.ts";
-import { logEvents, SERVICE_EVENTS, writeDirtyNotes } from "./_service_fake.ts";
+import { logEvents, SERVICE_EVENTS } from "./_service_events.ts";
+import { writeDirtyNotes } from "./_service_real.ts";
 import { canaryForms } from "../../_canary.ts";
 
 const API_KEY = "CanaryKEY9f2dQx7LmZ";

@@ -28,7 +28,7 @@ import {
 } from "../../_helpers.ts";
 import { silentListener } from "../_error_servers.ts";
 import { seededRandom } from "./_seeded_random.ts";
-import { guard } from "./_service_fake.ts";
+import { guard } from "./_service_events.ts";
 
 const CHILD = join(ROOT, "tests", "src", "scheduler", "_service_child.ts");
 const KILLS = 20;

@@ -13,7 +13,8 @@ import { join } from "node:path";
 import type { ExecutorKind } from "../../../src/scheduler/executor.ts";
 import { ROOT, RUNTIME, runtimeArgv, tempDir, testExtensionPath } from "../../_helpers.ts";
 import { silentListener } from "../_error_servers.ts";
-import { guard, type LineChild, spawnLines, writeDirtyNotes } from "./_service_fake.ts";
+import { guard } from "./_service_events.ts";
+import { type LineChild, spawnLines, writeDirtyNotes } from "./_service_real.ts";
 
 const CHILD = join(ROOT, "tests", "src", "scheduler", "_exclusion_child.ts");
 const KILLS = 10;

@@ -10,11 +10,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SyncDatabase } from "../../../src/database.ts";
 import { startSyncService } from "../../../src/scheduler/service.ts";
-import { createExecutor } from "../../../src/scheduler/_executor_connection.ts";
+import { createExecutor } from "../../../src/scheduler/executor.ts";
 import type { ExecutorOptions } from "../../../src/scheduler/_executor_options.ts";
 import { refusedPort, tempDir, testExtensionPath } from "../../_helpers.ts";
 import { FakeClock } from "./_fake_clock.ts";
-import { advance, FakeExecutor, guard, logEvents, result, UNIT_START } from "./_service_fake.ts";
+import { guard, logEvents } from "./_service_events.ts";
+import { advance, FakeExecutor, result, UNIT_START } from "./_service_fake.ts";
 
 describe("SyncService with a SyncDatabase", () => {
   it("a write through the SyncDatabase given to start() starts a sync with reason 'change' exactly the debounce window after it", async () => {

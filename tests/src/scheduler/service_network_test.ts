@@ -3,6 +3,7 @@
  * extension, real files, against non-protocol failure fixtures only (a
  * refused port, a listener that never answers, a server answering every
  * request with one fixed HTTP error). Nothing here speaks CloudSync.
+ * What a restart does with the queue is in service_restart_test.ts.
  *
  * No test waits on the wall clock: retries and intervals run on an injected
  * FakeClock (the executor and its network stay real), and everything else is
@@ -13,101 +14,26 @@
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import process from "node:process";
-import { SqliteSyncError } from "../../../common/errors.ts";
-import { SyncDatabase } from "../../../src/database.ts";
-import {
-  startSyncService,
-  SyncService,
-  type SyncServiceOptions,
-} from "../../../src/scheduler/service.ts";
-import { queuePathFor } from "../../../src/scheduler/_queue_path.ts";
-import { SyncQueue } from "../../../src/scheduler/queue.ts";
-import {
-  refusedPort,
-  ROOT,
-  RUNTIME,
-  runtimeArgv,
-  tempDir,
-  testExtensionPath,
-} from "../../_helpers.ts";
+import { refusedPort, ROOT, runtimeArgv, testExtensionPath } from "../../_helpers.ts";
 import { errorServer } from "../_error_servers.ts";
 import { FakeClock } from "./_fake_clock.ts";
-import { seededRandom } from "./_seeded_random.ts";
+import { guard } from "./_service_events.ts";
+import { advance, settle, UNIT_START } from "./_service_fake.ts";
 import {
-  advance,
-  type EventLog,
-  guard,
-  logEvents,
-  settle,
+  assertKind,
+  cleanups,
+  type Real,
+  runCleanups,
   spawnLines,
-  UNIT_START,
+  startReal,
   watchedListener,
-} from "./_service_fake.ts";
+} from "./_service_real.ts";
 
-const API_KEY = "sqa_SERVICENET_0123456789";
 const PAUSED = '{"errors":[{"status":"503","code":"database_paused","title":"Database paused"}]}';
 const UNAUTHORIZED = '{"errors":[{"status":"401","code":"unauthorized","title":"Unauthorized"}]}';
 const CHILD = join(ROOT, "tests", "src", "scheduler", "_service_child.ts");
 
-interface Real {
-  dir: string;
-  path: string;
-  service: SyncService;
-  log: EventLog;
-}
-
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-/**
- * A database with a synced `notes` table (one local row, unless `fresh`), and a service on it with the real
- * executor; on `clock` when given (its timers, retries and triggers then move only with it).
- */
-async function startReal(
-  port: number,
-  options: Partial<SyncServiceOptions> = {},
-  clock?: FakeClock,
-  database: { fresh?: boolean } = {},
-): Promise<Real> {
-  const dir = tempDir("service-net-");
-  cleanups.push(() => dir.cleanup());
-  const path = join(dir.path, "app.db");
-  const extensionPath = await testExtensionPath();
-  const db = await SyncDatabase.open(path, { extensionPath });
-  db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)");
-  db.init("notes");
-  // Fresh (no local change): the send phase has nothing to upload, and 1.1.4 raises its result.
-  if (!database.fresh) db.run("INSERT INTO notes (id, body) VALUES (?, ?)", db.uuid(), "local");
-  db.close();
-  const service = await startSyncService(
-    path,
-    {
-      databaseId: "service-net",
-      address: `http://127.0.0.1:${port}`,
-      apiKey: API_KEY,
-      extensionPath,
-      connectTimeoutS: 2,
-      requestTimeoutS: 2,
-      syncOnStart: false,
-      polling: false,
-      changeDebounceMs: false,
-      ...options,
-    } as SyncServiceOptions,
-    clock ? { clock, random: seededRandom(7) } : {},
-  );
-  cleanups.push(() => service.stop({ graceMs: 0 }));
-  const log = logEvents(service, clock ? () => clock.now() : Date.now);
-  return { dir: dir.path, path, service, log };
-}
-
-function assertKind(err: unknown, kind: string): SqliteSyncError {
-  assert.ok(err instanceof SqliteSyncError, `expected a SqliteSyncError, got ${String(err)}`);
-  assert.equal(err.kind, kind, err.message);
-  return err;
-}
+afterEach(runCleanups);
 
 /**
  * Drives the retries of a failing job on the fake clock: for each of `count` retries, the
@@ -393,76 +319,4 @@ describe("SyncService change trigger from another process", () => {
     const failed = await r.log.nth("failed", 1);
     assert.equal(failed.error.kind, "offline");
   });
-});
-
-describe("SyncService restart picks up the queue", () => {
-  it("a job cut short by stop() while its request hangs (released to pending; the 'process' executor's host killed) runs at the next start, with syncOnStart false and no trigger", async () => {
-    const listener = await watchedListener();
-    cleanups.push(() => listener.close());
-    const r = await startReal(listener.port, { requestTimeoutS: 30, executor: "process" });
-    const cut = r.service.syncNow().then(() => undefined, (e: unknown) => e);
-    const { jobId } = await r.log.nth("started", 1);
-    await listener.connected(1); // the sync is inside its request
-    await r.service.stop({ graceMs: 0 });
-    assertKind(await cut, "interrupted");
-    const q = await SyncQueue.open(queuePathFor(r.path));
-    assert.equal(q.current().pending?.id, jobId);
-    assert.deepEqual(q.runs(jobId).map((run) => run.outcome), ["released"]);
-    q.close();
-    const again = await SyncService.start(r.path, {
-      databaseId: "service-net",
-      address: `http://127.0.0.1:${await refusedPort()}`,
-      apiKey: API_KEY,
-      extensionPath: await testExtensionPath(),
-      syncOnStart: false,
-      polling: false,
-      changeDebounceMs: false,
-      retry: { baseMs: 60_000 },
-    });
-    cleanups.push(() => again.stop({ graceMs: 0 }));
-    const failed = await logEvents(again).nth("failed", 1);
-    assert.equal(failed.jobId, jobId, "the released job did not run again");
-    const reader = await SyncQueue.open(queuePathFor(r.path));
-    cleanups.push(() => reader.close());
-    assert.deepEqual(reader.runs(jobId).map((run) => run.outcome), ["released", "retry"]);
-    assert.equal(again.status().lastError?.kind, "offline");
-  });
-
-  // Deno only: its Worker is the only one a process can leave behind blocked and still exit.
-  if (RUNTIME === "deno") {
-    it(
-      "with the 'worker' executor, a job cut short while its native call may still be in a request is held: the lease stays with this process until that call's worst case, so no start takes it sooner",
-      async () => {
-        const listener = await watchedListener();
-        cleanups.push(() => listener.close());
-        const r = await startReal(listener.port, {
-          requestTimeoutS: 30,
-          connectTimeoutS: 2,
-          executor: "worker",
-        });
-        const cut = r.service.syncNow().then(() => undefined, (e: unknown) => e);
-        const { jobId } = await r.log.nth("started", 1);
-        await listener.connected(1);
-        const stoppedAt = Date.now();
-        await r.service.stop({ graceMs: 0 });
-        assertKind(await cut, "interrupted");
-        const q = await SyncQueue.open(queuePathFor(r.path));
-        cleanups.push(() => q.close());
-        assert.equal(q.current().pending?.id, jobId);
-        const lease = q.lease();
-        assert.ok(lease, "the lease was let go");
-        assert.equal(lease.jobId, undefined);
-        assert.equal(lease.executorPid, process.pid);
-        // One receive attempt: send (2 requests), receive (1), diagnosis (1), each 2 s + 30 s.
-        const worstCase = 4 * (2 + 30) * 1000;
-        assert.ok(
-          lease.expiresAt > stoppedAt + worstCase - 5000 &&
-            lease.expiresAt <= stoppedAt + worstCase,
-          `held until ${lease.expiresAt - stoppedAt} ms after stop()`,
-        );
-        const claim = q.claim({ owner: "other-host:1:x", now: Date.now(), leaseMs: 30_000 });
-        assert.equal(claim.claimed, false);
-      },
-    );
-  }
 });

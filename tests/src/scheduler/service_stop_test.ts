@@ -23,13 +23,13 @@ import {
   tempDir,
   testExtensionPath,
 } from "../../_helpers.ts";
+import { guard } from "./_service_events.ts";
 import {
-  guard,
   spawnLines,
   type WatchedListener,
   watchedListener,
   writeDirtyNotes,
-} from "./_service_fake.ts";
+} from "./_service_real.ts";
 
 const CHILD = join(ROOT, "tests", "src", "scheduler", "_service_child.ts");
 /**

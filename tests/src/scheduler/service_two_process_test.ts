@@ -15,7 +15,8 @@ import { SyncDatabase } from "../../../src/database.ts";
 import { queuePathFor } from "../../../src/scheduler/_queue_path.ts";
 import { ROOT, RUNTIME, runtimeArgv, tempDir, testExtensionPath } from "../../_helpers.ts";
 import { silentListener } from "../_error_servers.ts";
-import { guard, type LineChild, spawnLines } from "./_service_fake.ts";
+import { guard } from "./_service_events.ts";
+import { type LineChild, spawnLines } from "./_service_real.ts";
 
 const CHILD = join(ROOT, "tests", "src", "scheduler", "_service_child.ts");
 const SYNC = /^SYNC (\d+) (\d+) (\d+) (\w+)$/;
