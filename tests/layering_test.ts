@@ -20,6 +20,7 @@ const RUNTIME_ADAPTERS = new Set([
   "src/cli/_unix_dgram.ts",
   // The status app's server: Deno.serve, Bun.serve (src/http/serve.ts picks one).
   "src/http/_serve_deno.ts",
+  "src/http/_serve_deno_front.ts",
   "src/http/_serve_bun.ts",
 ]);
 

@@ -10,15 +10,16 @@
  *
  * | runtime | idle keep-alive connection | headers not finished | body not received |
  * |---|---|---|---|
- * | Deno (`Deno.serve`) | kept | kept | kept |
+ * | Deno (`Deno.serve`, behind the adapter's front) | closed after 5 s | closed after 10 s | kept |
  * | Bun (`Bun.serve`) | closed after 10 s (4 s ticks) | closed after ~10 s (Bun's own) | closed after 10 s without a byte (not while the handler runs) |
  * | Node (`node:http`) | closed after 5 s | 408, closed after 10 s | closed after 30 s (the whole request) |
  *
  * The app adds its own for every runtime: a chunked body not received within
  * 10 s gets 408 (`_guards.ts`).
  *
- * `Deno.serve` has no time-out option (Deno 2.9): there, a client that opens
- * connections and sends nothing holds them until it closes them. A handler
+ * `Deno.serve` has no time-out option (Deno 2.9): the Deno adapter serves it
+ * on a Unix socket behind a TCP front that applies `headersTimeoutMs` and
+ * `keepAliveTimeoutMs` (`_serve_deno_front.ts`; not on Windows). A handler
  * that throws is answered 500 in every runtime, and the connection stays
  * usable.
  *
@@ -49,11 +50,11 @@ export interface Served {
 
 /** The time-outs an adapter applies where its runtime allows (see the module's table). */
 export interface ServeLimits {
-  /** Node: the whole header block must arrive within this (`headersTimeout`). */
+  /** Node and Deno: the whole header block must arrive within this (Node's `headersTimeout`). */
   headersTimeoutMs: number;
   /** Node: the whole request, body included, must arrive within this (`requestTimeout`). */
   requestTimeoutMs: number;
-  /** Node: an idle keep-alive connection is closed after this (`keepAliveTimeout`). */
+  /** Node and Deno: an idle keep-alive connection is closed after this (Node's `keepAliveTimeout`). */
   keepAliveTimeoutMs: number;
   /** Bun: a connection with no bytes in either direction for this long is closed (`idleTimeout`). */
   idleTimeoutS: number;
