@@ -3,12 +3,20 @@
  * current runtime, localhost ports, error assertions. Runs unchanged in Deno and Bun.
  */
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import process from "node:process";
 import { SqliteSyncError } from "../common/errors.ts";
@@ -243,3 +251,37 @@ export function describeUnless(skip: SkipReason, name: string, fn: () => void): 
   const label = `${name} (every test of the group)`;
   it(label, { skip: recordSkip(skip, label) }, () => {});
 }
+
+/**
+ * Makes files and folders unwritable, and writable again: the immutable
+ * attribute for root (which ignores modes; chattr +i, ext4 and friends),
+ * modes 0444/0555 for other users. `undefined` where neither works (root
+ * without chattr support, Windows).
+ */
+export const readOnlyMaker: { set(path: string): void; unset(path: string): void } | undefined =
+  (() => {
+    if (process.platform === "win32") return undefined;
+    if (process.getuid?.() !== 0) {
+      const mode = (path: string, file: number, dir: number) =>
+        chmodSync(path, statSync(path).isDirectory() ? dir : file);
+      return { set: (p) => mode(p, 0o444, 0o555), unset: (p) => mode(p, 0o644, 0o755) };
+    }
+    const probe = mkdtempSync(join(tmpdir(), "sqlite-sync-ro-"));
+    try {
+      if (spawnSync("chattr", ["+i", probe]).status !== 0) return undefined;
+      let writable = true;
+      try {
+        writeFileSync(join(probe, "x"), "");
+      } catch {
+        writable = false;
+      }
+      spawnSync("chattr", ["-i", probe]);
+      if (writable) return undefined;
+      return {
+        set: (p) => void spawnSync("chattr", ["+i", p]),
+        unset: (p) => void spawnSync("chattr", ["-i", p]),
+      };
+    } finally {
+      rmSync(probe, { recursive: true, force: true });
+    }
+  })();

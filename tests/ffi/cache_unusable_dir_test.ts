@@ -5,43 +5,12 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { spawnSync } from "node:child_process";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { resolveExtension } from "../../ffi/resolve.ts";
-import { isKind, itUnless, refusedPort, tempDir } from "../_helpers.ts";
+import { isKind, itUnless, readOnlyMaker, refusedPort, tempDir } from "../_helpers.ts";
 import { V } from "./_cache_fixtures.ts";
-
-/**
- * How to make a directory unwritable here: chmod for ordinary users; root
- * ignores modes, so the immutable attribute (chattr +i, ext4 and friends).
- */
-const readOnly: { set(dir: string): void; unset(dir: string): void } | undefined = (() => {
-  if (process.platform === "win32") return undefined;
-  if (process.getuid?.() !== 0) {
-    return { set: (d) => chmodSync(d, 0o555), unset: (d) => chmodSync(d, 0o755) };
-  }
-  const probe = mkdtempSync(join(tmpdir(), "sqlite-sync-ro-"));
-  try {
-    if (spawnSync("chattr", ["+i", probe]).status !== 0) return undefined;
-    let writable = true;
-    try {
-      writeFileSync(join(probe, "x"), "");
-    } catch {
-      writable = false;
-    }
-    spawnSync("chattr", ["-i", probe]);
-    if (writable) return undefined;
-    return {
-      set: (d) => void spawnSync("chattr", ["+i", d]),
-      unset: (d) => void spawnSync("chattr", ["-i", d]),
-    };
-  } finally {
-    rmSync(probe, { recursive: true, force: true });
-  }
-})();
 
 describe("resolveExtension() with an unusable cache directory", () => {
   const unreachable = async () => {
@@ -104,7 +73,7 @@ describe("resolveExtension() with an unusable cache directory", () => {
   );
 
   itUnless(
-    readOnly === undefined
+    readOnlyMaker === undefined
       ? "cannot make a directory read-only here (root without chattr, or Windows)"
       : undefined,
     "resolveExtension() reports a read-only cache dir as a cache error",
@@ -113,7 +82,7 @@ describe("resolveExtension() with an unusable cache directory", () => {
       const ro = join(dir.path, "ro");
       try {
         mkdirSync(ro);
-        readOnly!.set(ro);
+        readOnlyMaker!.set(ro);
         await assert.rejects(
           resolveExtension({
             ...(await unreachable()),
@@ -124,7 +93,7 @@ describe("resolveExtension() with an unusable cache directory", () => {
           isKind("cache", /ro'/),
         );
       } finally {
-        readOnly!.unset(ro);
+        readOnlyMaker!.unset(ro);
         dir.cleanup();
       }
     },

@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { isKind, itUnless, tempDir, testExtensionPath } from "../_helpers.ts";
+import { isKind, itUnless, readOnlyMaker, tempDir, testExtensionPath } from "../_helpers.ts";
 import { openDriver } from "../../ffi/drivers/open_driver.ts";
-import { fileState, journalModeOf, readOnlyMaker } from "./cli/_cli.ts";
+import { fileState, journalModeOf } from "./cli/_cli.ts";
 import { SyncDatabase } from "../../src/database.ts";
 import { NOTES } from "./_database_fixtures.ts";
 

@@ -5,20 +5,9 @@
  * every CLI test shares.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import process from "node:process";
 import { openDriver } from "../../../ffi/drivers/open_driver.ts";
 import { SyncDatabase } from "../../../src/database.ts";
 import { FORMS } from "../../_canary.ts";
@@ -196,49 +185,6 @@ export function fileState(path: string): FileState {
       : null;
   }
   return { listing: readdirSync(dirname(path)).sort(), hashes };
-}
-
-/**
- * Makes files and folders unwritable, and writable again: the immutable
- * attribute for root (which ignores modes; chattr +i, ext4 and friends),
- * modes 0444/0555 for other users. `undefined` where neither works (root
- * without chattr support, Windows).
- */
-export const readOnlyMaker: { set(path: string): void; unset(path: string): void } | undefined =
-  (() => {
-    if (process.platform === "win32") return undefined;
-    if (process.getuid?.() !== 0) {
-      const mode = (path: string, file: number, dir: number) =>
-        chmodSync(path, readdirSafe(path) ? dir : file);
-      return { set: (p) => mode(p, 0o444, 0o555), unset: (p) => mode(p, 0o644, 0o755) };
-    }
-    const probe = mkdtempSync(join(tmpdir(), "sqlite-sync-ro-"));
-    try {
-      if (spawnSync("chattr", ["+i", probe]).status !== 0) return undefined;
-      let writable = true;
-      try {
-        writeFileSync(join(probe, "x"), "");
-      } catch {
-        writable = false;
-      }
-      spawnSync("chattr", ["-i", probe]);
-      if (writable) return undefined;
-      return {
-        set: (p) => void spawnSync("chattr", ["+i", p]),
-        unset: (p) => void spawnSync("chattr", ["-i", p]),
-      };
-    } finally {
-      rmSync(probe, { recursive: true, force: true });
-    }
-  })();
-
-function readdirSafe(path: string): boolean {
-  try {
-    readdirSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Asserts stdout is exactly one JSON document `{ ok: false, kind, message, exitCode }` for this failure. */

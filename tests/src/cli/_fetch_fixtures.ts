@@ -2,7 +2,7 @@
  * What the `sqlite-sync fetch` tests share (fetch_test.ts, fetch_registry_test.ts): the
  * extension version they fetch and the files a fetched platform leaves in the folder.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { platformAsset, type PlatformId } from "../../../ffi/platform.ts";
 
@@ -26,15 +26,6 @@ export function filesUnder(out: string): string[] {
   const root = join(out, V);
   return (readdirSync(root, { recursive: true }) as string[])
     .map(String)
-    .filter((p) => !readdirSafe(join(root, p)))
+    .filter((p) => !statSync(join(root, p)).isDirectory())
     .sort();
-}
-
-function readdirSafe(path: string): boolean {
-  try {
-    readdirSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -16,7 +16,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { API_KEY } from "../../_canary.ts";
-import { itUnless, tempDir } from "../../_helpers.ts";
+import { itUnless, readOnlyMaker, tempDir } from "../../_helpers.ts";
 import {
   assertJsonFailure,
   assertOneLineError,
@@ -26,7 +26,6 @@ import {
   jsonOf,
   makeDatabase,
   makeRollbackDatabase,
-  readOnlyMaker,
   shown,
 } from "./_cli.ts";
 
