@@ -19,14 +19,10 @@
  *
  * @module
  */
+import type { ServeLimits } from "./serve.ts";
 
-/** The time-outs the front applies, in ms. */
-export interface FrontLimits {
-  /** The header block must arrive within this. */
-  headersTimeoutMs: number;
-  /** An answered connection may stay idle this long. */
-  keepAliveTimeoutMs: number;
-}
+/** The time-outs the front applies: `headersTimeoutMs` and `keepAliveTimeoutMs` of `serve.ts`. */
+export type FrontLimits = Pick<ServeLimits, "headersTimeoutMs" | "keepAliveTimeoutMs">;
 
 /** A running front. */
 export interface Front {

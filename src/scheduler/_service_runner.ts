@@ -17,8 +17,7 @@ import {
 } from "./_service_schedule.ts";
 import { AdaptivePolling } from "./adaptive.ts";
 import type { Clock } from "./clock.ts";
-import type { createExecutor, Executor } from "./executor.ts";
-import type { ExecutorKind } from "./executor.ts";
+import type { createExecutor, Executor, ExecutorKind } from "./executor.ts";
 import { receiveErrorOf } from "./retry.ts";
 import type { JobHistoryEntry, QueueJob, SyncQueue } from "./queue.ts";
 import { DEFAULT_CLOUDSYNC_ADDRESS, scheduleOf, type ServiceSettings } from "./service_options.ts";
